@@ -15,7 +15,7 @@ export MPLBACKEND := Agg
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test test-shared-datasets test-xcsvm test-rbkernels test-innvestigate \
+.PHONY: setup test test-tools test-shared-datasets test-xcsvm test-rbkernels test-innvestigate \
         demo bench reproduce-xcsvm reproduce-rbkernels reproduce-innvestigate build clean
 
 $(VENV)/bin/python:
@@ -34,11 +34,14 @@ setup: $(STAMP)
 # Each suite runs even when another fails; the target fails if any did.
 test: setup
 	@failed=""; \
-	for t in test-shared-datasets test-xcsvm test-rbkernels test-innvestigate; do \
+	for t in test-tools test-shared-datasets test-xcsvm test-rbkernels test-innvestigate; do \
 	  $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "all test suites passed"
+
+test-tools: setup
+	$(PY) -m pytest $(PYTEST_FLAGS) tools/tests
 
 test-shared-datasets: setup
 	cd shared-datasets && $(PY) -m pytest $(PYTEST_FLAGS)
