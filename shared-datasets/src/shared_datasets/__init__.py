@@ -1,0 +1,38 @@
+"""shared-datasets: how every dataset of the xcsvm, rbkernels and innvestigate studies is
+found, fetched, cached and loaded.
+
+Examples
+--------
+>>> import shared_datasets
+>>> X_train, y_train, X_test, y_test = shared_datasets.load("wine", preprocessing="unit_variance")
+>>> X_train.shape
+(160, 13)
+"""
+
+from .api import info, list_datasets, load
+from .catalog import DatasetInfo
+from .errors import (
+    ChecksumMismatchError,
+    DatasetError,
+    DownloadError,
+    InvalidParameterError,
+    MalformedDataError,
+    ManualDownloadRequiredError,
+    NoNetworkError,
+    OfflineDataMissingError,
+    UnknownDatasetError,
+    UnsafeArchiveError,
+)
+from .paths import data_home
+from .preprocessing import preprocess
+from .synthetic import make_lshtc_like, make_signal_distractor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "load", "list_datasets", "info", "DatasetInfo", "data_home", "preprocess",
+    "make_lshtc_like", "make_signal_distractor",
+    "DatasetError", "UnknownDatasetError", "InvalidParameterError", "OfflineDataMissingError",
+    "ManualDownloadRequiredError", "DownloadError", "NoNetworkError", "ChecksumMismatchError",
+    "MalformedDataError", "UnsafeArchiveError",
+]

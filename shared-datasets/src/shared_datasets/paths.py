@@ -1,0 +1,47 @@
+"""Where shared-datasets keeps and looks for data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["data_home", "mlbench_data_dirs", "fashion_mnist_dirs"]
+
+#: Environment variable overriding the cache folder (the workspace Makefile sets it to ``.data``).
+HOME_ENV = "SHARED_DATASETS_HOME"
+
+
+def data_home() -> Path:
+    """Return the folder that holds downloaded and unpacked datasets.
+
+    ``$SHARED_DATASETS_HOME`` when set, otherwise the user cache folder of
+    ``platformdirs`` (``~/.cache/shared-datasets`` on Linux).
+
+    Examples
+    --------
+    >>> from shared_datasets.paths import data_home
+    >>> data_home().name != ""
+    True
+    """
+    value = os.environ.get(HOME_ENV)
+    if value:
+        return Path(value).expanduser()
+    return Path(platformdirs.user_cache_dir("shared-datasets"))
+
+
+def mlbench_data_dirs() -> list[Path]:
+    """Candidate folders holding the ``.rda`` files of Debian's ``r-cran-mlbench``, in search order."""
+    return [
+        data_home() / "debian" / "mlbench" / "usr" / "lib" / "R" / "site-library" / "mlbench" / "data",
+        Path("/usr/lib/R/site-library/mlbench/data"),  # r-cran-mlbench installed with apt
+    ]
+
+
+def fashion_mnist_dirs() -> list[Path]:
+    """Candidate folders holding Fashion-MNIST's four ``*-idx?-ubyte.gz`` files, in search order."""
+    return [
+        Path("/usr/share/datasets/fashion-mnist"),  # Debian's dataset-fashion-mnist
+        data_home() / "fashion-mnist",
+    ]
