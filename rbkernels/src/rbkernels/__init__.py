@@ -1,0 +1,46 @@
+"""rbkernels: random and adapted kernel bases as Keras 3 layers (thesis Chapter IV).
+
+Examples
+--------
+>>> import numpy as np, rbkernels
+>>> X = np.random.default_rng(0).normal(size=(50, 4))
+>>> phi = rbkernels.BasisFeatures(n_components=200, random_state=0).fit(X)
+>>> phi.transform(X).shape
+(50, 200)
+"""
+
+from .heuristics import sigma_heuristic
+from .kernels import arccos_kernel, gaussian_kernel, kernel_matrix, paired_kernel
+from .layers import (
+    ArcCosBasis,
+    GaussianBasis,
+    HadamardBasis,
+    OrthogonalRandomFeatures,
+    Rademacher,
+    fast_walsh_hadamard,
+)
+from .metrics import kernel_approximation_error, kernel_target_alignment
+from .regimes import REGIMES, KernelMachine, make_basis
+from .transformer import BasisFeatures
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArcCosBasis",
+    "BasisFeatures",
+    "GaussianBasis",
+    "HadamardBasis",
+    "KernelMachine",
+    "OrthogonalRandomFeatures",
+    "REGIMES",
+    "Rademacher",
+    "arccos_kernel",
+    "fast_walsh_hadamard",
+    "gaussian_kernel",
+    "kernel_approximation_error",
+    "kernel_matrix",
+    "kernel_target_alignment",
+    "make_basis",
+    "paired_kernel",
+    "sigma_heuristic",
+]

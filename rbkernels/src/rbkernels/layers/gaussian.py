@@ -1,0 +1,94 @@
+"""Gaussian kernel basis: random (orthogonal) Fourier features, Eq. IV.10."""
+
+import math
+
+import keras
+from keras import ops
+
+from .._validation import check_n_features, check_sigma
+from .base import KernelBasis
+from .initializers import OrthogonalRandomFeatures
+
+__all__ = ["GaussianBasis"]
+
+
+@keras.saving.register_keras_serializable(package="rbkernels")
+class GaussianBasis(KernelBasis):
+    """Feature map ``phi(x) = sqrt(2/D) [sin(x G / sigma), cos(x G / sigma)]`` (Eq. IV.10).
+
+    ``G`` (shape ``d x D/2``) is the trainable basis, initialised with orthogonal random
+    features; ``1/sigma`` is a fixed constant, which is what makes the trigonometric
+    basis trainable end to end (Chapter IV, §4 "Optimizing the basis"). Freeze ``G``
+    with ``layer.trainable = False`` for a random basis (RB).
+
+    ``D = n_features`` is the output width, as ``n_components`` of scikit-learn's
+    ``RBFSampler``: ``D/2`` frequencies, each giving a sine and a cosine. The factor is
+    ``sqrt(2/D) = sqrt(1/(D/2))`` so that ``E[phi(x) . phi(x')] = k(x, x')`` exactly;
+    Eq. IV.4's ``sqrt(1/D)`` read with ``D`` the width would estimate ``k/2``.
+
+    Parameters
+    ----------
+    n_features : int
+        Output width D, even and >= 2.
+    sigma : float
+        Kernel bandwidth, > 0 (see :func:`rbkernels.sigma_heuristic`).
+    orthogonal : bool, default True
+        Orthogonal random features (True) or i.i.d. Gaussian entries (False).
+    seed : int or None
+        Seed of the initialisation.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (``name``, ``trainable``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = GaussianBasis(512, sigma=1.0, seed=0)
+    >>> x = np.zeros((1, 3), "float32")
+    >>> phi = np.asarray(layer(x))
+    >>> phi.shape, round(float(phi @ phi.T), 4)   # k(x, x) = 1
+    ((1, 512), 1.0)
+    """
+
+    def __init__(self, n_features, sigma, *, orthogonal=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_features = check_n_features(n_features, minimum=2)
+        if self.n_features % 2:
+            raise ValueError(
+                f"n_features={n_features} is odd; the Gaussian basis outputs a sine and a "
+                "cosine per frequency, so pass an even output width."
+            )
+        self.sigma = check_sigma(sigma)
+        self.orthogonal = bool(orthogonal)
+        self.seed = seed
+        self.n_frequencies = self.n_features // 2
+        self.output_dim = self.n_features
+
+    def build(self, input_shape):
+        d = self._input_width(input_shape)
+        init = (
+            OrthogonalRandomFeatures(seed=self.seed)
+            if self.orthogonal
+            else keras.initializers.RandomNormal(stddev=1.0, seed=self.seed)
+        )
+        self.kernel = self.add_weight(
+            name="kernel", shape=(d, self.n_frequencies), initializer=init
+        )
+
+    def projection(self, inputs):
+        """``x G / sigma``, the frequencies' phases (shape ``(n, D/2)``)."""
+        return ops.matmul(inputs, self.kernel) / self.sigma
+
+    def call(self, inputs):
+        z = self.projection(ops.cast(inputs, self.compute_dtype))
+        scale = math.sqrt(1.0 / self.n_frequencies)
+        return scale * ops.concatenate([ops.sin(z), ops.cos(z)], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            n_features=self.n_features,
+            sigma=self.sigma,
+            orthogonal=self.orthogonal,
+            seed=self.seed,
+        )
+        return config

@@ -1,0 +1,99 @@
+"""Fast Gaussian basis ``W = (sqrt(d)/sigma) H D_1 ... H D_k`` (§5.2 "Fast kernel machines")."""
+
+import math
+
+import keras
+from keras import ops
+
+from .._validation import check_n_features, check_sigma
+from .base import KernelBasis
+from .initializers import Rademacher
+from .walsh_hadamard import fast_walsh_hadamard
+
+__all__ = ["HadamardBasis"]
+
+
+@keras.saving.register_keras_serializable(package="rbkernels")
+class HadamardBasis(KernelBasis):
+    """Gaussian features with a structured basis of 1-3 Hadamard blocks (SORF, Yu et al. 2016).
+
+    The input is zero-padded to ``p = 2^ceil(log2 d)``; each stack of ``p`` frequencies is
+    ``x -> (sqrt(p)/sigma) x (D_k H ... D_1 H)`` with ``H`` the orthonormal Walsh-Hadamard
+    matrix (applied by :func:`fast_walsh_hadamard` in O(p log p)) and ``D_i`` diagonal,
+    Rademacher-initialised. Stacks are drawn independently until ``D/2`` frequencies exist.
+    The output is ``sqrt(2/D) [sin, cos]`` as in :class:`GaussianBasis`. Only the diagonals
+    are trainable: O(D) parameters instead of O(dD).
+
+    Parameters
+    ----------
+    n_features : int
+        Output width D, even and >= 2.
+    sigma : float
+        Bandwidth, > 0.
+    n_blocks : {1, 2, 3}, default 3
+        Number of ``H D_i`` blocks; more blocks give a better Gaussian approximation.
+    seed : int or None
+    **kwargs
+        Passed to ``keras.layers.Layer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = HadamardBasis(64, sigma=2.0, n_blocks=2, seed=0)
+    >>> phi = np.asarray(layer(np.ones((1, 5), "float32")))
+    >>> phi.shape, layer.padded_dim, round(float(phi @ phi.T), 4)
+    ((1, 64), 8, 1.0)
+    """
+
+    def __init__(self, n_features, sigma, *, n_blocks=3, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_features = check_n_features(n_features, minimum=2)
+        if self.n_features % 2:
+            raise ValueError(
+                f"n_features={n_features} is odd; the Hadamard basis outputs a sine and "
+                "a cosine per frequency, so pass an even output width."
+            )
+        if n_blocks not in (1, 2, 3):
+            raise ValueError(f"n_blocks={n_blocks!r}; pass 1, 2 or 3 Hadamard blocks.")
+        self.sigma = check_sigma(sigma)
+        self.n_blocks = int(n_blocks)
+        self.seed = seed
+        self.n_frequencies = self.n_features // 2
+        self.output_dim = self.n_features
+
+    def build(self, input_shape):
+        d = self._input_width(input_shape)
+        self.input_width = d
+        self.padded_dim = 1 << max(0, (d - 1).bit_length())
+        self.n_stacks = math.ceil(self.n_frequencies / self.padded_dim)
+        self.diagonals = self.add_weight(
+            name="diagonals",
+            shape=(self.n_stacks, self.n_blocks, self.padded_dim),
+            initializer=Rademacher(seed=self.seed),
+        )
+
+    def projection(self, inputs):
+        """Phases ``x W`` of the ``D/2`` frequencies, shape ``(n, D/2)``."""
+        x = ops.cast(inputs, self.compute_dtype)
+        if self.padded_dim > self.input_width:
+            x = ops.pad(x, [(0, 0), (0, self.padded_dim - self.input_width)])
+        z = ops.expand_dims(x, 1)  # (n, 1, p), broadcast over the stacks
+        for i in reversed(range(self.n_blocks)):
+            z = fast_walsh_hadamard(z * self.diagonals[:, i, :], normalize=True)
+        z = ops.reshape(z, (-1, self.n_stacks * self.padded_dim))[:, : self.n_frequencies]
+        return z * (math.sqrt(self.padded_dim) / self.sigma)
+
+    def call(self, inputs):
+        z = self.projection(inputs)
+        scale = math.sqrt(1.0 / self.n_frequencies)
+        return scale * ops.concatenate([ops.sin(z), ops.cos(z)], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            n_features=self.n_features,
+            sigma=self.sigma,
+            n_blocks=self.n_blocks,
+            seed=self.seed,
+        )
+        return config

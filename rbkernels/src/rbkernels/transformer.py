@@ -1,0 +1,169 @@
+"""scikit-learn transformer over the kernel bases, a drop-in beside ``RBFSampler``."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_kernel_name, check_n_features, check_sigma
+from .regimes import BASES, KernelMachine, TrainingProtocol, copy_basis, features
+
+__all__ = ["BasisFeatures"]
+
+
+class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Random or adapted kernel features ``phi(X)`` with the ``fit``/``transform`` API.
+
+    Parameters
+    ----------
+    kernel : {"gaussian", "arccos", "arccos2", "arccos3"}, default "gaussian"
+    n_components : int, default 100
+        Output width D as in Eq. IV.4 (D/2 frequencies for the Gaussian bases), so it
+        compares with ``RBFSampler(n_components=D)`` at equal width. For the deep ArcCos
+        kernels it is the total width, split evenly over the layers; the output is the
+        last layer (``n_components // n_layers`` columns, or one more).
+    basis : {"dense", "hadamard"}, default "dense"
+        Hadamard bases exist for the Gaussian kernel.
+    n_blocks : {1, 2, 3}, default 3
+        Hadamard blocks.
+    adapt : {None, "uab", "sab"}, default None
+        None: random basis (RB); "uab": adapted to the kernel (Eq. IV.8); "sab": adapted
+        to the labels by kernel-target alignment (Eq. IV.9, needs ``y``).
+    sigma : float or None, default None
+        Gaussian bandwidth; None: :func:`rbkernels.sigma_heuristic` on ``X``.
+    max_epochs, train_batches, val_batches, batch_size, patience, learning_rate
+        The adaptation protocol (:class:`rbkernels.regimes.TrainingProtocol`); defaults
+        are smaller than the thesis' (10 000 batches per epoch) to keep ``fit`` short.
+    validation_size : float, default 0.1
+        Share of ``X`` held out to stop the adaptation early.
+    random_state : int or None
+    verbose : bool, default False
+
+    Attributes
+    ----------
+    sigma_ : float or None
+    basis_ : keras layer
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rbkernels import BasisFeatures, kernel_approximation_error
+    >>> X = np.random.default_rng(0).normal(size=(200, 8))
+    >>> rb = BasisFeatures(n_components=20, random_state=0).fit(X)
+    >>> uab = BasisFeatures(n_components=20, adapt="uab", max_epochs=10,
+    ...                     random_state=0).fit(X)
+    >>> bool(kernel_approximation_error(uab, X, "gaussian")
+    ...      < kernel_approximation_error(rb, X, "gaussian"))
+    True
+    """
+
+    def __init__(self, kernel="gaussian", n_components=100, *, basis="dense", n_blocks=3,
+                 adapt=None, sigma=None, max_epochs=50, train_batches=100, val_batches=20,
+                 batch_size=64, patience=None, learning_rate=1e-3, validation_size=0.1,
+                 random_state=None, verbose=False):
+        self.kernel = kernel
+        self.n_components = n_components
+        self.basis = basis
+        self.n_blocks = n_blocks
+        self.adapt = adapt
+        self.sigma = sigma
+        self.max_epochs = max_epochs
+        self.train_batches = train_batches
+        self.val_batches = val_batches
+        self.batch_size = batch_size
+        self.patience = patience
+        self.learning_rate = learning_rate
+        self.validation_size = validation_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Draw the basis (and adapt it for ``adapt="uab"``/``"sab"``).
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+        y : array of shape (n,), needed for ``adapt="sab"``
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        check_kernel_name(self.kernel)
+        n_components = check_n_features(self.n_components, name="n_components")
+        check_sigma(self.sigma, allow_none=True)
+        if self.basis not in BASES:
+            raise ValueError(f"unknown basis {self.basis!r}; valid bases are {', '.join(BASES)}.")
+        if self.adapt not in (None, "uab", "sab"):
+            raise ValueError(f"adapt={self.adapt!r}; pass None, 'uab' or 'sab'.")
+        if self.adapt == "sab" and y is None:
+            raise ValueError("adapt='sab' aligns the basis with the labels; pass y to fit.")
+        if self.kernel == "gaussian" and n_components % 2:
+            raise ValueError(
+                f"n_components={n_components} is odd; the Gaussian basis outputs a sine and a "
+                "cosine per frequency, so pass an even width."
+            )
+        if self.adapt is not None and len(X) < 2:
+            raise ValueError(f"X has {len(X)} sample; adapting a basis needs at least 2.")
+        protocol = TrainingProtocol(
+            batch_size=self.batch_size, patience=self.patience, max_epochs=self.max_epochs,
+            train_batches=self.train_batches, val_batches=self.val_batches,
+            learning_rate=self.learning_rate,
+        )
+        machine = KernelMachine(
+            self.kernel, n_components, self.adapt or "rb", basis=self.basis,
+            n_blocks=self.n_blocks, sigma=self.sigma, protocol=protocol,
+            random_state=self.random_state, verbose=self.verbose,
+        )
+        if self.adapt is None:
+            machine._rng = np.random.default_rng(self.random_state)
+            machine._make_basis(X.astype("float32"))
+        else:
+            n_val = max(1, min(len(X) - 1, int(round(self.validation_size * len(X)))))
+            machine.fit_basis(X, y, validation_size=n_val)
+        self.sigma_ = machine.sigma_
+        self.basis_ = machine.basis_
+        self.history_ = machine.history_
+        self._n_features_out = int(self.basis_.output_dim)
+        return self
+
+    def transform(self, X):
+        """The features ``phi(X)``, shape (n, output width), in the input's float dtype.
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "basis_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return features(self.basis_, X.astype("float32")).astype(X.dtype, copy=False)
+
+    def __getstate__(self):
+        # Keras layers do not pickle; keep their config and weights instead.
+        state = self.__dict__.copy()
+        if "basis_" in state:
+            layer = state.pop("basis_")
+            state["_basis_state"] = (type(layer), layer.get_config(), layer.get_weights(),
+                                     layer.input_spec.axes[-1])
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_basis_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            cls, config, weights, d = saved
+            layer = cls.from_config(config)
+            layer(np.zeros((1, d), "float32"))
+            layer.set_weights(weights)
+            layer.trainable = False
+            self.basis_ = layer
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
