@@ -9,7 +9,7 @@ Examples
 (160, 13)
 """
 
-from .api import info, list_datasets, load
+from .api import fetch, info, list_datasets, load
 from .catalog import DatasetInfo
 from .errors import (
     ChecksumMismatchError,
@@ -30,7 +30,7 @@ from .synthetic import make_lshtc_like, make_signal_distractor
 __version__ = "0.1.0"
 
 __all__ = [
-    "load", "list_datasets", "info", "DatasetInfo", "data_home", "preprocess",
+    "load", "fetch", "list_datasets", "info", "DatasetInfo", "data_home", "preprocess",
     "make_lshtc_like", "make_signal_distractor",
     "DatasetError", "UnknownDatasetError", "InvalidParameterError", "OfflineDataMissingError",
     "ManualDownloadRequiredError", "DownloadError", "NoNetworkError", "ChecksumMismatchError",

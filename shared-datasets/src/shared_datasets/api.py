@@ -14,7 +14,7 @@ from .preprocessing import preprocess
 from .splitting import split_90_10
 from .synthetic import make_lshtc_like, make_signal_distractor
 
-__all__ = ["load", "list_datasets", "info"]
+__all__ = ["load", "list_datasets", "info", "fetch"]
 
 # Densifying beyond this many bytes is refused instead of exhausting memory.
 MAX_DENSE_BYTES = 8 * 2**30
@@ -169,4 +169,33 @@ def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = N
         X_train, y_train, X_test, y_test = remote.load_remote(name, **params)
     X_train, X_test = _convert(X_train, as_sparse), _convert(X_test, as_sparse)
     X_train, X_test = preprocess(X_train, X_test, preprocessing)
-    return X_train, np.asarray(y_train), X_test, np.asarray(y_test)
+    if not sp.issparse(y_train):  # LSHTC with multilabel="all" returns indicator matrices
+        y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    return X_train, y_train, X_test, y_test
+
+
+def fetch(name: str, *, progressbar: bool = True) -> dict:
+    """Make dataset ``name`` available locally and return ``{role: path}`` of its files.
+
+    Remote sets are downloaded into ``data_home() / name`` (nothing is downloaded when
+    they are there already); offline sets and generators need nothing and return ``{}``
+    after checking that an offline set's files are installed; LSHTC sets raise
+    :class:`ManualDownloadRequiredError` naming the files to place until they are there.
+
+    Examples
+    --------
+    >>> import shared_datasets
+    >>> shared_datasets.fetch("iris")
+    {}
+    """
+    if not isinstance(name, str):
+        raise _unknown(name)
+    if name in OFFLINE_LOADERS:
+        OFFLINE_LOADERS[name]()  # raises OfflineDataMissingError with instructions
+        return {}
+    if name in catalog.GENERATORS:
+        return {}
+    remote = _remote()
+    if name not in remote.REMOTE:
+        raise _unknown(name)
+    return remote.fetch(name, progressbar=progressbar)
