@@ -1,0 +1,213 @@
+"""Communication: counted buffer collectives, class-bundle exchange, abort on error.
+
+Every message goes through :class:`CountingComm`, which calls the uppercase
+(buffer) methods of mpi4py and adds the payload size to a per-kind counter, so
+that the benchmarks and the tests can report *bytes sent by this rank*. For a
+collective (``Allreduce``, ``Bcast``) the counter records the buffer size once
+per call, the payload an ideal implementation moves per rank; point-to-point
+exchanges record the bytes actually handed to MPI.
+
+Weight bundles travel between matched ranks either *dense* (the rows as they
+are) or *sparse* (§4.2.5: only the non-zero entries, as flat indices plus
+values); :func:`exchange_rows` picks per message whichever is smaller unless
+told otherwise.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections import defaultdict
+
+import numpy as np
+
+__all__ = ["CountingComm", "exchange_rows", "abort_on_error"]
+
+_EXCHANGE_MODES = ("auto", "sparse", "dense")
+
+
+class CountingComm:
+    """An mpi4py communicator that counts the bytes this rank sends.
+
+    Parameters
+    ----------
+    comm : mpi4py.MPI.Comm
+        The communicator to wrap.
+
+    Attributes
+    ----------
+    bytes_sent : dict of str to int
+        Bytes handed to MPI by this rank, by message kind.
+
+    Examples
+    --------
+    >>> from mpi4py import MPI
+    >>> comm = CountingComm(MPI.COMM_SELF)
+    >>> total = np.zeros(3)
+    >>> comm.allreduce_sum(np.ones(3), total, kind="w_bar")
+    >>> total.tolist(), comm.bytes_sent["w_bar"]
+    ([1.0, 1.0, 1.0], 24)
+    """
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.bytes_sent: dict[str, int] = defaultdict(int)
+
+    def allreduce_sum(self, send: np.ndarray, receive: np.ndarray, kind: str) -> None:
+        """Buffer ``Allreduce`` with ``MPI.SUM`` (no pickling)."""
+        from mpi4py import MPI
+
+        self.comm.Allreduce(send, receive, op=MPI.SUM)
+        self.bytes_sent[kind] += send.nbytes
+
+    def allreduce_max(self, value: float, kind: str = "control") -> float:
+        """Largest ``value`` over all ranks, through a one-element buffer."""
+        from mpi4py import MPI
+
+        send = np.array([value], dtype=np.float64)
+        receive = np.empty(1, dtype=np.float64)
+        self.comm.Allreduce(send, receive, op=MPI.MAX)
+        self.bytes_sent[kind] += send.nbytes
+        return float(receive[0])
+
+    def sum_scalars(self, values, kind: str = "control") -> np.ndarray:
+        """Elementwise sum over ranks of a short vector of floats."""
+        send = np.asarray(values, dtype=np.float64)
+        receive = np.empty_like(send)
+        self.allreduce_sum(send, receive, kind)
+        return receive
+
+    def bcast(self, buffer: np.ndarray, root: int = 0, kind: str = "data") -> None:
+        """Buffer ``Bcast`` from ``root``; counted on the root only."""
+        self.comm.Bcast(buffer, root=root)
+        if self.rank == root:
+            self.bytes_sent[kind] += buffer.nbytes * (self.size - 1)
+
+    def sendrecv(self, send: np.ndarray, partner: int, receive: np.ndarray, kind: str) -> None:
+        """Buffer ``Sendrecv`` with ``partner`` (send and receive at once)."""
+        self.comm.Sendrecv(send, dest=partner, sendtag=7, recvbuf=receive,
+                           source=partner, recvtag=7)
+        self.bytes_sent[kind] += send.nbytes
+
+    @property
+    def total_bytes(self) -> int:
+        """All bytes sent by this rank so far."""
+        return int(sum(self.bytes_sent.values()))
+
+
+def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive: int,
+                  mode: str = "auto") -> np.ndarray:
+    """Send ``rows`` (a C-contiguous ``k x d`` block) to ``partner`` and get its block back.
+
+    Both sides call this at the same time (a matched pair of the overlay
+    schedule). In sparse mode only the non-zero entries travel, as int64 flat
+    positions plus float64 values; the receiver scatters them into zeros, so
+    the copy is exact.
+
+    Parameters
+    ----------
+    comm : CountingComm
+        Communicator.
+    partner : int
+        The matched rank.
+    rows : numpy.ndarray of float64, shape (k, d)
+        Weight vectors to send (may have ``k = 0``).
+    n_receive : int
+        Number of rows the partner sends.
+    mode : {"auto", "sparse", "dense"}
+        ``"auto"`` sends sparse when that is fewer bytes. Both sides must
+        pass the same mode.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_receive, d)
+        The partner's rows.
+
+    Examples
+    --------
+    >>> from mpi4py import MPI
+    >>> comm = CountingComm(MPI.COMM_SELF)
+    >>> exchange_rows(comm, 0, np.array([[0.0, 2.0, 0.0]]), 1, mode="sparse").tolist()
+    [[0.0, 2.0, 0.0]]
+    >>> comm.bytes_sent["bundle"]
+    12
+    """
+    if mode not in _EXCHANGE_MODES:
+        raise ValueError(f"exchange mode must be one of {_EXCHANGE_MODES}, got {mode!r}")
+    d = rows.shape[1]
+    received = np.zeros((n_receive, d), dtype=np.float64)
+    if mode == "dense":
+        comm.sendrecv(np.ascontiguousarray(rows), partner, received, kind="bundle")
+        return received
+    flat = rows.reshape(-1)
+    my_index = np.int32 if flat.size < 2**31 else np.int64
+    partner_index = np.int32 if n_receive * d < 2**31 else np.int64
+    positions = np.flatnonzero(flat).astype(my_index)
+    # Header: my non-zero count and whether I go sparse; "auto" decides per
+    # direction (4 or 8 bytes of position + 8 of value per non-zero against
+    # 8 bytes per entry).
+    my_entry = np.dtype(my_index).itemsize + 8
+    my_sparse = mode == "sparse" or positions.size * my_entry < flat.size * 8
+    header = np.array([positions.size, int(my_sparse)], dtype=np.int64)
+    partner_header = np.empty(2, dtype=np.int64)
+    comm.sendrecv(header, partner, partner_header, kind="bundle_header")
+    partner_count, partner_sparse = int(partner_header[0]), bool(partner_header[1])
+    if my_sparse:
+        payload = np.concatenate([positions.view(np.uint8), flat[positions].view(np.uint8)])
+    else:
+        payload = np.ascontiguousarray(flat).view(np.uint8)
+    partner_entry = np.dtype(partner_index).itemsize + 8
+    n_bytes = partner_count * partner_entry if partner_sparse else n_receive * d * 8
+    incoming = np.empty(n_bytes, dtype=np.uint8)
+    comm.sendrecv(payload, partner, incoming, kind="bundle")
+    if partner_sparse:
+        split = partner_count * np.dtype(partner_index).itemsize
+        where = incoming[:split].view(partner_index)
+        received.reshape(-1)[where] = incoming[split:].view(np.float64)
+    else:
+        received[...] = incoming.view(np.float64).reshape(n_receive, d)
+    return received
+
+
+def abort_on_error(function, comm=None):
+    """Run ``function()``; if it raises on this rank, print the error and abort the job.
+
+    An uncaught exception in one rank would otherwise leave the others
+    blocked in their next collective forever. Here the failing rank writes
+    ``[xcsvm rank r/size] <traceback>`` to stderr and calls ``MPI_Abort``,
+    which makes ``mpiexec`` kill every rank and exit non-zero within seconds.
+
+    Parameters
+    ----------
+    function : callable
+        Work to run, without arguments.
+    comm : mpi4py.MPI.Comm, optional
+        Communicator to abort (default ``MPI.COMM_WORLD``).
+
+    Returns
+    -------
+    object
+        What ``function`` returned.
+
+    Examples
+    --------
+    >>> abort_on_error(lambda: 42)
+    42
+    """
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD if comm is None else comm
+    try:
+        return function()
+    except BaseException as error:  # noqa: BLE001 - any error must end the job
+        if isinstance(error, SystemExit) and error.code in (0, None):
+            raise
+        message = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        sys.stderr.write(f"[xcsvm rank {comm.Get_rank()}/{comm.Get_size()}] {message}")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        if comm.Get_size() == 1 and not os.environ.get("XCSVM_ABORT_SINGLETON"):
+            raise
+        comm.Abort(1)

@@ -1,0 +1,264 @@
+"""The Python entry of distributed training: :func:`fit_distributed`."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .data import prepare_problem
+from .exchange import CountingComm
+from .llw import llw_epoch, llw_objectives
+from .schedule import partition_classes
+from .ww import plan_ww, ww_epoch, ww_objectives
+
+__all__ = ["DistributedFit", "fit_distributed"]
+
+FORMULATIONS = ("ww", "llw")
+
+
+@dataclass
+class DistributedFit:
+    """What :func:`fit_distributed` returns on every rank.
+
+    Attributes
+    ----------
+    coef : scipy.sparse.csr_matrix or None
+        ``(n_classes, n_features)`` weights, gathered on rank 0 only (None elsewhere).
+    intercept : numpy.ndarray or None
+        ``(n_classes,)`` intercepts on rank 0 when ``fit_intercept`` (else zeros).
+    classes : numpy.ndarray
+        Sorted labels.
+    formulation : str
+    n_iter : int
+        Epochs run.
+    converged : bool
+        Whether the violation fell below ``tol``.
+    primal, dual : float
+        Final objectives; ``dual_gap = (primal - dual) / |primal|``.
+    violation : float
+        Largest projected-gradient violation of the last epoch.
+    owned : list of numpy.ndarray
+        Classes of every rank.
+    bytes_per_epoch : dict
+        Bytes this rank sent per epoch, by message kind (mean over epochs).
+    bytes_sent : dict
+        All bytes this rank sent, by kind (including data and gathering).
+    epoch_seconds : list of float
+        Wall time of every epoch on this rank.
+    history : list of dict
+        Per epoch: violation (and objectives when ``verbose``).
+    """
+
+    coef: sp.csr_matrix | None
+    intercept: np.ndarray | None
+    classes: np.ndarray
+    formulation: str
+    n_iter: int
+    converged: bool
+    primal: float
+    dual: float
+    violation: float
+    owned: list
+    bytes_per_epoch: dict
+    bytes_sent: dict
+    epoch_seconds: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+
+    @property
+    def dual_gap(self) -> float:
+        return (self.primal - self.dual) / max(abs(self.primal), 1e-300)
+
+
+def _kernels():
+    from . import _sweeps
+
+    return _sweeps.ww_pairs, _sweeps.llw_segment
+
+
+def _class_positions(problem, rng) -> np.ndarray:
+    # A random visiting order inside each class: positions[class_ptr[c] + t]
+    # is the offset (within class c's block) of the t-th sample visited.
+    counts = problem.class_counts
+    keys = rng.random(problem.n_samples) + np.repeat(np.arange(counts.size), counts)
+    order = np.argsort(keys, kind="stable")
+    return (order - np.repeat(problem.class_ptr[:-1], counts)).astype(np.int64)
+
+
+def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, root: int = 0):
+    """Sparse gather of every rank's weight rows into a CSR matrix on ``root``."""
+    block = sp.csr_matrix(rows)
+    sizes = np.array([block.nnz], dtype=np.int64)
+    all_sizes = np.empty(comm.size, dtype=np.int64)
+    comm.comm.Allgather(sizes, all_sizes)
+    counts_rows = [len(o) + 1 for o in owned]
+    indptr_all = np.empty(sum(counts_rows), dtype=np.int64) if comm.rank == root else None
+    indices_all = np.empty(int(all_sizes.sum()), dtype=np.int64) if comm.rank == root else None
+    data_all = np.empty(int(all_sizes.sum())) if comm.rank == root else None
+    sends = (block.indptr.astype(np.int64), block.indices.astype(np.int64), block.data)
+    receives = (indptr_all, indices_all, data_all)
+    counts_list = (counts_rows, all_sizes.tolist(), all_sizes.tolist())
+    for send, receive, counts in zip(sends, receives, counts_list):
+        comm.comm.Gatherv(send, [receive, counts] if comm.rank == root else None, root=root)
+        comm.bytes_sent["gather"] += send.nbytes
+    if comm.rank != root:
+        return None
+    n_features = rows.shape[1]
+    coef = sp.lil_matrix((n_classes, n_features))
+    row_offset = value_offset = 0
+    pieces = []
+    for r, classes in enumerate(owned):
+        indptr = indptr_all[row_offset: row_offset + len(classes) + 1]
+        part = sp.csr_matrix((data_all[value_offset: value_offset + all_sizes[r]],
+                              indices_all[value_offset: value_offset + all_sizes[r]], indptr),
+                             shape=(len(classes), n_features))
+        pieces.append((classes, part))
+        row_offset += len(classes) + 1
+        value_offset += int(all_sizes[r])
+    order = np.concatenate([classes for classes, _ in pieces])
+    stacked = sp.vstack([part for _, part in pieces], format="csr")
+    coef = stacked[np.argsort(order)]
+    coef.sort_indices()
+    return coef
+
+
+def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 0.1,
+                    max_iter: int = 1000, random_state=None, n_threads: int = 1,
+                    exchange: str = "auto", fit_intercept: bool = False,
+                    intercept_scaling: float = 1.0, llw_margin: str = "thesis",
+                    sample_weight=None, verbose: int = 0, comm=None) -> DistributedFit:
+    """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
+
+    Every rank calls it with the same ``X, y`` (see
+    :func:`~xcsvm.distributed.data.load_svmlight_everywhere`). Rank ``r``
+    optimises only the classes it owns; W is gathered (sparse) on rank 0 at
+    the end. Stops when the largest projected-gradient violation of an epoch,
+    over all ranks, is below ``tol``.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix, shape (n_samples, n_features)
+    y : array-like, shape (n_samples,)
+    formulation : {"ww", "llw"}
+        Weston–Watkins (Eq. III.3) or Lee–Lin–Wahba (Eq. III.2).
+    C : float
+        Regularisation parameter.
+    tol : float
+        Stopping threshold on the projected-gradient violation (thesis: 0.1).
+    max_iter : int
+        Maximum number of epochs.
+    random_state : int, optional
+        Seed of the per-epoch shuffles (the same on every rank).
+    n_threads : int
+        OpenMP threads inside each rank.
+    exchange : {"auto", "sparse", "dense"}
+        WW bundle exchange: only non-zeros (§4.2.5), whole rows, or the smaller.
+    fit_intercept : bool
+        Learn an intercept through an appended constant feature.
+    intercept_scaling : float
+        Value of that feature.
+    llw_margin : {"thesis", "original"}
+        LLW margin 1 (Eq. III.2) or ``1 / (n_classes - 1)`` (Lee, Lin and Wahba).
+    sample_weight : array-like, optional
+        Per-sample multipliers of C.
+    verbose : int
+        > 0: rank 0 prints one line per epoch with objectives and violation.
+    comm : mpi4py.MPI.Comm, optional
+        Default ``MPI.COMM_WORLD``.
+
+    Returns
+    -------
+    DistributedFit
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> fit = fit_distributed(X, y, formulation="ww", C=1.0, tol=1e-3, random_state=0)
+    >>> fit.coef.shape, fit.converged, fit.dual_gap < 1e-2
+    ((3, 4), True, True)
+    """
+    from mpi4py import MPI
+
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    if llw_margin not in ("thesis", "original"):
+        raise ValueError(f"llw_margin must be 'thesis' or 'original', got {llw_margin!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    if int(n_threads) < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads!r}")
+    comm = comm if isinstance(comm, CountingComm) else CountingComm(
+        MPI.COMM_WORLD if comm is None else comm)
+    problem = prepare_problem(X, y, C, sample_weight, fit_intercept, intercept_scaling)
+    empty = np.flatnonzero(problem.sqnorm <= 0.0)
+    if empty.size:
+        raise ValueError(
+            f"X has {empty.size} all-zero row(s) (first: row {empty[0]}); remove them or "
+            "set fit_intercept=True (a zero row carries no information)")
+    owned = partition_classes(problem.class_counts, comm.size, formulation)
+    mine = owned[comm.rank]
+    ww_kernel, llw_kernel = _kernels()
+    weights = np.zeros((mine.size, problem.n_features))
+    margin = 1.0 if llw_margin == "thesis" else 1.0 / (problem.n_classes - 1)
+    if formulation == "ww":
+        plan = plan_ww(owned, problem.class_counts, comm.rank)
+        alpha = np.zeros(plan.n_alpha)
+    else:
+        alpha = np.zeros((mine.size, problem.n_samples))
+
+    def objectives():
+        if formulation == "ww":
+            return ww_objectives(plan, problem, weights, alpha, comm)
+        return llw_objectives(problem, mine, weights, alpha, comm, margin)
+
+    rng = np.random.default_rng(random_state)
+    seeds = rng.integers(0, 2**63 - 1, size=max_iter)
+    history, epoch_seconds = [], []
+    bytes_before = dict(comm.bytes_sent)
+    violation, converged, epoch = np.inf, False, 0
+    for epoch in range(1, max_iter + 1):
+        start = time.perf_counter()
+        epoch_rng = np.random.default_rng(seeds[epoch - 1])
+        if formulation == "ww":
+            positions = _class_positions(problem, epoch_rng)
+            local = ww_epoch(plan, problem, weights, alpha, positions, comm, ww_kernel,
+                             int(n_threads), exchange)
+        else:
+            order = epoch_rng.permutation(problem.n_samples).astype(np.int64)
+            local = llw_epoch(problem, mine, weights, alpha, order, comm, llw_kernel,
+                              margin, int(n_threads))
+        violation = comm.allreduce_max(local, kind="control")
+        epoch_seconds.append(time.perf_counter() - start)
+        record = {"epoch": epoch, "violation": violation, "seconds": epoch_seconds[-1]}
+        if verbose:
+            primal, dual = objectives()
+            record.update(primal=primal, dual=dual)
+            if comm.rank == 0:
+                print(f"epoch {epoch:4d}  primal {primal:.6g}  dual {dual:.6g}  "
+                      f"gap {(primal - dual) / max(abs(primal), 1e-300):.3e}  "
+                      f"violation {violation:.3e}  {epoch_seconds[-1]:.3f}s", flush=True)
+        history.append(record)
+        if violation < tol:
+            converged = True
+            break
+    bytes_per_epoch = {kind: (value - bytes_before.get(kind, 0)) / epoch
+                       for kind, value in comm.bytes_sent.items()
+                       if kind not in ("objective", "data")}
+    primal, dual = objectives()
+    gathered = _gather_rows(comm, weights, owned, problem.n_classes)
+    coef = intercept = None
+    if gathered is not None:
+        if fit_intercept:
+            intercept = gathered[:, -1].toarray().ravel() * intercept_scaling
+            coef = gathered[:, :-1].tocsr()
+        else:
+            intercept, coef = np.zeros(problem.n_classes), gathered
+    return DistributedFit(
+        coef=coef, intercept=intercept, classes=problem.classes, formulation=formulation,
+        n_iter=epoch, converged=converged, primal=primal, dual=dual, violation=violation,
+        owned=owned, bytes_per_epoch=bytes_per_epoch, bytes_sent=dict(comm.bytes_sent),
+        epoch_seconds=epoch_seconds, history=history)
