@@ -1,0 +1,442 @@
+"""Analyzer base classes: input handling, neuron selection, compiled reverse analysis, saving."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from innvestigate import backend
+from innvestigate.engine import checks
+from innvestigate.engine.canonizers import FuseBatchNormalization, SplitActivation
+from innvestigate.engine.graph import build_graph
+from innvestigate.engine.reverse import resolve_mappings, reverse_propagate
+from innvestigate.exceptions import NotAnalyzeableModelException, SoftmaxOutputError
+
+__all__ = ["AnalyzerBase", "ReverseAnalyzerBase", "gradient_mapping", "NEURON_SELECTION_MODES"]
+
+NEURON_SELECTION_MODES = ("max_activation", "index", "all")
+
+
+def gradient_mapping(inputs, outputs, reversed_outputs, state):
+    """The default mapping: the layer's vector–Jacobian product (plain back-propagation)."""
+    return state.gradient(reversed_outputs)
+
+
+def _is_array_like(x) -> bool:
+    return isinstance(x, np.ndarray) or (hasattr(x, "__array__") and hasattr(x, "shape") and not hasattr(x, "as_numpy_iterator"))
+
+
+class AnalyzerBase:
+    """Base class of all analyzers.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional or Sequential model (without softmax on the analysed output; see
+        :func:`innvestigate.model_wo_softmax`).
+    neuron_selection_mode : {"max_activation", "index", "all"}
+        Which output neuron is explained: each sample's largest output, the index given
+        to :meth:`analyze`, or all outputs at once.
+    output_index : int, optional
+        For models with several outputs, the output to analyse.
+
+    Examples
+    --------
+    >>> import numpy as np, keras, innvestigate
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> analyzer = innvestigate.create_analyzer("gradient", model)
+    >>> analyzer.analyze(np.ones((1, 3), "float32")).shape
+    (1, 3)
+    """
+
+    #: the name this class is registered under (set by the registry)
+    name: str = ""
+    #: whether the analysis explains an output neuron (False for "input"/"random")
+    _explains_output = True
+
+    def __init__(self, model, neuron_selection_mode: str = "max_activation", output_index: int | None = None):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+        if neuron_selection_mode not in NEURON_SELECTION_MODES:
+            raise ValueError(
+                f"neuron_selection_mode={neuron_selection_mode!r} is not one of {NEURON_SELECTION_MODES}."
+            )
+        self._model = model
+        self._neuron_selection_mode = neuron_selection_mode
+        self._output_index = output_index
+        self._params: dict[str, Any] = {}
+        self._compiled: dict = {}
+        self._n_inputs = len(keras.tree.flatten(model.inputs)) if model.inputs is not None else 1
+
+    # -- parameters -------------------------------------------------------------------------
+    def _store(self, **params):
+        self._params.update(params)
+
+    def get_params(self) -> dict:
+        """All constructor parameters except the model (used by :meth:`save`)."""
+        return {
+            "neuron_selection_mode": self._neuron_selection_mode,
+            "output_index": self._output_index,
+            **self._params,
+        }
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_softmax(self, graph):
+        if not self._explains_output:
+            return
+        for node in graph.nodes:
+            if graph.output_key in node.output_keys:
+                if checks.activation_name(node.layer) == "softmax":
+                    raise SoftmaxOutputError(
+                        f"The analysed output of model {self._model.name!r} passes through a softmax "
+                        f"(layer {getattr(node, 'source_layer', node.layer).name!r}). Explanations are "
+                        "taken on the pre-softmax output: analyse innvestigate.model_wo_softmax(model) instead."
+                    )
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _as_input_list(self, X):
+        if isinstance(X, (list, tuple)) and X and all(_is_array_like(x) for x in X):
+            xs = [np.asarray(x) for x in X]
+        elif _is_array_like(X):
+            xs = [np.asarray(X)]
+        else:
+            return None
+        if len(xs) != self._n_inputs:
+            raise ValueError(f"The model has {self._n_inputs} inputs; got {len(xs)} arrays.")
+        n = xs[0].shape[0] if xs[0].ndim else None
+        for x, spec in zip(xs, keras.tree.flatten(self._model.inputs)):
+            if x.ndim != len(spec.shape) or any(
+                s is not None and s != d for s, d in zip(spec.shape[1:], x.shape[1:])
+            ):
+                raise ValueError(
+                    f"Input of shape {x.shape} does not fit the model input {tuple(spec.shape)} "
+                    "(the first axis is the batch)."
+                )
+            if x.shape[0] != n:
+                raise ValueError("All inputs must have the same number of samples.")
+            if not np.issubdtype(x.dtype, np.floating):
+                raise TypeError(f"Inputs must be floating point arrays, got dtype {x.dtype}.")
+        dtype = keras.backend.standardize_dtype(keras.tree.flatten(self._model.inputs)[0].dtype)
+        return [x.astype(dtype, copy=False) for x in xs]
+
+    def _selection_indices(self, neuron_selection, n_samples: int):
+        mode = self._neuron_selection_mode
+        if mode == "index":
+            if neuron_selection is None:
+                raise ValueError(
+                    "neuron_selection_mode='index' needs neuron_selection: an output index, or one per sample."
+                )
+            indices = np.asarray(neuron_selection)
+            if not np.issubdtype(indices.dtype, np.integer):
+                raise TypeError(f"neuron_selection must be integers, got {indices.dtype}.")
+            if indices.ndim == 0:
+                indices = np.full(n_samples, int(indices))
+            if indices.shape != (n_samples,):
+                raise ValueError(
+                    f"neuron_selection has shape {indices.shape}; give one int or one per sample ({n_samples})."
+                )
+            return indices.astype("int32")
+        if neuron_selection is not None:
+            raise ValueError(
+                f"neuron_selection is only used with neuron_selection_mode='index' (this analyzer has "
+                f"{mode!r}); create the analyzer with neuron_selection_mode='index'."
+            )
+        return np.zeros(n_samples, dtype="int32")
+
+    # -- public API ---------------------------------------------------------------------------
+    def analyze(self, X, neuron_selection=None, batch_size: int = 32, progress: bool = False):
+        """Explains the model's output for the inputs ``X``.
+
+        Parameters
+        ----------
+        X : array, list of arrays, generator, keras.utils.PyDataset or tf.data.Dataset
+            One batch (an array, or one array per model input), or data to go through
+            in batches.
+        neuron_selection : int or array of int, optional
+            With ``neuron_selection_mode="index"``: the output neuron to explain, one for
+            all samples or one per sample.
+        batch_size : int
+            Samples per batch when ``X`` is not a single in-memory batch.
+        progress : bool
+            Progress bar when going through data in batches.
+
+        Returns
+        -------
+        numpy.ndarray or list of numpy.ndarray
+            The explanation, shaped like the input (a list for several inputs).
+        """
+        xs = self._as_input_list(X)
+        if xs is None:
+            try:
+                from innvestigate.utils.batching import analyze_in_batches
+            except ImportError as err:  # pragma: no cover - the module ships with the package
+                raise TypeError(
+                    f"analyze() got {type(X).__name__}; give a numpy array or a list of arrays."
+                ) from err
+            return analyze_in_batches(
+                self.analyze, X, batch_size=batch_size, progress=progress, neuron_selection=neuron_selection
+            )
+        indices = self._selection_indices(neuron_selection, xs[0].shape[0])
+        results = self._analyze_batch(xs, indices)
+        results = [np.asarray(backend.get().to_numpy(r)) for r in results]
+        return results if self._n_inputs > 1 else results[0]
+
+    def _analyze_batch(self, xs, indices):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # -- output selection -----------------------------------------------------------------------
+    def _head_mask(self, y, indices):
+        """One-hot mask of the selected neurons, shaped like ``y``."""
+        batch = ops.shape(y)[0]
+        flat = ops.reshape(y, (batch, -1))
+        n = flat.shape[-1]
+        if self._neuron_selection_mode == "all":
+            return ops.ones_like(y)
+        if self._neuron_selection_mode == "max_activation":
+            indices = ops.argmax(flat, axis=1)
+        mask = ops.one_hot(indices, n, dtype=y.dtype)
+        return ops.reshape(mask, ops.shape(y))
+
+    def _compiled_function(self, key, fn):
+        if key not in self._compiled:
+            self._compiled[key] = backend.get().compile_function(fn, self._model.variables)
+        return self._compiled[key]
+
+    def _model_output(self, xs):
+        """The analysed output (no gradient)."""
+        if not hasattr(self, "_graph"):
+            self._graph = build_graph(self._model, self._output_index)
+
+        def fn(*inputs):
+            values, _ = self._graph.forward(list(inputs))
+            return values[self._graph.output_key]
+
+        return self._compiled_function("output", fn)(*xs)
+
+    # -- saving -----------------------------------------------------------------------------------
+    def _array_state(self) -> dict:
+        """Arrays (patterns, references) to store in the npz; keys become parameter names."""
+        return {}
+
+    def _set_array_state(self, arrays: dict):
+        del arrays
+
+    def save(self, path: str, save_model: bool = True):
+        """Saves the analyzer: ``analyzer.json`` (class and parameters), ``arrays.npz`` and the model.
+
+        Written into a new directory ``path`` atomically (replacing an older one). No pickle
+        is used; the model is stored in the ``.keras`` format.
+
+        Examples
+        --------
+        >>> import numpy as np, keras, innvestigate, tempfile, os
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> a = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=0.1)
+        >>> d = os.path.join(tempfile.mkdtemp(), "a")
+        >>> a.save(d)
+        >>> innvestigate.load_analyzer(d, model).get_params()["epsilon"]
+        0.1
+        """
+        params = self.get_params()
+        arrays = {}
+        json_params = {}
+        for k, v in params.items():
+            if isinstance(v, np.ndarray):
+                arrays[f"param:{k}"] = v
+            else:
+                json_params[k] = v
+        for k, v in self._array_state().items():
+            arrays[f"state:{k}"] = np.asarray(v)
+        try:
+            text = json.dumps({"analyzer": self.name, "class": type(self).__name__, "params": json_params}, indent=1)
+        except TypeError as err:
+            raise TypeError(f"Parameters of {type(self).__name__} cannot be stored as JSON: {err}") from err
+        parent = os.path.dirname(os.path.abspath(path))
+        tmp = tempfile.mkdtemp(dir=parent, prefix=".innvestigate-save-")
+        try:
+            with open(os.path.join(tmp, "analyzer.json"), "w") as f:
+                f.write(text)
+            np.savez(os.path.join(tmp, "arrays.npz"), **arrays)
+            if save_model:
+                self._model.save(os.path.join(tmp, "model.keras"))
+            old = None
+            if os.path.exists(path):
+                old = tempfile.mkdtemp(dir=parent, prefix=".innvestigate-old-")
+                os.rmdir(old)
+                os.replace(path, old)
+            os.replace(tmp, path)
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str, model=None):
+        """Loads an analyzer written by :meth:`save` (``model`` overrides the stored model)."""
+        from innvestigate.analyzer import ANALYZERS
+
+        with open(os.path.join(path, "analyzer.json")) as f:
+            spec = json.load(f)
+        if spec["analyzer"] not in ANALYZERS:
+            raise ValueError(f"Unknown analyzer {spec['analyzer']!r} in {path}.")
+        with np.load(os.path.join(path, "arrays.npz"), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        if model is None:
+            model_path = os.path.join(path, "model.keras")
+            if not os.path.exists(model_path):
+                raise ValueError(f"{path} holds no model; pass model=... to load().")
+            model = keras.saving.load_model(model_path)
+        params = dict(spec["params"])
+        for k, v in arrays.items():
+            if k.startswith("param:"):
+                params[k[len("param:"):]] = v
+        for k, v in params.items():
+            if isinstance(v, list) and k in ("low", "high", "reference_inputs", "patch_size", "strides"):
+                params[k] = tuple(v) if k in ("patch_size", "strides") else v
+        analyzer = ANALYZERS[spec["analyzer"]](model, **params)
+        analyzer._set_array_state({k[len("state:"):]: v for k, v in arrays.items() if k.startswith("state:")})
+        return analyzer
+
+
+class ReverseAnalyzerBase(AnalyzerBase):
+    """Analyzers that propagate a value from the output back to the inputs layer by layer.
+
+    Subclasses declare their conditional mappings in :meth:`_conditional_mappings`: an
+    ordered list of ``(condition, mapping)`` pairs; for each layer the first pair whose
+    condition holds is used, the gradient otherwise. Add pairs with
+    :meth:`add_conditional_mapping` to build a new method (thesis §3.2.2).
+
+    Parameters
+    ----------
+    model : keras.Model
+    neuron_selection_mode, output_index : see :class:`AnalyzerBase`
+    fuse_batch_normalization : bool
+        Fold BatchNormalization layers into the preceding Dense/Conv layer where possible.
+
+    Examples
+    --------
+    Guided Backprop in a few lines (thesis §3.2.2):
+
+    >>> import keras, numpy as np
+    >>> from keras import ops
+    >>> from innvestigate.engine import checks
+    >>> class MyGuidedBackprop(ReverseAnalyzerBase):
+    ...     def _conditional_mappings(self):
+    ...         def mapping(inputs, outputs, reversed_outputs, state):
+    ...             return state.gradient([ops.relu(r) for r in reversed_outputs])
+    ...         return [(lambda layer: checks.activation_name(layer) == "relu", mapping)]
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    >>> MyGuidedBackprop(model).analyze(np.ones((2, 3), "float32")).shape
+    (2, 3)
+    """
+
+    #: the reversed value at the output: the selected output itself ("output") or ones ("ones")
+    _head = "ones"
+    _split_activations = True
+
+    def __init__(self, model, neuron_selection_mode="max_activation", output_index=None, fuse_batch_normalization=False):
+        super().__init__(model, neuron_selection_mode, output_index)
+        self._fuse_batch_normalization = bool(fuse_batch_normalization)
+        self._extra_mappings: list = []
+        self._graph = None
+
+    def add_conditional_mapping(self, condition, mapping, name: str | None = None):
+        """Adds a ``(condition, mapping)`` pair ahead of the analyzer's own pairs.
+
+        ``condition(layer)`` or ``condition(layer, state)`` decides whether ``mapping``
+        reverses a layer; ``mapping(inputs, outputs, reversed_outputs, state)`` returns
+        the reversed values of the layer's inputs.
+        """
+        del name
+        self._extra_mappings.append((condition, mapping))
+        self._graph = None
+        self._compiled.clear()
+
+    def _conditional_mappings(self) -> list:
+        return []
+
+    def _default_mapping(self):
+        return gradient_mapping
+
+    def _unsupported_layers(self, graph, mappings) -> tuple[list, str]:
+        """Names of layers the method cannot handle, and why (checked before any work)."""
+        return [], ""
+
+    def _canonizers(self):
+        canonizers = []
+        if self._split_activations:
+            canonizers.append(SplitActivation())
+        if self._fuse_batch_normalization:
+            canonizers.append(FuseBatchNormalization())
+        return canonizers
+
+    def _build(self):
+        graph = build_graph(self._model, self._output_index)
+        for canonizer in self._canonizers():
+            graph = canonizer.apply(graph)
+        self._check_softmax(graph)
+        mappings = resolve_mappings(
+            graph, self._extra_mappings + self._conditional_mappings(), self._default_mapping()
+        )
+        bad, reason = self._unsupported_layers(graph, mappings)
+        if bad:
+            raise NotAnalyzeableModelException(type(self).__name__, bad, reason)
+        self._graph, self._mappings = graph, mappings
+
+    def _ensure_built(self):
+        if self._graph is None:
+            self._build()
+
+    def _head_value(self, y, indices):
+        mask = self._head_mask(y, indices)
+        return mask * y if self._head == "output" else mask
+
+    def _reverse(self, inputs, indices, keep_all=False):
+        values, vjps = self._graph.forward(list(inputs), record_vjp=True)
+        y = values[self._graph.output_key]
+        head = self._head_value(y, indices)
+        return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
+
+    def _postprocess(self, inputs, results):
+        return results
+
+    def _analyze_batch(self, xs, indices):
+        self._ensure_built()
+
+        def fn(inputs, indices):
+            return self._postprocess(list(inputs), self._reverse(inputs, indices))
+
+        return self._compiled_function("reverse", fn)(list(xs), indices)
+
+    def analyze_with_intermediates(self, X, neuron_selection=None):
+        """Like :meth:`analyze` but also returns the reversed value of every tensor (uncompiled).
+
+        Returns
+        -------
+        analysis : numpy.ndarray or list
+        intermediates : dict
+            Node name -> list of reversed values of its inputs (numpy arrays).
+        """
+        xs = self._as_input_list(X)
+        if xs is None:
+            raise TypeError("analyze_with_intermediates needs an array or a list of arrays.")
+        self._ensure_built()
+        indices = self._selection_indices(neuron_selection, xs[0].shape[0])
+        results, kept = self._reverse([ops.convert_to_tensor(x) for x in xs], ops.convert_to_tensor(indices), keep_all=True)
+        results = self._postprocess(xs, results)
+        to_np = backend.get().to_numpy
+        per_layer = {}
+        for node in self._graph.nodes:
+            per_layer[node.name if node.kind != "activation" else node.layer.name] = [
+                np.asarray(to_np(kept[k])) for k in node.input_keys if k in kept
+            ]
+        out = [np.asarray(to_np(r)) for r in results]
+        return (out if self._n_inputs > 1 else out[0]), per_layer

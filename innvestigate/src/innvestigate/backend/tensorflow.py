@@ -1,0 +1,50 @@
+"""TensorFlow: vector–Jacobian products with ``tf.GradientTape``, compilation with ``tf.function``."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+__all__ = ["forward_with_vjp", "vjp", "compile_function"]
+
+
+def forward_with_vjp(fn, xs):
+    xs = [tf.convert_to_tensor(x) for x in xs]
+    # Persistent: a rule may pull several cotangents through the same forward pass.
+    with tf.GradientTape(persistent=True) as tape:
+        for x in xs:
+            tape.watch(x)
+        ys = list(fn(*xs))
+
+    def vjp_fn(cotangents):
+        return list(
+            tape.gradient(
+                ys,
+                xs,
+                output_gradients=list(cotangents),
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+        )
+
+    return ys, vjp_fn
+
+
+def vjp(fn, xs, cotangents):
+    return forward_with_vjp(fn, xs)[1](cotangents)
+
+
+def compile_function(fn, variables):
+    # tf.function captures Keras variables by reference, so their current values are read
+    # at every call; it keeps one concrete function per input signature.
+    del variables
+    compiled = tf.function(fn, autograph=False)
+
+    def run(*args):
+        # numpy arguments become tensors first, so a new array of the same shape and dtype
+        # reuses the traced graph instead of retracing.
+        return compiled(*tf.nest.map_structure(tf.convert_to_tensor, args))
+
+    return run
+
+
+def to_numpy(x):
+    return x.numpy() if hasattr(x, "numpy") else x
