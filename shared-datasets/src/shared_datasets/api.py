@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from . import catalog
 from .errors import InvalidParameterError, UnknownDatasetError
 from .offline import OFFLINE_LOADERS
+from .offline import class_names as offline_class_names
 from .preprocessing import preprocess
 from .splitting import split_90_10
 from .synthetic import make_lshtc_like, make_signal_distractor
@@ -64,8 +65,8 @@ def _unknown(name) -> UnknownDatasetError:
 def info(name: str) -> catalog.DatasetInfo:
     """Metadata of dataset ``name``: kind, source, licence, split, sizes and class names.
 
-    For offline datasets the class names are read from the data (label ``k`` is
-    ``class_names[k]``), which loads the dataset once (under a second).
+    For offline datasets the class names are read from the data where they are stored
+    there (label ``k`` is ``class_names[k]``), which takes up to a second.
 
     Examples
     --------
@@ -78,7 +79,7 @@ def info(name: str) -> catalog.DatasetInfo:
         raise _unknown(name)
     meta = infos[name]
     if name in OFFLINE_LOADERS:
-        meta = dataclasses.replace(meta, class_names=OFFLINE_LOADERS[name]().class_names)
+        meta = dataclasses.replace(meta, class_names=offline_class_names(name))
     return meta
 
 

@@ -207,6 +207,15 @@ def load_mnist5k() -> RawSplit:
     return _split(table[:, :-1], table[:, -1].astype(np.int64), [str(d) for d in range(10)])
 
 
+def class_names(name: str) -> tuple:
+    """Class names of offline dataset ``name`` (label k is ``class_names(name)[k]``)."""
+    if name == "fashion_mnist":
+        return FASHION_MNIST_CLASSES  # fixed by the dataset's documentation; no need to read 50 MB
+    if name == "mnist5k":
+        return tuple(str(d) for d in range(10))
+    return OFFLINE_LOADERS[name]().class_names
+
+
 OFFLINE_LOADERS = {
     "digits": _sklearn("load_digits"),
     "iris": _sklearn("load_iris"),
