@@ -194,3 +194,14 @@ def test_malformed_svmlight_names_file_and_line(fake_remote, tmp_path):
     (folder / "tiny.test").write_text("5 1:1\n")
     with pytest.raises(shared_datasets.MalformedDataError, match=r"tiny\.train:2: .*'3:abc'"):
         shared_datasets.load("tiny_remote")
+
+
+def test_cli_fetch_downloads_with_progress_bar(fake_remote, server, tmp_path, capsys):
+    from shared_datasets.cli import main
+
+    assert main(["fetch", "tiny_remote"]) == 0
+    captured = capsys.readouterr()
+    assert str(tmp_path / "tiny_remote" / "tiny.train") in captured.out
+    assert "%" in captured.err or "B/s" in captured.err  # tqdm's bar goes to stderr
+    assert len(server.requests) == 2
+    assert main(["fetch", "tiny_remote", "--no-progress"]) == 0 and len(server.requests) == 2

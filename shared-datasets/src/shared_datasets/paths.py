@@ -31,12 +31,25 @@ def data_home() -> Path:
     return Path(platformdirs.user_cache_dir("shared-datasets"))
 
 
+_MLBENCH_IN_DEB = Path("debian", "mlbench", "usr", "lib", "R", "site-library", "mlbench", "data")
+
+
 def mlbench_data_dirs() -> list[Path]:
-    """Candidate folders holding the ``.rda`` files of Debian's ``r-cran-mlbench``, in search order."""
-    return [
-        data_home() / "debian" / "mlbench" / "usr" / "lib" / "R" / "site-library" / "mlbench" / "data",
-        Path("/usr/lib/R/site-library/mlbench/data"),  # r-cran-mlbench installed with apt
-    ]
+    """Candidate folders holding the ``.rda`` files of Debian's ``r-cran-mlbench``, in search order.
+
+    1. ``data_home()/debian/mlbench/...`` (where ``tools/install-offline-data.sh`` unpacks it);
+    2. ``.data/debian/mlbench/...`` in the current folder or its nearest parent that has
+       one (a workspace checkout whose ``make setup`` ran, when ``$SHARED_DATASETS_HOME``
+       is not exported, e.g. running pytest by hand in a package folder);
+    3. ``/usr/lib/R/site-library/mlbench/data`` (``r-cran-mlbench`` installed with apt).
+    """
+    candidates = [data_home() / _MLBENCH_IN_DEB]
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / ".data" / _MLBENCH_IN_DEB).is_dir():
+            candidates.append(folder / ".data" / _MLBENCH_IN_DEB)
+            break
+    candidates.append(Path("/usr/lib/R/site-library/mlbench/data"))
+    return candidates
 
 
 def fashion_mnist_dirs() -> list[Path]:
