@@ -44,6 +44,7 @@ def _extensions(root: Path):
             "cdivision": True,
             "initializedcheck": False,
         },
+        include_path=[str(root / "src")],
         quiet=True,
     )
 

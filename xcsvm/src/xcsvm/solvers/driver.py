@@ -1,0 +1,268 @@
+"""Epoch loop shared by the three formulations: shuffling, shrinking, stopping, reporting.
+
+The C-level kernels (:mod:`~xcsvm.solvers.ww`, :mod:`~xcsvm.solvers.llw`,
+:mod:`~xcsvm.solvers.cs`) run the epochs; this module decides what an epoch
+is, shrinks and un-shrinks (Sec. 4.1.1), checks the stopping criterion and
+prints the per-epoch table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from xcsvm.solvers import cs, llw, ww
+from xcsvm.solvers.problem import Problem, dual_objective, primal_objective
+from xcsvm.solvers.schedule import balanced_groups, ww_rounds
+
+__all__ = ["SolveResult", "solve", "primal_from_dual", "LLW_CHUNKS"]
+
+#: LLW re-centres wbar after every tenth of an epoch (Sec. 4.1.1).
+LLW_CHUNKS = 10
+#: With shrinking, every this many epochs one epoch visits all variables, so
+#: that a variable dropped too early is seen again even while the violation
+#: of the active set stays above ``tol`` (keeps the order essentially cyclic).
+UNSHRINK_PERIOD = 10
+
+
+@dataclass
+class SolveResult:
+    """Outcome of :func:`solve`."""
+
+    W: np.ndarray
+    alpha: np.ndarray
+    n_iter: int
+    converged: bool
+    history: list = field(default_factory=list)
+
+
+def new_dual(formulation: str, problem: Problem):
+    """Zero dual variables and shrinking counters in the kernels' layout."""
+    n, K = problem.n_samples, problem.n_classes
+    if formulation == "llw":
+        return np.zeros((K, n)), np.zeros((K, n), dtype=np.uint8)
+    if formulation == "ww":
+        return np.zeros((n, K)), np.zeros((n, K), dtype=np.uint8)
+    return np.zeros((n, K)), np.zeros(n, dtype=np.uint8)
+
+
+def primal_from_dual(formulation: str, problem: Problem, alpha: np.ndarray) -> np.ndarray:
+    """The weights the kernels keep for given dual variables (W = -X alpha_c, +wbar for LLW)."""
+    n, K, d = problem.n_samples, problem.n_classes, problem.n_features
+    X = sp.csr_matrix((problem.data, problem.indices, problem.indptr), shape=(n, d))
+    if formulation == "llw":
+        coef = -np.asarray((X.T @ alpha.T).T)
+        column = -alpha.sum(axis=1) * problem.bias
+    else:
+        M = -alpha.copy()
+        M[np.arange(n), problem.y] = alpha.sum(axis=1)
+        coef = np.asarray((X.T @ M).T)
+        column = M.sum(axis=0) * problem.bias
+    W = np.zeros((K, problem.n_columns))
+    W[:, :d] = coef
+    if problem.bias != 0.0:
+        W[:, d] = column
+    if formulation == "llw":
+        W -= W.mean(axis=0)
+    return W
+
+
+def _group_order(groups_of_class, y, n_groups, rng):
+    """Samples grouped by the group of their class, shuffled inside each group."""
+    perm = rng.permutation(y.shape[0]).astype(np.int32)
+    group_of_sample = groups_of_class[y[perm]]
+    order = perm[np.argsort(group_of_sample, kind="stable")]
+    ptr = np.zeros(n_groups + 1, dtype=np.int32)
+    np.cumsum(np.bincount(group_of_sample, minlength=n_groups), out=ptr[1:])
+    return np.ascontiguousarray(order, dtype=np.int32), ptr
+
+
+class _Epochs:
+    """One callable per formulation: ``epoch(shrink) -> (violation, n_visited)``."""
+
+    def __init__(self, formulation, problem, alpha, stale, W, n_threads, rng, margin):
+        self.formulation = formulation
+        self.problem = problem
+        self.alpha, self.stale, self.W = alpha, stale, W
+        self.n_threads = n_threads
+        self.rng = rng
+        self.margin = margin
+        K = problem.n_classes
+        self.class_row = np.arange(K, dtype=np.int32)
+        if formulation == "ww":
+            # With one thread a single group: plain sequential DCA. Otherwise
+            # 2 groups per thread so a round has one pair per thread.
+            n_groups = 1 if n_threads == 1 else min(K, 2 * n_threads)
+            counts = np.bincount(problem.y, minlength=K)
+            self.groups = balanced_groups(counts, n_groups)
+            self.n_groups = len(self.groups)
+            self.group_of_class = np.empty(K, dtype=np.int32)
+            for g, members in enumerate(self.groups):
+                self.group_of_class[members] = g
+            self.group_classes = np.ascontiguousarray(np.concatenate(self.groups), dtype=np.int32)
+            self.group_class_ptr = np.zeros(self.n_groups + 1, dtype=np.int32)
+            np.cumsum([len(g) for g in self.groups], out=self.group_class_ptr[1:])
+            self.rounds = ww_rounds(self.n_groups)
+        elif formulation == "cs":
+            self.workspace = np.zeros((4, K))
+
+    def __call__(self, shrink):
+        p = self.problem
+        if self.formulation == "ww":
+            order, ptr = _group_order(self.group_of_class, p.y, self.n_groups, self.rng)
+            return ww.ww_epoch(
+                *p.csr_arrays, p.sq_norms, p.upper, p.y, ptr, order, self.group_class_ptr,
+                self.group_classes, self.rounds, self.class_row, self.alpha, self.stale, self.W,
+                p.bias, shrink, self.n_threads,
+            )
+        order = self.rng.permutation(p.n_samples).astype(np.int32)
+        if self.formulation == "cs":
+            return cs.cs_epoch(
+                *p.csr_arrays, p.sq_norms, p.upper, p.y, order, self.alpha, self.stale,
+                self.W, self.workspace, p.bias, shrink,
+            )
+        violation, visited = 0.0, 0
+        rows = self.class_row
+        total = np.empty(self.W.shape[1])
+        for chunk in np.array_split(order, LLW_CHUNKS):
+            v, m = llw.llw_pass(
+                *p.csr_arrays, p.sq_norms, p.upper, p.y, np.ascontiguousarray(chunk), rows, rows,
+                self.alpha, self.stale, self.W, p.bias, self.margin, shrink, self.n_threads,
+            )
+            violation, visited = max(violation, v), visited + m
+            self.recenter(total)
+        return violation, visited
+
+    def recenter(self, buffer=None):
+        """wbar update of Algorithm 1, lines 12-13."""
+        buffer = np.empty(self.W.shape[1]) if buffer is None else buffer
+        llw.weight_sum(self.W, self.class_row, buffer, self.n_threads)
+        buffer /= self.problem.n_classes
+        llw.subtract_from_rows(self.W, self.class_row, buffer, self.n_threads)
+
+
+def solve(
+    formulation: str,
+    problem: Problem,
+    *,
+    tol: float = 0.1,
+    max_iter: int = 1000,
+    shrinking: bool = True,
+    n_threads: int = 1,
+    random_state=None,
+    verbose: int = 0,
+    margin: float = 1.0,
+    alpha: np.ndarray | None = None,
+    fixed_epochs: bool = False,
+) -> SolveResult:
+    """Dual coordinate ascent for one formulation until the violation is below ``tol``.
+
+    Parameters
+    ----------
+    formulation : {"ww", "llw", "cs"}
+    problem : Problem
+    tol : float
+        Stop when the largest projected-gradient violation of an epoch over
+        *all* variables is below ``tol`` (with shrinking, a final un-shrunk
+        epoch confirms it, Sec. 4.1.1).
+    max_iter : int
+        Maximal number of epochs.
+    shrinking : bool
+        Skip variables that did not move for 3 epochs.
+    n_threads : int
+        OpenMP threads of the kernels.
+    random_state : int, RandomState or None
+        Seed of the per-epoch shuffles.
+    verbose : int
+        0: silent; >= 1: per-epoch table (primal, dual, gap, violation,
+        active set) and a progress bar.
+    margin : float
+        LLW's margin (1 for Eq. III.2, ``1/(K-1)`` for the original).
+    alpha : ndarray, optional
+        Initial dual variables (warm start); must be feasible.
+    fixed_epochs : bool
+        Run exactly ``max_iter`` epochs (the speed-up protocol of Fig. III.2).
+
+    Returns
+    -------
+    SolveResult
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from xcsvm.solvers.problem import prepare_problem
+    >>> X = sp.csr_matrix(np.eye(3)); y = np.array([0, 1, 2])
+    >>> result = solve("ww", prepare_problem(X, y, 3, np.ones(3)), tol=1e-8)
+    >>> bool(result.converged), (result.W.argmax(axis=0) == y).all()
+    (True, np.True_)
+    """
+    from sklearn.utils import check_random_state
+
+    if formulation not in ("ww", "llw", "cs"):
+        raise ValueError(f"unknown formulation {formulation!r}; use 'ww', 'llw' or 'cs'")
+    rng = check_random_state(random_state)
+    fresh_alpha, stale = new_dual(formulation, problem)
+    if alpha is None:
+        alpha = fresh_alpha
+        W = np.zeros((problem.n_classes, problem.n_columns))
+    else:
+        alpha = np.ascontiguousarray(alpha, dtype=np.float64)
+        if alpha.shape != fresh_alpha.shape:
+            raise ValueError(f"initial alpha has shape {alpha.shape}, expected {fresh_alpha.shape}")
+        W = primal_from_dual(formulation, problem, alpha)
+    epochs = _Epochs(formulation, problem, alpha, stale, W, n_threads, rng, margin)
+    n_variables = problem.n_samples * (problem.n_classes - 1)
+    if formulation == "cs":
+        n_variables = problem.n_samples
+    history = []
+    converged = False
+    shrink_next = shrinking
+    show = verbose > 0
+    bar = tqdm(total=max_iter, desc=f"xcsvm {formulation.upper()}", disable=not show, leave=False)
+    if show:
+        tqdm.write(f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}")
+    n_iter = 0
+    try:
+        for n_iter in range(1, max_iter + 1):
+            shrunk = shrink_next
+            violation, visited = epochs(shrunk)
+            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk}
+            if show:
+                primal, dual = objectives(formulation, problem, W, alpha, margin, n_threads)
+                record.update(primal=primal, dual=dual, gap=relative_gap(primal, dual))
+                tqdm.write(
+                    f"{n_iter:5d} {primal:14.6e} {dual:14.6e} {record['gap']:10.3e} "
+                    f"{violation:10.3e} {visited:>10d}"
+                )
+            history.append(record)
+            bar.update(1)
+            if fixed_epochs:
+                continue
+            if violation < tol:
+                if not shrunk or visited == n_variables:
+                    converged = True
+                    break
+                shrink_next = False  # confirm on all variables (Sec. 4.1.1)
+            else:
+                shrink_next = shrinking and n_iter % UNSHRINK_PERIOD != UNSHRINK_PERIOD - 1
+    finally:
+        bar.close()
+    if formulation == "llw":
+        epochs.recenter()
+    return SolveResult(W=W, alpha=alpha, n_iter=n_iter, converged=converged, history=history)
+
+
+def objectives(formulation, problem, W, alpha, margin=1.0, n_threads=1):
+    """``(primal, dual)`` of the current iterate (LLW: evaluated at the centred W)."""
+    if formulation == "llw":
+        W = W - W.mean(axis=0)
+    primal = primal_objective(formulation, problem, W, margin, n_threads)
+    dual = dual_objective(formulation, problem, W, alpha.sum(), margin)
+    return primal, dual
+
+
+def relative_gap(primal: float, dual: float) -> float:
+    """``(primal - dual) / |primal|``: an upper bound on the relative suboptimality."""
+    return (primal - dual) / max(abs(primal), np.finfo(float).tiny)

@@ -1,0 +1,146 @@
+"""The prepared training problem the kernels work on, and its objectives.
+
+:class:`Problem` holds the CSR arrays of X (never copied), the class index of
+every sample, the dual box bounds and the squared row norms; the objective
+functions evaluate the primal (Eqs. III.2, III.3 and Crammer-Singer's) and
+the dual (Eqs. III.4, III.5) for a weight matrix ``W`` kept by the kernels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from xcsvm.solvers import sparse_ops
+
+__all__ = ["Problem", "prepare_problem", "scores", "primal_objective", "dual_objective"]
+
+FORMULATIONS = ("ww", "llw", "cs")
+
+
+@dataclass
+class Problem:
+    """Arrays of one training problem in the layout of the kernel contract.
+
+    Attributes
+    ----------
+    data, indices, indptr : ndarray
+        CSR arrays of X (float32/float64 data, int32/int64 indices).
+    n_features : int
+        Columns of X (without the constant feature).
+    y : ndarray of int32
+        Class index of every sample, ``0 <= y < n_classes``.
+    n_classes : int
+    upper : ndarray of float64
+        Dual box bound per sample, ``C * sample_weight * class_weight[y]``.
+    sq_norms : ndarray of float64
+        ``||x_i||^2 + bias^2``.
+    bias : float
+        Value of the appended constant feature (0: no intercept).
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_features: int
+    y: np.ndarray
+    n_classes: int
+    upper: np.ndarray
+    sq_norms: np.ndarray
+    bias: float
+
+    @property
+    def n_samples(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def n_columns(self) -> int:
+        """Columns of ``W``: the features plus the intercept column if any."""
+        return self.n_features + (1 if self.bias != 0.0 else 0)
+
+    @property
+    def csr_arrays(self):
+        return self.data, self.indices, self.indptr
+
+
+def csr_arrays(X):
+    """CSR arrays of ``X`` with one index dtype, copying only what must change."""
+    X = sp.csr_matrix(X) if not sp.issparse(X) or X.format != "csr" else X
+    data = np.ascontiguousarray(X.data)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    indices, indptr = X.indices, X.indptr
+    if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
+        indices = indices.astype(np.int64)
+        indptr = indptr.astype(np.int64)
+    return data, np.ascontiguousarray(indices), np.ascontiguousarray(indptr)
+
+
+def prepare_problem(X, y, n_classes, upper, bias=0.0) -> Problem:
+    """Build a :class:`Problem` from a CSR matrix and class indices.
+
+    Raises
+    ------
+    ValueError
+        If a row of X is all zeros and there is no intercept (its dual
+        variables would have zero curvature).
+    """
+    data, indices, indptr = csr_arrays(X)
+    sq_norms = sparse_ops.row_sq_norms(data, indices, indptr, float(bias))
+    empty = np.flatnonzero(sq_norms <= 0.0)
+    if empty.size:
+        raise ValueError(
+            f"X has {empty.size} all-zero row(s) (first: row {empty[0]}) and fit_intercept=False; "
+            "remove them or set fit_intercept=True (a zero row carries no information)"
+        )
+    return Problem(
+        data=data,
+        indices=indices,
+        indptr=indptr,
+        n_features=X.shape[1],
+        y=np.ascontiguousarray(y, dtype=np.int32),
+        n_classes=int(n_classes),
+        upper=np.ascontiguousarray(upper, dtype=np.float64),
+        sq_norms=sq_norms,
+        bias=float(bias),
+    )
+
+
+def scores(problem: Problem, W: np.ndarray, n_threads: int = 1) -> np.ndarray:
+    """Decision scores ``X W^T`` (n, rows of W) without converting X."""
+    out = np.empty((problem.n_samples, W.shape[0]))
+    return sparse_ops.decision_scores(*problem.csr_arrays, W, problem.bias, out, n_threads)
+
+
+def primal_objective(formulation, problem: Problem, W, margin=1.0, n_threads=1) -> float:
+    """Primal objective of ``W`` (Eq. III.3 for WW, III.2 for LLW, CS' primal).
+
+    For LLW the constraint ``sum_c w_c = 0`` is assumed (the solver returns
+    a centred ``W``).
+    """
+    S = scores(problem, W, n_threads)
+    n = problem.n_samples
+    rows = np.arange(n)
+    own = S[rows, problem.y][:, None]
+    if formulation == "ww":
+        losses = np.maximum(0.0, 1.0 - own + S)
+    elif formulation == "llw":
+        losses = np.maximum(0.0, margin + S)
+    elif formulation == "cs":
+        losses = np.maximum(0.0, 1.0 - own + S)
+    else:
+        raise ValueError(f"unknown formulation {formulation!r}")
+    losses[rows, problem.y] = 0.0
+    per_sample = losses.max(axis=1) if formulation == "cs" else losses.sum(axis=1)
+    return 0.5 * float(np.sum(W * W)) + float(problem.upper @ per_sample)
+
+
+def dual_objective(formulation, problem: Problem, W, alpha_sum, margin=1.0) -> float:
+    """Dual objective ``margin * sum(alpha) - ||W||^2 / 2`` (Eqs. III.4, III.5).
+
+    Valid when ``W`` is the primal image of ``alpha`` (for LLW after the
+    final re-centring, i.e. with the optimal ``wbar``).
+    """
+    scale = margin if formulation == "llw" else 1.0
+    return scale * float(alpha_sum) - 0.5 * float(np.sum(W * W))

@@ -1,0 +1,230 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Weston-Watkins dual coordinate ascent kernels (Eq. III.16, Algorithms 3-5).
+
+Contract (stable; also in ``solvers/README.md``)
+------------------------------------------------
+All functions are MPI-free and release the GIL; they only read and write the
+buffers they are given, so a caller that owns a *subset of classes* (an MPI
+rank) passes a weight matrix holding only the rows it has, plus a map from
+global class index to row.
+
+Arrays (``n`` samples, ``K`` classes in total, ``R`` weight rows held):
+
+``data, indices, indptr``
+    CSR arrays of X (n, d); ``data`` float32 or float64, ``indices`` and
+    ``indptr`` both int32 or both int64.  Never copied.
+``sq_norms`` float64 (n,)
+    ``||x_i||^2 + bias^2`` (see ``sparse_ops.row_sq_norms``); must be > 0.
+``upper`` float64 (n,)
+    Box bound of every dual variable of sample ``i``: ``C * sample_weight[i]
+    * class_weight[y_i]``.
+``y`` int32 (n,)
+    Global class index ``0 <= y_i < K`` of every sample.
+``class_row`` int32 (K,)
+    Row of ``W`` holding class ``c`` (``-1`` if not held; never touched then).
+``alpha`` float64 (n, K), C-contiguous
+    Dual variables ``alpha[i, c] >= 0`` for ``c != y_i`` (``alpha[i, y_i]``
+    stays 0); the thesis' ``alpha_{i, y_i} = -sum_c alpha_{i, c}`` is implied.
+``stale`` uint8 (n, K)
+    Number of consecutive visits in which ``alpha[i, c]`` did not move;
+    shrinking (Sec. 4.1.1) skips a variable once it reaches 3.
+``W`` float64 (R, d) or (R, d + 1) with an intercept column, C-contiguous
+    Primal weights kept equal to ``w_c = -X alpha_c`` (Eq. III.11), i.e.
+    ``w_{y_i} += alpha_{i,c} x_i`` and ``w_c -= alpha_{i,c} x_i``.
+``bias``
+    Value of the implicit constant feature (0.0: no intercept column).
+
+Units of work:
+
+``ww_block(..., samples, targets, ...)``
+    For every sample ``i`` in ``samples`` (in that order) and every class
+    ``c`` in ``targets`` with ``c != y_i``: one exact coordinate step on
+    ``alpha[i, c]`` (Eq. III.16).  Touches rows ``y_i`` and ``c`` of ``W``.
+    Single-threaded.  Returns ``(max_violation, n_visited)``.
+``ww_epoch(..., group_sample_ptr, group_samples, group_class_ptr,
+group_classes, rounds, ...)``
+    Groups ``g`` are given CSR-like: samples of group ``g`` are
+    ``group_samples[group_sample_ptr[g]:group_sample_ptr[g+1]]`` (samples whose
+    class is in the group, in visiting order), its classes likewise.
+    ``rounds`` int32 (n_rounds, n_slots, 2) lists matched group pairs
+    ``(a, b)`` per round (``-1`` = empty slot, ``a == b`` = pairs inside
+    group ``a``).  Rounds run one after the other; the pairs of one round run
+    in parallel on ``n_threads`` OpenMP threads.  A pair ``(a, b)`` optimises
+    samples of ``a`` against classes of ``b`` and samples of ``b`` against
+    classes of ``a``.  Race-free when no group appears twice in a round (the
+    1-factorization of Algorithm 4 guarantees it): a task writes only the
+    ``W`` rows of its two groups and the ``alpha``/``stale`` entries of its
+    own samples.  Returns ``(max_violation, n_visited)``.
+
+``max_violation`` is the largest absolute projected gradient of the visited
+variables, measured before their update; ``n_visited`` counts variables not
+skipped by shrinking.  ``shrink=1`` skips variables with ``stale >= 3``.
+"""
+from cython.parallel cimport prange
+from libc.math cimport fabs
+
+import numpy as np
+
+from xcsvm.solvers._sparse cimport floating_t, index_t, sparse_dot, sparse_axpy
+
+cdef unsigned char STALE_LIMIT = 3
+
+
+cdef void _ww_block(
+    const floating_t* data, const index_t* indices, const index_t* indptr,
+    const double* sq_norms, const double* upper, const int* y,
+    const int* samples, Py_ssize_t n_block_samples,
+    const int* targets, Py_ssize_t n_targets,
+    const int* class_row, double* alpha, unsigned char* stale, Py_ssize_t n_classes,
+    double* W, Py_ssize_t row_stride, double bias, Py_ssize_t bias_col, int shrink,
+    double* out_violation, long long* out_visited,
+) noexcept nogil:
+    cdef Py_ssize_t s, t, i, start, end
+    cdef int yi, c
+    cdef double* w_y
+    cdef double* w_c
+    cdef double k_i, u_i, score_y, score_c, gradient, projected, old, new, delta
+    cdef double violation = out_violation[0]
+    cdef long long visited = 0
+    for s in range(n_block_samples):
+        i = samples[s]
+        yi = y[i]
+        u_i = upper[i]
+        if u_i <= 0.0:
+            continue  # zero weight: every alpha[i, :] is pinned to 0
+        k_i = sq_norms[i]
+        start = indptr[i]
+        end = indptr[i + 1]
+        w_y = W + class_row[yi] * row_stride
+        score_y = sparse_dot(data, indices, start, end, w_y, bias, bias_col)
+        for t in range(n_targets):
+            c = targets[t]
+            if c == yi:
+                continue
+            if shrink and stale[i * n_classes + c] >= STALE_LIMIT:
+                continue
+            visited += 1
+            w_c = W + class_row[c] * row_stride
+            score_c = sparse_dot(data, indices, start, end, w_c, bias, bias_col)
+            old = alpha[i * n_classes + c]
+            # Ascent direction of the dual (Eq. III.15): 1 - (w_y - w_c)^T x_i.
+            gradient = 1.0 - score_y + score_c
+            projected = gradient
+            if old <= 0.0 and gradient < 0.0:
+                projected = 0.0
+            elif old >= u_i and gradient > 0.0:
+                projected = 0.0
+            if fabs(projected) > violation:
+                violation = fabs(projected)
+            # Exact maximiser of the 1-D problem (Eq. III.16): the curvature
+            # is 2 k_i because both w_y and w_c move.
+            new = old + gradient / (2.0 * k_i)
+            if new < 0.0:
+                new = 0.0
+            elif new > u_i:
+                new = u_i
+            delta = new - old
+            if delta == 0.0:
+                if stale[i * n_classes + c] < 255:
+                    stale[i * n_classes + c] += 1
+                continue
+            stale[i * n_classes + c] = 0
+            alpha[i * n_classes + c] = new
+            sparse_axpy(delta, data, indices, start, end, w_y, bias, bias_col)
+            sparse_axpy(-delta, data, indices, start, end, w_c, bias, bias_col)
+            score_y += delta * k_i
+    out_violation[0] = violation
+    out_visited[0] += visited
+
+
+def _check_common(alpha, stale, W, bias):
+    if alpha.shape[0] != stale.shape[0] or alpha.shape[1] != stale.shape[1]:
+        raise ValueError("alpha and stale must have the same shape")
+    if bias != 0.0 and W.shape[1] < 1:
+        raise ValueError("W needs an intercept column when bias != 0")
+
+
+def ww_block(
+    const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+    const double[::1] sq_norms, const double[::1] upper, const int[::1] y,
+    const int[::1] samples, const int[::1] targets, const int[::1] class_row,
+    double[:, ::1] alpha, unsigned char[:, ::1] stale, double[:, ::1] W,
+    double bias=0.0, bint shrink=False,
+):
+    """One coordinate step on ``alpha[i, c]`` for all ``i`` in ``samples``, ``c`` in ``targets``.
+
+    Single-threaded unit of Algorithm 5 (see the module docstring for the
+    array contract). Returns ``(max_violation, n_visited)``.
+    """
+    _check_common(alpha, stale, W, bias)
+    cdef double violation = 0.0
+    cdef long long visited = 0
+    cdef Py_ssize_t bias_col = W.shape[1] - 1
+    if samples.shape[0] == 0 or targets.shape[0] == 0:
+        return 0.0, 0
+    with nogil:
+        _ww_block(
+            &data[0], &indices[0], &indptr[0], &sq_norms[0], &upper[0], &y[0],
+            &samples[0], samples.shape[0], &targets[0], targets.shape[0],
+            &class_row[0], &alpha[0, 0], &stale[0, 0], alpha.shape[1],
+            &W[0, 0], W.shape[1], bias, bias_col, shrink, &violation, &visited,
+        )
+    return violation, visited
+
+
+def ww_epoch(
+    const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+    const double[::1] sq_norms, const double[::1] upper, const int[::1] y,
+    const int[::1] group_sample_ptr, const int[::1] group_samples,
+    const int[::1] group_class_ptr, const int[::1] group_classes,
+    const int[:, :, ::1] rounds, const int[::1] class_row,
+    double[:, ::1] alpha, unsigned char[:, ::1] stale, double[:, ::1] W,
+    double bias=0.0, bint shrink=False, int n_threads=1,
+):
+    """Run the rounds of one WW epoch (Algorithm 5 over class groups).
+
+    See the module docstring for the contract. Returns
+    ``(max_violation, n_visited)``.
+    """
+    _check_common(alpha, stale, W, bias)
+    cdef Py_ssize_t n_rounds = rounds.shape[0], n_slots = rounds.shape[1]
+    cdef Py_ssize_t r, t, a, b
+    cdef Py_ssize_t bias_col = W.shape[1] - 1
+    cdef Py_ssize_t row_stride = W.shape[1], n_classes = alpha.shape[1]
+    # One slot per task: a task writes only its own slot (no reduction races).
+    cdef double[::1] violation = np.zeros(max(n_slots, 1))
+    cdef long long[::1] visited = np.zeros(max(n_slots, 1), dtype=np.int64)
+    if group_samples.shape[0] == 0 or n_slots == 0:
+        return 0.0, 0
+    cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
+    cdef const index_t* indices_ptr = &indices[0] if indices.shape[0] > 0 else NULL
+    with nogil:
+        for r in range(n_rounds):
+            for t in prange(n_slots, schedule="dynamic", num_threads=n_threads):
+                a = rounds[r, t, 0]
+                b = rounds[r, t, 1]
+                if a < 0 or b < 0:
+                    continue
+                # Samples of a against classes of b (all pairs inside a if a == b).
+                _ww_block(
+                    data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
+                    &group_samples[0] + group_sample_ptr[a],
+                    group_sample_ptr[a + 1] - group_sample_ptr[a],
+                    &group_classes[0] + group_class_ptr[b],
+                    group_class_ptr[b + 1] - group_class_ptr[b],
+                    &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
+                    &W[0, 0], row_stride, bias, bias_col, shrink,
+                    &violation[t], &visited[t],
+                )
+                if a != b:
+                    _ww_block(
+                        data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
+                        &group_samples[0] + group_sample_ptr[b],
+                        group_sample_ptr[b + 1] - group_sample_ptr[b],
+                        &group_classes[0] + group_class_ptr[a],
+                        group_class_ptr[a + 1] - group_class_ptr[a],
+                        &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
+                        &W[0, 0], row_stride, bias, bias_col, shrink,
+                        &violation[t], &visited[t],
+                    )
+    return float(np.max(violation)), int(np.sum(visited))
