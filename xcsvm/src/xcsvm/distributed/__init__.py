@@ -1,0 +1,50 @@
+"""Distributed Weston–Watkins and Lee–Lin–Wahba training over MPI (Chapter III, §4.1.2, §4.2.5).
+
+MPI (through mpi4py, buffer methods only) moves data between ranks; OpenMP
+threads work inside each rank (``n_threads``); the Cython sweeps
+(:mod:`xcsvm.distributed._sweeps`) know nothing about MPI.
+
+* **Ownership.** Classes are partitioned across ranks, balanced by the
+  sample visits they cause (:func:`~xcsvm.distributed.schedule.partition_classes`).
+  A rank holds the weight vectors and the dual variables of its classes only.
+* **LLW** (:mod:`~xcsvm.distributed.llw`): classes are independent given
+  w̄; one buffer ``Allreduce`` of a d-vector per tenth of an epoch
+  (Algorithm 1).
+* **WW** (:mod:`~xcsvm.distributed.ww`): a two-level schedule, the
+  1-factorization of a rank's own classes, then an overlay 1-factorization
+  of the ranks in which matched ranks swap whole class bundles, sending only
+  the non-zero weights (§4.2.5). Every class pair meets once per epoch.
+* **Data**: every rank holds all of X; it reads the same svmlight file and
+  the ranks compare digests, or rank 0 reads and broadcasts
+  (:mod:`~xcsvm.distributed.data`).
+* **Faults**: :func:`~xcsvm.distributed.exchange.abort_on_error` turns an
+  exception on any rank into ``MPI_Abort`` with that rank's message, so the
+  job ends within seconds instead of hanging in the next collective.
+
+Memory per rank
+---------------
+With ``n`` samples, ``d`` features (``+1`` with an intercept), ``nnz``
+non-zeros of X, ``C`` classes over ``P`` ranks and ``k = C / P`` classes on
+a rank (more precisely its share from the partition), a rank needs about
+
+* X: ``12 nnz + 8 (n + 1)`` bytes (float64 values, int32 column indices,
+  int64 row pointers) plus ``~40 n`` bytes of per-sample arrays — the same on
+  every rank;
+* its weights: ``8 k d`` bytes (dense rows, as the thesis' implementation);
+* WW: a visiting bundle of at most half a partner's classes,
+  ``8 (k / 2) d`` bytes (dense after receiving; the message itself holds only
+  the non-zeros, 12 bytes each), and its dual variables, whose total over
+  all ranks is ``8 n (C - 1)`` bytes — about ``8 n (C - 1) / P`` per rank;
+* LLW: ``8 k n`` bytes of dual variables and two d-vectors for the
+  ``Allreduce``;
+* rank 0 additionally assembles the sparse model at the end (``12`` bytes per
+  non-zero of W) to write it.
+
+Example: LSHTC-2011-sized data (n = 394 754, d = 594 158, C = 27 875) on
+P = 4 ranks: W share 8 · 6 969 · 594 158 B ≈ 33 GB, plus WW duals
+8 · 394 754 · 27 874 / 4 B ≈ 22 GB per rank — it fits the thesis' 128 GB
+machines only distributed; a single machine would need 4× that.
+"""
+from .solver import DistributedFit, fit_distributed
+
+__all__ = ["DistributedFit", "fit_distributed"]

@@ -1,0 +1,92 @@
+"""Run inside ``mpiexec`` by the distributed tests: fit, then rank 0 writes JSON.
+
+Usage: ``python _mpi_driver.py OUT.json SCENARIO``. Scenarios:
+
+* ``fit``: WW and LLW (both margins) on the small seeded problem of
+  :func:`make_problem`, sparse and dense exchange;
+* ``fail-epoch``: rank 1 raises in its third epoch (through a kernel
+  wrapper defined here, not in the package); the job must abort.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def make_problem(n_classes=5, n_samples=120, n_features=24, seed=0):
+    """Seeded sparse, roughly separable problem with unequal class sizes."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(10, 40, size=n_classes)
+    sizes = np.maximum(1, np.round(sizes / sizes.sum() * n_samples)).astype(int)
+    y = np.repeat(np.arange(n_classes), sizes)
+    centers = rng.normal(size=(n_classes, n_features)) * (rng.random((n_classes, n_features)) < 0.4)
+    X = centers[y] + 0.8 * rng.normal(size=(y.size, n_features))
+    X[rng.random(X.shape) < 0.5] = 0.0
+    X[np.abs(X).sum(axis=1) == 0, 0] = 1.0
+    labels = np.array([f"c{k}" for k in range(n_classes)])[y]
+    return sp.csr_matrix(X), labels
+
+
+def main(out, scenario):
+    from mpi4py import MPI
+
+    from xcsvm.distributed import fit_distributed
+    from xcsvm.distributed.exchange import abort_on_error
+
+    comm = MPI.COMM_WORLD
+
+    def fit_all():
+        X, y = make_problem()
+        results = []
+        configs = [
+            dict(formulation="ww", exchange="sparse"),
+            dict(formulation="ww", exchange="dense"),
+            dict(formulation="llw", llw_margin="thesis", C=0.1, tol=1e-4),
+            dict(formulation="llw", llw_margin="original", C=0.1, tol=1e-4),
+        ]
+        for config in configs:
+            params = {"C": 1.0, "tol": 1e-5, "max_iter": 5000, "random_state": 3, **config}
+            start = time.perf_counter()
+            fit = fit_distributed(X, y, **params)
+            if comm.rank == 0:
+                results.append(dict(
+                    params=params, coef=fit.coef.toarray().tolist(),
+                    classes=fit.classes.tolist(), primal=fit.primal, dual=fit.dual,
+                    n_iter=fit.n_iter, converged=fit.converged,
+                    owned=[o.tolist() for o in fit.owned],
+                    bytes_per_epoch=fit.bytes_per_epoch, seconds=time.perf_counter() - start))
+        return results
+
+    if scenario == "fit":
+        results = abort_on_error(fit_all)
+    elif scenario == "fail-epoch":
+        from xcsvm.distributed import solver
+
+        original = solver._kernels
+        calls = {"n": 0}
+
+        def failing_kernels():
+            ww, llw = original()
+
+            def ww_wrapped(*args):
+                calls["n"] += 1
+                if comm.rank == 1 and calls["n"] == 3:
+                    raise FloatingPointError("injected failure on rank 1 in its third sweep")
+                return ww(*args)
+            return ww_wrapped, llw
+
+        solver._kernels = failing_kernels
+        results = abort_on_error(fit_all)
+    else:
+        raise SystemExit(f"unknown scenario {scenario!r}")
+    if comm.rank == 0:
+        with open(out, "w") as handle:
+            json.dump({"size": comm.size, "results": results}, handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

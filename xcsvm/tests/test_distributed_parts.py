@@ -1,0 +1,266 @@
+"""Distributed solver, in one process: schedules, kernels against their oracle, exchange, data, 1 rank."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from _mpi_driver import make_problem
+from qp_reference import solve_primal
+
+pytest.importorskip("mpi4py")
+
+from xcsvm.distributed import _sweeps, fit_distributed, reference  # noqa: E402
+from xcsvm.distributed.data import load_svmlight_everywhere, prepare_problem  # noqa: E402
+from xcsvm.distributed.exchange import CountingComm, exchange_rows  # noqa: E402
+from xcsvm.distributed.schedule import (  # noqa: E402
+    bipartite_rounds,
+    class_work,
+    one_factorization,
+    partition_classes,
+    split_in_halves,
+)
+from xcsvm.distributed.ww import plan_ww  # noqa: E402
+
+
+def _self_comm():
+    from mpi4py import MPI
+
+    return CountingComm(MPI.COMM_SELF)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+@pytest.mark.parametrize("n_players", range(1, 26))
+def test_one_factorization_meets_every_pair_once_in_disjoint_rounds(n_players):
+    rounds = one_factorization(n_players)
+    seen = [pair for pairs in rounds for pair in pairs]
+    assert sorted(seen) == list(itertools.combinations(range(n_players), 2))
+    for pairs in rounds:
+        players = [p for pair in pairs for p in pair]
+        assert len(players) == len(set(players))
+    expected_rounds = 0 if n_players < 2 else n_players - 1 + n_players % 2
+    assert len(rounds) == expected_rounds
+
+
+@pytest.mark.parametrize("n_left,n_right", [(1, 1), (1, 4), (4, 1), (3, 5), (5, 3), (4, 4)])
+def test_bipartite_rounds_meet_every_cross_pair_once(n_left, n_right):
+    rounds = bipartite_rounds(n_left, n_right)
+    seen = [pair for pairs in rounds for pair in pairs]
+    assert sorted(seen) == list(itertools.product(range(n_left), range(n_right)))
+    for pairs in rounds:
+        assert len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs})
+
+
+@pytest.mark.parametrize("formulation", ["ww", "llw"])
+def test_partition_is_a_partition_balanced_within_one_class(formulation):
+    counts = np.random.default_rng(1).integers(1, 200, size=37)
+    work = class_work(counts, formulation)
+    owned = partition_classes(counts, 5, formulation)
+    assert sorted(np.concatenate(owned).tolist()) == list(range(37))
+    loads = [work[o].sum() for o in owned]
+    # Longest-processing-time greedy: no rank exceeds another by more than one class' work.
+    assert max(loads) - min(loads) <= work.max()
+    first, second = split_in_halves(owned[0], counts)
+    assert abs(counts[first].sum() - counts[second].sum()) <= counts[owned[0]].max()
+
+
+def test_partition_refuses_more_ranks_than_classes():
+    with pytest.raises(ValueError, match="at most 3 ranks"):
+        partition_classes([4, 5, 6], 4)
+
+
+@pytest.mark.parametrize("n_ranks,n_classes", [(1, 2), (2, 2), (2, 5), (3, 3), (3, 8), (4, 9), (5, 11)])
+def test_two_level_schedule_meets_every_class_pair_once_per_epoch(n_ranks, n_classes):
+    counts = np.random.default_rng(n_classes).integers(1, 9, size=n_classes)
+    owned = partition_classes(counts, n_ranks)
+    met, n_alpha = [], 0
+    for rank in range(n_ranks):
+        plan = plan_ww(owned, counts, rank)
+        n_alpha += plan.n_alpha
+        tasks = [plan.intra] + [step for cross in plan.cross if cross for step in cross.steps]
+        for task in tasks:
+            met += [tuple(sorted(pair)) for pair in zip(task.left_class, task.right_class)]
+            for r in range(task.round_ptr.size - 1):  # disjoint classes inside a round
+                lo, hi = task.round_ptr[r], task.round_ptr[r + 1]
+                classes = np.concatenate([task.left_class[lo:hi], task.right_class[lo:hi]])
+                assert np.unique(classes).size == classes.size
+    assert sorted(met) == list(itertools.combinations(range(n_classes), 2))
+    # The dual variables are split, not copied: n (C - 1) of them in total.
+    assert n_alpha == counts.sum() * (n_classes - 1)
+
+
+# ---------------------------------------------------------------- kernels vs oracle
+
+
+def _problem(seed=0, n_classes=5):
+    X, y = make_problem(n_classes=n_classes, seed=seed)
+    return prepare_problem(X, y, C=0.7)
+
+
+def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs():
+    problem = _problem()
+    rng = np.random.default_rng(0)
+    counts = problem.class_counts
+    owned = partition_classes(counts, 2)
+    plan = plan_ww(owned, counts, 0)
+    W_home = rng.normal(size=(owned[0].size, problem.n_features))
+    W_visit = rng.normal(size=(split_in_halves(owned[1], counts)[0].size, problem.n_features))
+    alpha = rng.uniform(0, 0.7, size=plan.n_alpha)
+    positions = np.concatenate([rng.permutation(c) for c in counts]).astype(np.int64)
+    states = []
+    for kernel in (_sweeps.ww_pairs, reference.ww_pairs):
+        W1, W2, a = W_home.copy(), W_visit.copy(), alpha.copy()
+        violations = []
+        for task, right in [(plan.intra, W1), (plan.cross[0].steps[0], W2)]:
+            v = np.zeros(task.n_pairs)
+            kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+                   W1, right, task.left_row, task.right_row, task.left_class, task.right_class,
+                   task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
+                   positions, a, v, 2)
+            violations.append(v)
+        states.append((W1, W2, a, np.concatenate(violations)))
+    for compiled, oracle in zip(*states):
+        np.testing.assert_allclose(compiled, oracle, rtol=1e-11, atol=1e-12)
+    assert not np.allclose(states[0][0], W_home)  # something moved
+
+
+def test_llw_kernel_matches_reference():
+    problem = _problem(seed=1)
+    rng = np.random.default_rng(1)
+    classes = np.array([0, 2, 3], dtype=np.int64)
+    W = rng.normal(size=(3, problem.n_features))
+    alpha = rng.uniform(0, 0.7, size=(3, problem.n_samples))
+    alpha[problem.labels[None, :] == classes[:, None]] = 0.0
+    order = rng.permutation(problem.n_samples).astype(np.int64)
+    states = []
+    for kernel in (_sweeps.llw_segment, reference.llw_segment):
+        w, a, v = W.copy(), alpha.copy(), np.zeros(3)
+        kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+               problem.labels, w, classes, a, order, 5, 70, 0.25, v, 2)
+        states.append((w, a, v))
+    for compiled, oracle in zip(*states):
+        np.testing.assert_allclose(compiled, oracle, rtol=1e-11, atol=1e-12)
+
+
+# ---------------------------------------------------------------- exchange and data
+
+
+@pytest.mark.parametrize("mode", ["sparse", "dense", "auto"])
+def test_exchange_rows_copies_exactly_and_counts_bytes(mode):
+    comm = _self_comm()
+    rows = np.zeros((3, 50))
+    rows[0, [1, 7]] = [1.5, -2.0]
+    rows[2, 49] = 3.0
+    received = exchange_rows(comm, 0, rows, 3, mode)
+    np.testing.assert_array_equal(received, rows)
+    expected = {"sparse": 3 * (4 + 8), "dense": 3 * 50 * 8, "auto": 3 * (4 + 8)}[mode]
+    assert comm.bytes_sent["bundle"] == expected
+
+
+def test_exchange_auto_goes_dense_for_dense_rows():
+    comm = _self_comm()
+    rows = np.arange(1.0, 13.0).reshape(2, 6)
+    np.testing.assert_array_equal(exchange_rows(comm, 0, rows, 2, "auto"), rows)
+    assert comm.bytes_sent["bundle"] == rows.nbytes
+
+
+@pytest.mark.parametrize("mode", ["check", "broadcast"])
+def test_load_svmlight_everywhere_reads_the_file(tmp_path, mode):
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = make_problem()
+    path = tmp_path / "train.svm"
+    dump_svmlight_file(X, np.unique(y, return_inverse=True)[1], str(path))
+    X2, y2 = load_svmlight_everywhere(path, _self_comm(), mode)
+    assert X2.shape == X.shape
+    np.testing.assert_allclose(X2.toarray(), X.toarray(), rtol=1e-15)
+    np.testing.assert_array_equal(y2, np.unique(y, return_inverse=True)[1])
+
+
+def test_load_svmlight_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_svmlight_everywhere(tmp_path / "missing.svm", _self_comm())
+    bad = tmp_path / "bad.svm"
+    bad.write_text("1 1:0.5\nthis is not svmlight\n")
+    with pytest.raises(ValueError, match="not a valid svmlight"):
+        load_svmlight_everywhere(bad, _self_comm())
+    with pytest.raises(ValueError, match="data mode"):
+        load_svmlight_everywhere(bad, _self_comm(), mode="telepathy")
+
+
+# ---------------------------------------------------------------- one rank against the exact QP
+
+CASES = [
+    dict(formulation="ww", C=1.0, tol=1e-5),
+    dict(formulation="ww", C=0.1, tol=1e-5, fit_intercept=True),
+    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="thesis"),
+    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="original"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{v}" for v in c.values()))
+def test_one_rank_reaches_the_exact_qp_optimum(case):
+    X, y = make_problem()
+    fit = fit_distributed(X, y, max_iter=5000, random_state=0, comm=_self_comm(), **case)
+    classes, labels = np.unique(y, return_inverse=True)
+    margin = 1.0 if case.get("llw_margin", "thesis") == "thesis" else 1.0 / (classes.size - 1)
+    bias = 1.0 if case.get("fit_intercept") else 0.0
+    W_exact, optimum = solve_primal(case["formulation"], X.toarray(), labels, classes.size,
+                                    np.full(labels.size, case["C"]), bias=bias, margin=margin)
+    assert fit.converged
+    # Weak duality brackets the exact optimum; the gap is closed to ~1e-4.
+    assert fit.dual <= optimum * (1 + 1e-7) and optimum <= fit.primal * (1 + 1e-7)
+    assert (fit.primal - optimum) / optimum < 2e-4
+    scores = X @ fit.coef.T.toarray() + fit.intercept
+    exact_scores = np.hstack([X.toarray(), np.full((X.shape[0], 1), bias)])[:, :W_exact.shape[1]] @ W_exact.T
+    np.testing.assert_array_equal(scores.argmax(axis=1), exact_scores.argmax(axis=1))
+    W_fit = np.hstack([fit.coef.toarray(), fit.intercept[:, None] / 1.0]) if bias else fit.coef.toarray()
+    np.testing.assert_allclose(W_fit, W_exact, atol=0.05 * np.abs(W_exact).max())
+
+
+def test_dense_input_and_labels_of_any_type_give_the_same_model():
+    X, y = make_problem()
+    fit_sparse = fit_distributed(X, y, tol=1e-3, random_state=0, comm=_self_comm())
+    numeric = np.unique(y, return_inverse=True)[1] * 10
+    fit_dense = fit_distributed(X.toarray(), numeric, tol=1e-3, random_state=0, comm=_self_comm())
+    np.testing.assert_allclose(fit_sparse.coef.toarray(), fit_dense.coef.toarray())
+    assert fit_dense.classes.tolist() == [0, 10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(C=0.0), "C must be a positive"),
+    (dict(formulation="cs"), "formulation must be"),
+    (dict(tol=-1.0), "tol must be positive"),
+    (dict(max_iter=0), "max_iter must be"),
+    (dict(llw_margin="wide"), "llw_margin"),
+    (dict(exchange="carrier-pigeon"), "exchange mode"),
+])
+def test_bad_parameters_raise_clear_errors(kwargs, message):
+    X, y = make_problem()
+    comm = _self_comm()
+    # exchange is only used with several ranks: run the exchange check directly then.
+    if "exchange" in kwargs:
+        with pytest.raises(ValueError, match=message):
+            exchange_rows(comm, 0, np.zeros((1, 2)), 1, kwargs["exchange"])
+        return
+    with pytest.raises(ValueError, match=message):
+        fit_distributed(X, y, comm=comm, **kwargs)
+
+
+def test_bad_data_raises_clear_errors():
+    X, y = make_problem()
+    comm = _self_comm()
+    with pytest.raises(ValueError, match="at least two"):
+        fit_distributed(X, np.zeros(X.shape[0]), comm=comm)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fit_distributed(sp.csr_matrix(np.full((4, 2), np.nan)), [0, 1, 0, 1], comm=comm)
+    with pytest.raises(ValueError, match="one label per sample"):
+        fit_distributed(X, y[:-1], comm=comm)
+    with pytest.raises(ValueError, match="all-zero row"):
+        fit_distributed(np.array([[1.0, 0.0], [0.0, 0.0]]), [0, 1], comm=comm)
+    with pytest.raises(ValueError, match="at least one sample"):
+        fit_distributed(np.zeros((0, 3)), np.zeros(0), comm=comm)
