@@ -654,7 +654,9 @@ def plot_grid(
                 ax.text(1.06, 0.5, row_labels_right[r], transform=ax.transAxes, fontsize=7,
                         ha="left", va="center")
     if title:
-        fig.suptitle(title, fontsize=10)
+        # above the rotated column labels; bbox_inches="tight" keeps it in the PNG
+        height = fig.get_size_inches()[1]
+        fig.suptitle(title, fontsize=10, y=1.0 + (0.9 if col_labels is not None else 0.1) / height)
     fig.subplots_adjust(wspace=0.04, hspace=0.04)
     if file_name is not None:
         _atomic_savefig(fig, file_name, dpi)

@@ -1,0 +1,88 @@
+"""Runs every example and writes DIR/summary.md with the figures (PNG) and tables (CSV).
+
+    python innvestigate/examples/run_all.py [--quick] --out DIR [--only NAME ...]
+
+``--quick`` (used by ``make demo``) trains the networks briefly and analyses fewer
+images (a few minutes on two cores); without it the examples run in full
+(``make reproduce-innvestigate``). Trained networks are cached in DIR/_models.
+An example that fails is reported in the summary and makes the exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import traceback
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+EXAMPLES = [
+    "misprediction",
+    "compare_methods",
+    "hyperparameters",
+    "compare_architectures",
+    "batchnorm_handling",
+    "perturbation_analysis",
+    "bounding_box_analysis",
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short training, fewer images")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--only", nargs="*", choices=EXAMPLES, help="run only these examples")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message="The structure of `inputs`")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    import importlib
+
+    import keras
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    cache_dir = os.path.join(out, "_models")
+    sections, failed = [], []
+    total_start = time.perf_counter()
+    for name in args.only or EXAMPLES:
+        start = time.perf_counter()
+        print(f"== {name}", flush=True)
+        try:
+            module = importlib.import_module(name)
+            result = module.main(out, quick=args.quick, cache_dir=cache_dir)
+        except Exception:  # reported, the others still run
+            failed.append(name)
+            sections.append(f"## {name}: FAILED\n\n```\n{traceback.format_exc()[-3000:]}\n```\n")
+            print(traceback.format_exc(), file=sys.stderr)
+            continue
+        seconds = time.perf_counter() - start
+        body = [f"## {result['title']}", "", f"`examples/{name}.py`, {seconds:.1f} s.", ""]
+        body += [line if line.startswith("- ") else f"{line}" for line in result["lines"]]
+        body += [""] + [f"![{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["figures"]]
+        body += [f"Table: [{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["csv"]]
+        sections.append("\n".join(body) + "\n")
+        print("\n".join(result["lines"]), flush=True)
+    header = (
+        f"# innvestigate examples ({'quick' if args.quick else 'full'})\n\n"
+        f"Keras {keras.__version__}, backend {keras.backend.backend()}; total "
+        f"{time.perf_counter() - total_start:.0f} s. Reproduce: "
+        f"`python innvestigate/examples/run_all.py {'--quick ' if args.quick else ''}--out DIR`.\n"
+    )
+    if failed:
+        header += f"\n**Failed:** {', '.join(failed)}\n"
+    path = os.path.join(out, "summary.md")
+    with open(path + ".tmp", "w") as fh:
+        fh.write(header + "\n" + "\n".join(sections))
+    os.replace(path + ".tmp", path)
+    print(f"wrote {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
