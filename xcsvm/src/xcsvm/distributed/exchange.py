@@ -91,6 +91,23 @@ class CountingComm:
                            source=partner, recvtag=7)
         self.bytes_sent[kind] += send.nbytes
 
+    def exchange_bytes(self, send: np.ndarray, partner: int, kind: str) -> np.ndarray:
+        """Swap byte buffers of sizes unknown to the receiver with ``partner``.
+
+        ``Isend`` ours, ``Probe`` the size of theirs, ``Recv`` it: one
+        message each way, no separate size message.
+        """
+        from mpi4py import MPI
+
+        request = self.comm.Isend(send, dest=partner, tag=8)
+        status = MPI.Status()
+        self.comm.Probe(source=partner, tag=8, status=status)
+        receive = np.empty(status.Get_count(MPI.BYTE), dtype=np.uint8)
+        self.comm.Recv(receive, source=partner, tag=8)
+        request.Wait()
+        self.bytes_sent[kind] += send.nbytes
+        return receive
+
     @property
     def total_bytes(self) -> int:
         """All bytes sent by this rank so far."""
@@ -132,7 +149,7 @@ def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive:
     >>> exchange_rows(comm, 0, np.array([[0.0, 2.0, 0.0]]), 1, mode="sparse").tolist()
     [[0.0, 2.0, 0.0]]
     >>> comm.bytes_sent["bundle"]
-    12
+    20
     """
     if mode not in _EXCHANGE_MODES:
         raise ValueError(f"exchange mode must be one of {_EXCHANGE_MODES}, got {mode!r}")
@@ -145,29 +162,24 @@ def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive:
     my_index = np.int32 if flat.size < 2**31 else np.int64
     partner_index = np.int32 if n_receive * d < 2**31 else np.int64
     positions = np.flatnonzero(flat).astype(my_index)
-    # Header: my non-zero count and whether I go sparse; "auto" decides per
-    # direction (4 or 8 bytes of position + 8 of value per non-zero against
-    # 8 bytes per entry).
-    my_entry = np.dtype(my_index).itemsize + 8
-    my_sparse = mode == "sparse" or positions.size * my_entry < flat.size * 8
-    header = np.array([positions.size, int(my_sparse)], dtype=np.int64)
-    partner_header = np.empty(2, dtype=np.int64)
-    comm.sendrecv(header, partner, partner_header, kind="bundle_header")
-    partner_count, partner_sparse = int(partner_header[0]), bool(partner_header[1])
+    # "auto" decides per direction: 4 (or 8) bytes of position + 8 of value
+    # per non-zero against 8 bytes per entry. The first 8 bytes of a message
+    # say which: the number of non-zeros that follow, or -1 for dense rows.
+    my_sparse = mode == "sparse" or positions.size * (np.dtype(my_index).itemsize + 8) < flat.size * 8
     if my_sparse:
-        payload = np.concatenate([positions.view(np.uint8), flat[positions].view(np.uint8)])
+        header = np.array([positions.size], dtype=np.int64)
+        payload = np.concatenate([header.view(np.uint8), positions.view(np.uint8),
+                                  flat[positions].view(np.uint8)])
     else:
-        payload = np.ascontiguousarray(flat).view(np.uint8)
-    partner_entry = np.dtype(partner_index).itemsize + 8
-    n_bytes = partner_count * partner_entry if partner_sparse else n_receive * d * 8
-    incoming = np.empty(n_bytes, dtype=np.uint8)
-    comm.sendrecv(payload, partner, incoming, kind="bundle")
-    if partner_sparse:
-        split = partner_count * np.dtype(partner_index).itemsize
-        where = incoming[:split].view(partner_index)
-        received.reshape(-1)[where] = incoming[split:].view(np.float64)
+        payload = np.concatenate([np.array([-1], dtype=np.int64).view(np.uint8), flat.view(np.uint8)])
+    incoming = comm.exchange_bytes(payload, partner, kind="bundle")
+    count = int(incoming[:8].view(np.int64)[0])
+    body = incoming[8:]
+    if count >= 0:
+        split = count * np.dtype(partner_index).itemsize
+        received.reshape(-1)[body[:split].view(partner_index)] = body[split:].view(np.float64)
     else:
-        received[...] = incoming.view(np.float64).reshape(n_receive, d)
+        received[...] = body.view(np.float64).reshape(n_receive, d)
     return received
 
 

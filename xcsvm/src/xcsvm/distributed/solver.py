@@ -125,7 +125,7 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
 
 def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 0.1,
                     max_iter: int = 1000, random_state=None, n_threads: int = 1,
-                    exchange: str = "auto", fit_intercept: bool = False,
+                    exchange: str = "auto", fit_intercept: bool = True,
                     intercept_scaling: float = 1.0, llw_margin: str = "thesis",
                     sample_weight=None, verbose: int = 0, comm=None) -> DistributedFit:
     """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
@@ -155,10 +155,11 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     exchange : {"auto", "sparse", "dense"}
         WW bundle exchange: only non-zeros (§4.2.5), whole rows, or the smaller.
     fit_intercept : bool
-        Learn an intercept through an appended constant feature.
+        Learn an intercept through an appended constant feature (default,
+        as the single-machine estimators).
     intercept_scaling : float
         Value of that feature.
-    llw_margin : {"thesis", "original"}
+    llw_margin : {"thesis", "lee_lin_wahba"}
         LLW margin 1 (Eq. III.2) or ``1 / (n_classes - 1)`` (Lee, Lin and Wahba).
     sample_weight : array-like, optional
         Per-sample multipliers of C.
@@ -183,8 +184,8 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
 
     if formulation not in FORMULATIONS:
         raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
-    if llw_margin not in ("thesis", "original"):
-        raise ValueError(f"llw_margin must be 'thesis' or 'original', got {llw_margin!r}")
+    if llw_margin not in ("thesis", "lee_lin_wahba"):
+        raise ValueError(f"llw_margin must be 'thesis' or 'lee_lin_wahba', got {llw_margin!r}")
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if not tol > 0:

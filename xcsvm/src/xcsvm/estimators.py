@@ -1,0 +1,420 @@
+"""scikit-learn estimators for the three all-in-one multi-class SVMs.
+
+* :class:`WWClassifier` -- Weston and Watkins (Eq. III.3), parallel over
+  class pairs with the 1-factorization schedule (Algorithms 4-5).
+* :class:`LLWClassifier` -- Lee, Lin and Wahba (Eq. III.2), parallel over
+  classes through the auxiliary variable ``wbar`` (Algorithms 1-2).
+* :class:`CSClassifier` -- Crammer and Singer, sequential dual block ascent.
+
+All three minimise ``1/2 sum_c ||w_c||^2 + C sum_i s_i L_i(W)`` with
+per-sample weights ``s_i = sample_weight_i * class_weight[y_i]``; the
+intercept is the weight of an appended constant feature of value
+``intercept_scaling`` (regularised, as in LIBLINEAR).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import SparseCoefMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from xcsvm.solvers import sparse_ops
+from xcsvm.solvers.driver import objectives, relative_gap, solve
+from xcsvm.solvers.problem import csr_arrays, prepare_problem
+
+__all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "estimator_class"]
+
+
+def effective_n_threads(n_jobs) -> int:
+    """Threads for ``n_jobs`` (None: 1, negative: all cores but ``-n_jobs - 1``)."""
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return int(n_jobs)
+
+
+class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
+    """Shared fitting and prediction; subclasses set ``_formulation``."""
+
+    _formulation = ""
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shrinking": ["boolean"],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        tol=0.1,
+        max_iter=1000,
+        shrinking=True,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.C = C
+        self.tol = tol
+        self.max_iter = max_iter
+        self.shrinking = shrinking
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _margin(self, n_classes) -> float:
+        return 1.0
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by exact dual coordinate ascent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR float32/float64 (int32 or int64 indices) is
+            used without a copy; CSC, COO and dense input are converted to CSR.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative per-sample weights; they scale the dual box bound
+            ``C`` of each sample.
+
+        Returns
+        -------
+        self
+        """
+        if self.n_jobs is not None and self.n_jobs == 0:
+            raise ValueError("n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=[np.float64, np.float32],
+            accept_large_sparse=True,
+        )
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"y has {classes.shape[0]} class; xcsvm needs samples of at least two classes"
+            )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
+        else:
+            class_weight = np.ones(classes.shape[0])
+        upper = self.C * sample_weight * class_weight[y_index]
+        if not np.any(upper > 0):
+            raise ValueError("all sample weights are zero; at least one sample needs a positive weight")
+        n_classes = classes.shape[0]
+        bias = float(self.intercept_scaling) if self.fit_intercept else 0.0
+        if not sp.issparse(X) or X.format != "csr":
+            X = sp.csr_matrix(X)
+        problem = prepare_problem(X, y_index, n_classes, upper, bias)
+        margin = self._margin(n_classes)
+        initial = self._warm_start_alpha(classes, problem)
+        n_threads = effective_n_threads(self.n_jobs)
+        result = solve(
+            self._formulation,
+            problem,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            shrinking=self.shrinking,
+            n_threads=n_threads,
+            random_state=self.random_state,
+            verbose=self.verbose,
+            margin=margin,
+            alpha=initial,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} epochs "
+                f"(last violation {result.history[-1]['violation']:.3g} > tol={self.tol}); "
+                "increase max_iter or tol",
+                ConvergenceWarning,
+            )
+        W = result.W
+        primal, dual = objectives(self._formulation, problem, W, result.alpha, margin, n_threads)
+        d = problem.n_features
+        self.classes_ = classes
+        self.coef_ = np.ascontiguousarray(W[:, :d])
+        self.intercept_ = W[:, d] * bias if bias else np.zeros(n_classes)
+        self.n_iter_ = result.n_iter
+        self.primal_objective_ = primal
+        self.dual_objective_ = dual
+        self.dual_gap_ = relative_gap(primal, dual)
+        self.history_ = result.history
+        self.density_ = float(np.count_nonzero(self.coef_)) / self.coef_.size
+        if self.warm_start:
+            self._alpha = result.alpha
+            self._alpha_classes = classes
+        return self
+
+    def _warm_start_alpha(self, classes, problem):
+        """Previous dual variables made feasible for the new bounds, or None."""
+        if not self.warm_start or not hasattr(self, "_alpha"):
+            return None
+        alpha = self._alpha
+        n, K = problem.n_samples, problem.n_classes
+        expected = (K, n) if self._formulation == "llw" else (n, K)
+        if alpha.shape != expected or not np.array_equal(self._alpha_classes, classes):
+            warnings.warn(
+                "warm_start ignored: the training set changed size or classes since the last fit",
+                UserWarning,
+            )
+            return None
+        alpha = alpha.copy()
+        upper = problem.upper
+        if self._formulation == "llw":
+            np.minimum(alpha, upper[None, :], out=alpha)
+            alpha[problem.y, np.arange(n)] = 0.0
+        else:
+            alpha[np.arange(n), problem.y] = 0.0
+            if self._formulation == "ww":
+                np.minimum(alpha, upper[:, None], out=alpha)
+            else:
+                total = alpha.sum(axis=1)
+                over = total > upper
+                alpha[over] *= (upper[over] / total[over])[:, None]
+        return alpha
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False, accept_large_sparse=True
+        )
+        coef = self.coef_
+        if sp.issparse(X) and not sp.issparse(coef):
+            W = np.ascontiguousarray(coef, dtype=np.float64)
+            out = np.empty((X.shape[0], W.shape[0]))
+            scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, effective_n_threads(self.n_jobs))
+        else:
+            scores = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True), dtype=np.float64)
+        return scores + self.intercept_
+
+    def decision_function(self, X):
+        """Class scores ``w_c^T x + b_c``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), or (n_samples,) for two
+        classes (score of ``classes_[1]`` minus score of ``classes_[0]``).
+        """
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict(self, X):
+        """Predicted labels ``argmax_c w_c^T x + b_c`` (Eq. III.1)."""
+        scores = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    C : float, default=1.0
+        Regularisation: the upper bound of the dual variables (> 0).
+    tol : float, default=0.1
+        Stop when the largest projected-gradient violation of an epoch is
+        below ``tol`` (the thesis' choice). ``dual_gap_`` tells how close the
+        result is: a violation of 0.1 can leave a gap of several percent.
+    max_iter : int, default=1000
+        Maximal number of epochs.
+    shrinking : bool, default=True
+        Skip dual variables that did not move in 3 epochs (Sec. 4.1.1).
+    fit_intercept : bool, default=True
+        Learn an intercept as the weight of an appended constant feature.
+    intercept_scaling : float, default=1.0
+        Value of that constant feature.
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies ``C`` for the samples of each class.
+    warm_start : bool, default=False
+        Start from the dual variables of the previous fit (same samples and
+        classes; the variables are clipped to the new bounds).
+    n_jobs : int or None, default=None
+        OpenMP threads (None: 1, -1: all cores).
+    random_state : int, RandomState or None, default=None
+        Seed of the per-epoch shuffles.
+    verbose : int, default=0
+        >= 1 prints per epoch the primal and dual objective, the relative
+        duality gap, the violation and the active-set size, with a progress bar.
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    coef_ : ndarray (or CSR after :meth:`sparsify`) of shape (n_classes, n_features)
+    intercept_ : ndarray of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    n_iter_ : int
+        Epochs run.
+    primal_objective_, dual_objective_ : float
+    dual_gap_ : float
+        Relative duality gap ``(primal - dual) / primal`` of the returned
+        model: an upper bound on its relative suboptimality.
+    density_ : float
+        Fraction of non-zero entries of ``coef_`` (the thesis' model density).
+    history_ : list of dict
+        Per epoch: violation, active-set size (and objectives when verbose).
+"""
+
+
+class WWClassifier(_MultiClassSVM):
+    __doc__ = (
+        """Weston-Watkins multi-class linear SVM (Eq. III.3), exact dual coordinate ascent.
+
+    Minimises ``1/2 sum_c ||w_c||^2 + C sum_i s_i sum_{c != y_i}
+    max(0, 1 - (w_{y_i} - w_c)^T x_i)``. With ``n_jobs > 1`` the class pairs
+    are optimised in parallel on the 1-factorization schedule (Algorithms
+    4-5) over groups of classes balanced by sample count.
+"""
+        + _PARAMETERS_DOC
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from xcsvm import WWClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = WWClassifier(C=1.0, tol=1e-3, random_state=0).fit(X, y)
+    >>> bool(model.score(X, y) > 0.9)
+    True
+"""
+    )
+    _formulation = "ww"
+
+
+class CSClassifier(_MultiClassSVM):
+    __doc__ = (
+        """Crammer-Singer multi-class linear SVM, sequential dual block coordinate ascent.
+
+    Minimises ``1/2 sum_c ||w_c||^2 + C sum_i s_i max(0, max_{c != y_i}
+    1 - (w_{y_i} - w_c)^T x_i)`` with the block updates of Keerthi et al.
+    (2008) (LIBLINEAR ``-s 4``). Single-threaded: every step touches every
+    class; ``n_jobs`` only parallelises prediction.
+"""
+        + _PARAMETERS_DOC
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from xcsvm import CSClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> bool(CSClassifier(random_state=0).fit(X, y).score(X, y) > 0.9)
+    True
+"""
+    )
+    _formulation = "cs"
+
+
+class LLWClassifier(_MultiClassSVM):
+    __doc__ = (
+        """Lee-Lin-Wahba multi-class linear SVM (Eq. III.2) with the auxiliary variable ``wbar``.
+
+    Minimises ``1/2 sum_c ||w_c||^2 + C sum_i s_i sum_{c != y_i} max(0, m +
+    w_c^T x_i)`` subject to ``sum_c w_c = 0``. Classes are optimised in
+    parallel with ``wbar`` fixed; ``wbar`` is recomputed after every tenth
+    of an epoch (Algorithm 1).
+"""
+        + _PARAMETERS_DOC
+        + """    margin : {"thesis", "lee_lin_wahba"}, default="thesis"
+        ``"thesis"``: m = 1 (Eq. III.2). ``"lee_lin_wahba"``: the original
+        m = 1 / (n_classes - 1).
+"""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from xcsvm import LLWClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = LLWClassifier(C=10.0, random_state=0).fit(X, y)
+    >>> abs(model.coef_.sum(axis=0)).max() < 1e-9
+    np.True_
+"""
+    )
+    _formulation = "llw"
+    _parameter_constraints: dict = {
+        **_MultiClassSVM._parameter_constraints,
+        "margin": [StrOptions({"thesis", "lee_lin_wahba"})],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        tol=0.1,
+        max_iter=1000,
+        shrinking=True,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        margin="thesis",
+    ):
+        super().__init__(
+            C=C,
+            tol=tol,
+            max_iter=max_iter,
+            shrinking=shrinking,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.margin = margin
+
+    def _margin(self, n_classes) -> float:
+        return 1.0 if self.margin == "thesis" else 1.0 / (n_classes - 1)
+
+
+_CLASSES = {"ww": WWClassifier, "llw": LLWClassifier, "cs": CSClassifier}
+
+
+def estimator_class(formulation: str):
+    """The estimator class of ``formulation`` ("ww", "llw" or "cs")."""
+    try:
+        return _CLASSES[formulation]
+    except KeyError:
+        raise ValueError(f"unknown formulation {formulation!r}; use one of {sorted(_CLASSES)}") from None
