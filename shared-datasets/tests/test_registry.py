@@ -77,3 +77,10 @@ def test_offline_missing_says_how_to_install(tmp_path, monkeypatch):
 def test_fetch_offline_and_generator_need_nothing():
     assert shared_datasets.fetch("iris") == {} and shared_datasets.fetch("lshtc_like") == {}
     assert np.isfinite(shared_datasets.load("digits")[0]).all()
+
+
+def test_remote_rejects_unknown_parameters():
+    with pytest.raises(shared_datasets.InvalidParameterError, match="progressbar"):
+        shared_datasets.load("news20", n_samples=10)
+    with pytest.raises(shared_datasets.InvalidParameterError, match="LSHTC"):
+        shared_datasets.load("news20", multilabel="all")

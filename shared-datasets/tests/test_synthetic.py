@@ -124,3 +124,11 @@ def test_signal_distractor_through_load():
     X_train, y_train, X_test, y_test = shared_datasets.load("signal_distractor", n_samples=200)
     assert X_train.shape == (180, 2) and y_test.dtype == np.float64
     assert np.allclose(X_test @ np.array([1.0, -1.0]), y_test)
+
+
+def test_shape_of_table_iii2():
+    X_train, y_train, X_test, y_test = shared_datasets.load("lshtc_like", shape_of="lshtc_small")
+    assert X_train.shape == (4_463, 51_033) and X_test.shape == (1_858, 51_033)
+    assert len(np.unique(np.concatenate([y_train, y_test]))) == 1_139
+    with pytest.raises(shared_datasets.InvalidParameterError, match="shape_of"):
+        shared_datasets.load("lshtc_like", shape_of="lshtc_small", n_samples=10)

@@ -13,7 +13,7 @@ from .offline import OFFLINE_LOADERS
 from .offline import class_names as offline_class_names
 from .preprocessing import preprocess
 from .splitting import split_90_10
-from .synthetic import make_lshtc_like, make_signal_distractor
+from .synthetic import LSHTC_SHAPES, make_lshtc_like, make_signal_distractor
 
 __all__ = ["load", "list_datasets", "info", "fetch"]
 
@@ -103,6 +103,17 @@ def _convert(X, as_sparse):
 
 def _load_generator(name, params):
     params = dict(params)
+    shape_of = params.pop("shape_of", None)
+    if shape_of is not None:
+        if name != "lshtc_like" or shape_of not in LSHTC_SHAPES:
+            raise InvalidParameterError(
+                f"shape_of applies to lshtc_like and must be one of {sorted(LSHTC_SHAPES)}, got {shape_of!r}"
+            )
+        if {"n_samples", "n_features", "n_classes", "test_size"} & set(params):
+            raise InvalidParameterError("shape_of sets n_samples, n_features, n_classes and test_size; pass none of them")
+        n_train, n_test, n_classes, n_features = LSHTC_SHAPES[shape_of]
+        params.update(n_samples=n_train + n_test, n_features=n_features, n_classes=n_classes)
+        params["test_size"] = n_test / (n_train + n_test)
     test_size = params.pop("test_size", 0.1)
     if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
         raise InvalidParameterError(f"test_size must be a float in (0, 1), got {test_size!r}")
@@ -133,7 +144,10 @@ def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = N
     **params
         Generator parameters for ``lshtc_like`` (see :func:`make_lshtc_like`) and
         ``signal_distractor`` (see :func:`make_signal_distractor`), plus ``test_size``
-        (default 0.1). Datasets stored on disk take no parameters.
+        (default 0.1); ``lshtc_like`` also takes ``shape_of="lshtc_small"`` (or
+        ``lshtc_large``, ``lshtc_2011``, ``lshtc_2012``) for the sizes of Table III.2. Remote sets take ``progressbar`` (default True: a tqdm bar while
+        downloading) and, for LSHTC, ``multilabel`` ("first" or "all"). Offline sets take
+        no parameters.
 
     Returns
     -------
@@ -167,6 +181,11 @@ def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = N
         remote = _remote()
         if name not in remote.REMOTE_INFOS:
             raise _unknown(name)
+        unknown = set(params) - {"progressbar", "multilabel"}
+        if unknown:
+            raise InvalidParameterError(
+                f"dataset {name!r} takes only progressbar= and (LSHTC) multilabel=, got {sorted(unknown)}"
+            )
         X_train, y_train, X_test, y_test = remote.load_remote(name, **params)
     X_train, X_test = _convert(X_train, as_sparse), _convert(X_test, as_sparse)
     X_train, X_test = preprocess(X_train, X_test, preprocessing)

@@ -291,7 +291,7 @@ def _read_lshtc(name, paths, multilabel):
     return X_train, y_train, X_test, y_test
 
 
-def load_remote(name: str, *, progressbar: bool = False, multilabel: str | None = None):
+def load_remote(name: str, *, progressbar: bool = True, multilabel: str | None = None):
     """Fetch (if needed) and read remote dataset ``name``; see :func:`shared_datasets.load`.
 
     Parameters

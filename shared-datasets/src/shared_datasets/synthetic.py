@@ -9,7 +9,16 @@ import scipy.sparse as sp
 
 from .errors import InvalidParameterError
 
-__all__ = ["make_lshtc_like", "make_signal_distractor", "power_law_class_probabilities"]
+__all__ = ["make_lshtc_like", "make_signal_distractor", "power_law_class_probabilities", "LSHTC_SHAPES"]
+
+#: Sizes of the LSHTC datasets of Table III.2 (n_train, n_test, classes, features), for
+#: ``load("lshtc_like", shape_of="lshtc_small")`` and the benchmark.
+LSHTC_SHAPES = {
+    "lshtc_small": (4_463, 1_858, 1_139, 51_033),
+    "lshtc_large": (128_710, 34_880, 12_294, 381_581),
+    "lshtc_2012": (383_408, 103_435, 11_947, 575_555),
+    "lshtc_2011": (394_754, 104_263, 27_875, 594_158),
+}
 
 
 def _check_int(name, value, minimum):
