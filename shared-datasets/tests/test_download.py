@@ -205,3 +205,12 @@ def test_cli_fetch_downloads_with_progress_bar(fake_remote, server, tmp_path, ca
     assert "%" in captured.err or "B/s" in captured.err  # tqdm's bar goes to stderr
     assert len(server.requests) == 2
     assert main(["fetch", "tiny_remote", "--no-progress"]) == 0 and len(server.requests) == 2
+
+
+def test_stale_compressed_file_is_replaced_and_decompressed_again(server, tmp_path):
+    packed = bz2.compress(PAYLOAD)
+    server.files["/d.bz2"] = (packed, "ok")
+    (tmp_path / "d.bz2").write_bytes(bz2.compress(b"old"))
+    (tmp_path / "d").write_bytes(b"old")
+    path = fetch_file(RemoteFile(server.url + "/d.bz2", _sha(packed), decompress="bz2"), tmp_path)
+    assert path.read_bytes() == PAYLOAD and len(server.requests) == 1

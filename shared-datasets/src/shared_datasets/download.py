@@ -134,6 +134,7 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
     if remote.decompress and final.is_file() and not downloaded.exists():
         return final  # decompressed earlier; the archive copy may have been deleted to save space
     was_present = downloaded.is_file()
+    stamp_before = downloaded.stat().st_mtime_ns if was_present else None
     hint = (
         f"download {remote.url} by other means and place it at {downloaded}"
         + (" (still compressed)" if remote.decompress else "")
@@ -175,7 +176,8 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
         )
     if not remote.decompress:
         return downloaded
-    if not final.is_file():
+    replaced = stamp_before is not None and downloaded.stat().st_mtime_ns != stamp_before
+    if replaced or not final.is_file():  # pooch replaced a stale download: decompress it again
         try:
             _decompress(downloaded, final, remote.decompress)
         except MalformedDataError:
