@@ -4,9 +4,7 @@ decompression; and end to end through shared_datasets.load. No test touches the 
 
 import bz2
 import hashlib
-import http.server
 import socket
-import threading
 import warnings
 
 import numpy as np
@@ -18,49 +16,6 @@ import shared_datasets
 from shared_datasets import remote
 from shared_datasets.catalog import DatasetInfo
 from shared_datasets.download import RemoteFile, UnverifiedDownloadWarning, fetch_file
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        server = self.server
-        server.requests.append(self.path)
-        entry = server.files.get(self.path)
-        if entry is None:
-            self.send_error(404, "Not Found")
-            return
-        body, mode = entry
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        if mode == "truncated":
-            # promise twice the bytes, send half, hang up
-            self.send_header("Content-Length", str(2 * len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.requests = {}, []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _sha(data: bytes) -> str:
