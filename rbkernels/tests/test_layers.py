@@ -159,6 +159,19 @@ def test_saving_round_trip(tmp_path, rng, layer):
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
 
 
+@pytest.mark.parametrize("cls", [GaussianBasis, HadamardBasis])
+def test_odd_width_drops_last_sine(rng, cls):
+    X = rng.normal(size=(3, 5)).astype("float32")
+    odd, even = cls(7, 1.5, seed=2), cls(8, 1.5, seed=2)
+    a, b = _np(odd(X)), _np(even(X))
+    z = _np(even.projection(X)) if cls is HadamardBasis else None
+    assert a.shape == (3, 7)
+    np.testing.assert_allclose(a[:, :3] * np.sqrt(7 / 2), b[:, :3] * np.sqrt(8 / 2), atol=1e-5)  # sines
+    np.testing.assert_allclose(a[:, 3:] * np.sqrt(7 / 2), b[:, 4:] * np.sqrt(8 / 2), atol=1e-5)  # cosines
+    if z is not None:
+        np.testing.assert_allclose(b[:, 4:], np.cos(z) / 2, atol=1e-5)
+
+
 def test_width_mismatch_raises(rng):
     layer = GaussianBasis(8, 1.0, seed=0)
     layer(np.ones((2, 3), "float32"))
@@ -170,8 +183,8 @@ def test_width_mismatch_raises(rng):
 def test_bad_arguments_raise(cls):
     with pytest.raises(ValueError, match="n_features"):
         cls(0, 1.0)
-    with pytest.raises(ValueError, match="odd"):
-        cls(7, 1.0)
+    with pytest.raises(ValueError, match="n_features"):
+        cls(-3, 1.0)
     with pytest.raises(ValueError, match="sigma"):
         cls(8, 0.0)
     with pytest.raises(ValueError, match="sigma"):

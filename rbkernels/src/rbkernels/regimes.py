@@ -110,16 +110,20 @@ def make_basis(kernel, n_features, sigma=None, *, basis="dense", n_blocks=3, see
     return ArcCosBasis(n_features, n_layers={"arccos": 1, "arccos2": 2, "arccos3": 3}[kernel], seed=seed)
 
 
-def copy_basis(layer):
-    """A new, built basis layer with the same configuration and weights."""
-    clone = type(layer).from_config(layer.get_config())
-    clone(np.zeros((1, layer.input_spec.axes[-1]), "float32"))
-    clone.set_weights(layer.get_weights())
+def copy_basis(layer, *, dtype=None):
+    """A new, built basis layer with the same configuration and weights (optionally another dtype)."""
+    config = layer.get_config()
+    if dtype is not None:
+        config["dtype"] = dtype
+    clone = type(layer).from_config(config)
+    clone(np.zeros((1, layer.input_spec.axes[-1]), clone.compute_dtype))
+    clone.set_weights([np.asarray(w, dtype=clone.variable_dtype) for w in layer.get_weights()])
+    clone.trainable = False
     return clone
 
 
 def features(layer, X, *, chunk=4096):
-    """``layer(X)`` as a float32 NumPy array, computed in chunks of rows."""
+    """``layer(X)`` as a NumPy array (the layer's dtype), computed in chunks of rows."""
     out = [ops.convert_to_numpy(layer(X[i : i + chunk])) for i in range(0, len(X), chunk)]
     return np.concatenate(out, axis=0) if out else np.zeros((0, layer.output_dim), "float32")
 
@@ -316,13 +320,19 @@ class KernelMachine:
         self._rng = np.random.default_rng(self.random_state)
         if isinstance(self.random_state, int):
             keras.utils.set_random_seed(self.random_state)
+        self._set_sigma(X)
         return self._split(X, y, validation_data, validation_size)
 
-    def _make_basis(self, Xt):
+    def _set_sigma(self, X):
+        # On all of X (before the validation split): the bandwidth is a property of the data.
         self.sigma_ = None
         if self.kernel == "gaussian":
             self.sigma_ = self.sigma if self.sigma is not None else sigma_heuristic(
-                Xt, random_state=self.random_state)
+                X, random_state=self.random_state)
+
+    def _make_basis(self, Xt):
+        if not hasattr(self, "sigma_"):
+            self._set_sigma(Xt)
         seed = self.random_state if isinstance(self.random_state, int) else None
         self.basis_ = make_basis(self.kernel, self.n_features, self.sigma_, basis=self.basis,
                                  n_blocks=self.n_blocks, seed=seed)

@@ -99,11 +99,6 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             raise ValueError(f"adapt={self.adapt!r}; pass None, 'uab' or 'sab'.")
         if self.adapt == "sab" and y is None:
             raise ValueError("adapt='sab' aligns the basis with the labels; pass y to fit.")
-        if self.kernel == "gaussian" and n_components % 2:
-            raise ValueError(
-                f"n_components={n_components} is odd; the Gaussian basis outputs a sine and a "
-                "cosine per frequency, so pass an even width."
-            )
         if self.adapt is not None and len(X) < 2:
             raise ValueError(f"X has {len(X)} sample; adapting a basis needs at least 2.")
         protocol = TrainingProtocol(
@@ -118,6 +113,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         )
         if self.adapt is None:
             machine._rng = np.random.default_rng(self.random_state)
+            machine._set_sigma(X)
             machine._make_basis(X.astype("float32"))
         else:
             n_val = max(1, min(len(X) - 1, int(round(self.validation_size * len(X)))))
@@ -125,6 +121,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.sigma_ = machine.sigma_
         self.basis_ = machine.basis_
         self.history_ = machine.history_
+        self._basis64 = copy_basis(self.basis_, dtype="float64")
         self._n_features_out = int(self.basis_.output_dim)
         return self
 
@@ -141,11 +138,16 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self, "basis_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return features(self.basis_, X.astype("float32")).astype(X.dtype, copy=False)
+        if X.dtype == np.float64:
+            # Evaluate a float64 copy of the (float32-trained) basis: rows then do not
+            # depend on which other rows share the batch, up to float64 round-off.
+            return features(self._basis64, X).astype(np.float64, copy=False)
+        return features(self.basis_, X).astype(X.dtype, copy=False)
 
     def __getstate__(self):
         # Keras layers do not pickle; keep their config and weights instead.
         state = self.__dict__.copy()
+        state.pop("_basis64", None)
         if "basis_" in state:
             layer = state.pop("basis_")
             state["_basis_state"] = (type(layer), layer.get_config(), layer.get_weights(),
@@ -162,6 +164,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             layer.set_weights(weights)
             layer.trainable = False
             self.basis_ = layer
+            self._basis64 = copy_basis(layer, dtype="float64")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

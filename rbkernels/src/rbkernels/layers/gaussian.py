@@ -9,7 +9,17 @@ from .._validation import check_n_features, check_sigma
 from .base import KernelBasis
 from .initializers import OrthogonalRandomFeatures
 
-__all__ = ["GaussianBasis"]
+__all__ = ["GaussianBasis", "sin_cos_features"]
+
+
+def sin_cos_features(z, n_features):
+    """``sqrt(2/D) [sin(z), cos(z)]`` truncated to width D (the last sine goes for odd D)."""
+    n_freq = z.shape[-1]
+    parts = [ops.sin(z[..., : n_features - n_freq]), ops.cos(z)] if n_features > n_freq else [
+        ops.sin(z), ops.cos(z)]
+    if n_features == n_freq:  # D = 1: a single cosine
+        parts = [ops.cos(z)]
+    return math.sqrt(2.0 / n_features) * ops.concatenate(parts, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="rbkernels")
@@ -29,7 +39,8 @@ class GaussianBasis(KernelBasis):
     Parameters
     ----------
     n_features : int
-        Output width D, even and >= 2.
+        Output width D >= 1. An odd D has ``(D+1)/2`` frequencies and drops the last
+        sine, which biases the estimate by ``E[cos(w.(x+x'))]/D``: prefer even widths.
     sigma : float
         Kernel bandwidth, > 0 (see :func:`rbkernels.sigma_heuristic`).
     orthogonal : bool, default True
@@ -51,16 +62,11 @@ class GaussianBasis(KernelBasis):
 
     def __init__(self, n_features, sigma, *, orthogonal=True, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.n_features = check_n_features(n_features, minimum=2)
-        if self.n_features % 2:
-            raise ValueError(
-                f"n_features={n_features} is odd; the Gaussian basis outputs a sine and a "
-                "cosine per frequency, so pass an even output width."
-            )
+        self.n_features = check_n_features(n_features)
         self.sigma = check_sigma(sigma)
         self.orthogonal = bool(orthogonal)
         self.seed = seed
-        self.n_frequencies = self.n_features // 2
+        self.n_frequencies = (self.n_features + 1) // 2
         self.output_dim = self.n_features
 
     def build(self, input_shape):
@@ -80,8 +86,7 @@ class GaussianBasis(KernelBasis):
 
     def call(self, inputs):
         z = self.projection(ops.cast(inputs, self.compute_dtype))
-        scale = math.sqrt(1.0 / self.n_frequencies)
-        return scale * ops.concatenate([ops.sin(z), ops.cos(z)], axis=-1)
+        return sin_cos_features(z, self.n_features)
 
     def get_config(self):
         config = super().get_config()

@@ -7,6 +7,7 @@ from keras import ops
 
 from .._validation import check_n_features, check_sigma
 from .base import KernelBasis
+from .gaussian import sin_cos_features
 from .initializers import Rademacher
 from .walsh_hadamard import fast_walsh_hadamard
 
@@ -27,7 +28,7 @@ class HadamardBasis(KernelBasis):
     Parameters
     ----------
     n_features : int
-        Output width D, even and >= 2.
+        Output width D >= 1 (see :class:`GaussianBasis` for odd D).
     sigma : float
         Bandwidth, > 0.
     n_blocks : {1, 2, 3}, default 3
@@ -47,18 +48,13 @@ class HadamardBasis(KernelBasis):
 
     def __init__(self, n_features, sigma, *, n_blocks=3, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.n_features = check_n_features(n_features, minimum=2)
-        if self.n_features % 2:
-            raise ValueError(
-                f"n_features={n_features} is odd; the Hadamard basis outputs a sine and "
-                "a cosine per frequency, so pass an even output width."
-            )
+        self.n_features = check_n_features(n_features)
         if n_blocks not in (1, 2, 3):
             raise ValueError(f"n_blocks={n_blocks!r}; pass 1, 2 or 3 Hadamard blocks.")
         self.sigma = check_sigma(sigma)
         self.n_blocks = int(n_blocks)
         self.seed = seed
-        self.n_frequencies = self.n_features // 2
+        self.n_frequencies = (self.n_features + 1) // 2
         self.output_dim = self.n_features
 
     def build(self, input_shape):
@@ -84,9 +80,7 @@ class HadamardBasis(KernelBasis):
         return z * (math.sqrt(self.padded_dim) / self.sigma)
 
     def call(self, inputs):
-        z = self.projection(inputs)
-        scale = math.sqrt(1.0 / self.n_frequencies)
-        return scale * ops.concatenate([ops.sin(z), ops.cos(z)], axis=-1)
+        return sin_cos_features(self.projection(inputs), self.n_features)
 
     def get_config(self):
         config = super().get_config()
