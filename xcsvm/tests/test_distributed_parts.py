@@ -157,7 +157,8 @@ def test_exchange_rows_copies_exactly_and_counts_bytes(mode):
     rows[2, 49] = 3.0
     received = exchange_rows(comm, 0, rows, 3, mode)
     np.testing.assert_array_equal(received, rows)
-    expected = {"sparse": 3 * (4 + 8), "dense": 3 * 50 * 8, "auto": 3 * (4 + 8)}[mode]
+    # 8-byte header (non-zero count) + 4-byte position and 8-byte value per non-zero.
+    expected = {"sparse": 8 + 3 * (4 + 8), "dense": 3 * 50 * 8, "auto": 8 + 3 * (4 + 8)}[mode]
     assert comm.bytes_sent["bundle"] == expected
 
 
@@ -165,7 +166,7 @@ def test_exchange_auto_goes_dense_for_dense_rows():
     comm = _self_comm()
     rows = np.arange(1.0, 13.0).reshape(2, 6)
     np.testing.assert_array_equal(exchange_rows(comm, 0, rows, 2, "auto"), rows)
-    assert comm.bytes_sent["bundle"] == rows.nbytes
+    assert comm.bytes_sent["bundle"] == 8 + rows.nbytes
 
 
 @pytest.mark.parametrize("mode", ["check", "broadcast"])
@@ -195,10 +196,10 @@ def test_load_svmlight_errors(tmp_path):
 # ---------------------------------------------------------------- one rank against the exact QP
 
 CASES = [
-    dict(formulation="ww", C=1.0, tol=1e-5),
+    dict(formulation="ww", C=1.0, tol=1e-5, fit_intercept=False),
     dict(formulation="ww", C=0.1, tol=1e-5, fit_intercept=True),
-    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="thesis"),
-    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="original"),
+    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="thesis", fit_intercept=False),
+    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="lee_lin_wahba", fit_intercept=True),
 ]
 
 
@@ -261,6 +262,6 @@ def test_bad_data_raises_clear_errors():
     with pytest.raises(ValueError, match="one label per sample"):
         fit_distributed(X, y[:-1], comm=comm)
     with pytest.raises(ValueError, match="all-zero row"):
-        fit_distributed(np.array([[1.0, 0.0], [0.0, 0.0]]), [0, 1], comm=comm)
+        fit_distributed(np.array([[1.0, 0.0], [0.0, 0.0]]), [0, 1], fit_intercept=False, comm=comm)
     with pytest.raises(ValueError, match="at least one sample"):
         fit_distributed(np.zeros((0, 3)), np.zeros(0), comm=comm)
