@@ -171,7 +171,9 @@ def svm_files(tmp_path_factory, problem):
     return train, other
 
 
-def _cli(train, model, *options):
+def _cli(train, model, *options, entry="xcsvm.distributed"):
+    if entry == "xcsvm.cli":  # the single-machine CLI delegates: xcsvm train --distributed
+        return ["-m", "xcsvm.cli", "train", "--distributed", train, "-m", model, *options]
     return ["-m", "xcsvm.distributed", "train", train, "-m", model, *options]
 
 
@@ -188,15 +190,16 @@ def test_ranks_reading_different_files_abort_with_the_digests(svm_files, tmp_pat
     assert not model.exists()
 
 
-@pytest.mark.parametrize("n_ranks,formulation,data_mode", [(2, "ww", "check"), (3, "llw", "broadcast")])
-def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode, svm_files, tmp_path):
+@pytest.mark.parametrize("n_ranks,formulation,data_mode,entry", [
+    (2, "ww", "check", "xcsvm.cli"), (3, "llw", "broadcast", "xcsvm.distributed")])
+def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode, entry, svm_files, tmp_path):
     from xcsvm.io import load_model
 
     train, _ = svm_files
     model, report = tmp_path / "model.npz", tmp_path / "report.json"
     completed, _ = run_mpi(n_ranks, _cli(train, model, "-f", formulation, "-C", "0.5", "--tol", "1e-3",
                                          "--random-state", "1", "--data-mode", data_mode,
-                                         "--report", report), timeout=90)
+                                         "--report", report, entry=entry), timeout=90)
     assert completed.returncode == 0, completed.stderr[-3000:]
     facts = json.loads(report.read_text())
     assert facts["n_ranks"] == n_ranks and facts["converged"]

@@ -99,7 +99,9 @@ def cs_epoch(
                     G[m] += 1.0
                     if old[m] < 0.0 and G[m] < min_g:
                         min_g = G[m]
-                elif old[m] < u_i and G[m] < min_g:
+                elif old[m] < u_i * (1.0 - 1e-12) and G[m] < min_g:
+                    # a_y is recomputed as a sum: treat it as at its bound
+                    # within rounding, or the violation never closes.
                     min_g = G[m]
                 if G[m] > max_g:
                     max_g = G[m]

@@ -60,7 +60,7 @@ group_classes, rounds, ...)``
 variables, measured before their update; ``n_visited`` counts variables not
 skipped by shrinking.  ``shrink=1`` skips variables with ``stale >= 3``.
 """
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.math cimport fabs
 
 import numpy as np
@@ -198,9 +198,11 @@ def ww_epoch(
         return 0.0, 0
     cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
     cdef const index_t* indices_ptr = &indices[0] if indices.shape[0] > 0 else NULL
-    with nogil:
+    # One parallel region per epoch; the implicit barrier closing each prange
+    # separates the rounds, so no two rounds overlap.
+    with nogil, parallel(num_threads=n_threads):
         for r in range(n_rounds):
-            for t in prange(n_slots, schedule="dynamic", num_threads=n_threads):
+            for t in prange(n_slots, schedule="dynamic"):
                 a = rounds[r, t, 0]
                 b = rounds[r, t, 1]
                 if a < 0 or b < 0:

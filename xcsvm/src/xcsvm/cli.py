@@ -1,0 +1,239 @@
+"""Command line: ``xcsvm train | predict | evaluate`` on svmlight/LIBSVM files.
+
+Examples
+--------
+::
+
+    xcsvm train --formulation ww -C 1 --n-jobs 2 train.svm model.npz
+    xcsvm predict model.npz test.svm --output predictions.txt
+    xcsvm evaluate model.npz test.svm          # error, micro-F1, macro-F1, density
+    mpiexec -n 4 xcsvm train --distributed ... # handled by xcsvm.distributed.cli
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from xcsvm.exceptions import DataFormatError, ModelFormatError
+
+__all__ = ["main", "build_parser", "read_svmlight", "evaluation_metrics"]
+
+
+def read_svmlight(path, *, zero_based=False, n_features=None):
+    """Read an svmlight/LIBSVM file as ``(X CSR float64, y)``.
+
+    ``n_features`` fixes the width: columns beyond it (features the model
+    never saw, whose weights are zero) are dropped, missing ones padded.
+    Integral labels are returned as int64.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is malformed or empty.
+    """
+    from sklearn.datasets import load_svmlight_file
+
+    try:
+        X, y = load_svmlight_file(str(path), zero_based=zero_based, dtype=np.float64)
+    except FileNotFoundError:
+        raise
+    except (ValueError, RuntimeError, UnicodeDecodeError) as error:
+        hint = " (indices start at 0 here: pass --zero-based)" if "index 0" in str(error).lower() else ""
+        raise DataFormatError(f"{path} is not a valid svmlight/LIBSVM file: {error}{hint}") from error
+    if X.shape[0] == 0:
+        raise DataFormatError(f"{path} contains no samples")
+    X = sp.csr_matrix(X)
+    if n_features is not None and X.shape[1] != n_features:
+        if X.shape[1] > n_features:
+            X = X[:, :n_features]
+        else:
+            X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+    if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    return X, y
+
+
+def evaluation_metrics(y_true, y_pred, coef) -> dict:
+    """Error and F1 in percent, and the model density (Tables III.3/III.4 columns)."""
+    from sklearn.metrics import f1_score
+
+    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
+    return {
+        "error": 100.0 * float(np.mean(y_true != y_pred)),
+        "micro_f1": 100.0 * float(f1_score(y_true, y_pred, average="micro")),
+        "macro_f1": 100.0 * float(f1_score(y_true, y_pred, average="macro")),
+        "density": 100.0 * float(np.count_nonzero(coef)) / max(coef.size, 1),
+        "n_samples": int(len(y_true)),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xcsvm", description="Exact all-in-one multi-class linear SVMs (WW, LLW, CS)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model on an svmlight file")
+    train.add_argument("train_file", help="training data (svmlight/LIBSVM format)")
+    train.add_argument("model_file", help="where to write the model (.npz)")
+    train.add_argument("--formulation", "-f", choices=["ww", "llw", "cs"], default="ww")
+    train.add_argument("-C", type=float, default=1.0, help="regularisation (default 1.0)")
+    train.add_argument("--tol", type=float, default=0.1, help="stopping violation (default 0.1)")
+    train.add_argument("--max-iter", type=int, default=1000, help="maximal epochs (default 1000)")
+    train.add_argument("--no-shrinking", action="store_true", help="disable shrinking")
+    train.add_argument("--no-intercept", action="store_true", help="fit without intercept")
+    train.add_argument("--margin", choices=["thesis", "lee_lin_wahba"], default="thesis", help="LLW margin")
+    train.add_argument("--n-jobs", type=int, default=1, help="OpenMP threads (-1: all cores)")
+    train.add_argument("--random-state", type=int, default=None)
+    train.add_argument("--zero-based", action="store_true", help="feature indices start at 0")
+    train.add_argument("--verbose", "-v", action="count", default=0)
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train with MPI under mpiexec; the options are then those of "
+        "'python -m xcsvm.distributed train --help' (model file via -m)",
+    )
+
+    for name, text in (("predict", "write predicted labels"), ("evaluate", "print error, F1 and density")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("model_file")
+        command.add_argument("data_file")
+        command.add_argument("--zero-based", action="store_true", help="feature indices start at 0")
+        command.add_argument("--n-jobs", type=int, default=1)
+        if name == "predict":
+            command.add_argument("--output", "-o", default=None, help="output file (default: stdout)")
+        else:
+            command.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser
+
+
+def _train(args) -> int:
+    from xcsvm.estimators import estimator_class
+    from xcsvm.io import save_model
+
+    X, y = read_svmlight(args.train_file, zero_based=args.zero_based)
+    params = dict(
+        C=args.C,
+        tol=args.tol,
+        max_iter=args.max_iter,
+        shrinking=not args.no_shrinking,
+        fit_intercept=not args.no_intercept,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    if args.formulation == "llw":
+        params["margin"] = args.margin
+    model = estimator_class(args.formulation)(**params)
+    start = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    save_model(args.model_file, model)
+    print(
+        f"trained {args.formulation.upper()} on {X.shape[0]} samples, {X.shape[1]} features, "
+        f"{len(model.classes_)} classes in {seconds:.2f} s: {model.n_iter_} epochs, "
+        f"relative duality gap {model.dual_gap_:.3g}, density {100 * model.density_:.2f} %; "
+        f"model written to {args.model_file}"
+    )
+    return 0
+
+
+def _load(args):
+    from xcsvm.io import load_model
+
+    model = load_model(args.model_file)
+    model.n_jobs = args.n_jobs
+    X, y = read_svmlight(args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_)
+    return model, X, y
+
+
+def _predict(args) -> int:
+    model, X, _ = _load(args)
+    predictions = model.predict(X)
+    lines = "\n".join(str(label) for label in predictions) + "\n"
+    if args.output is None:
+        sys.stdout.write(lines)
+    else:
+        import os
+        import tempfile
+        from pathlib import Path
+
+        target = Path(args.output)
+        handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+        try:
+            with os.fdopen(handle, "w") as stream:
+                stream.write(lines)
+            os.replace(temporary, target)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+    return 0
+
+
+def _evaluate(args) -> int:
+    model, X, y = _load(args)
+    classes = model.classes_
+    unseen = np.setdiff1d(np.unique(y), classes.astype(y.dtype) if classes.dtype.kind in "iuf" else classes)
+    if unseen.size:
+        raise ValueError(
+            f"{args.data_file} has labels the model was not trained on: {unseen[:10].tolist()}"
+            f"{' ...' if unseen.size > 10 else ''}; evaluate on data with the model's classes "
+            f"({classes[:10].tolist()}{' ...' if classes.size > 10 else ''})"
+        )
+    metrics = evaluation_metrics(y, model.predict(X), model.coef_)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"samples   {metrics['n_samples']}")
+        print(f"error     {metrics['error']:.2f} %")
+        print(f"micro-F1  {metrics['micro_f1']:.2f} %")
+        print(f"macro-F1  {metrics['macro_f1']:.2f} %")
+        print(f"density   {metrics['density']:.2f} %")
+    return 0
+
+
+def _train_distributed(argv) -> int:
+    """``xcsvm train --distributed ...``: options and training of :mod:`xcsvm.distributed.cli`."""
+    try:
+        from xcsvm.distributed.cli import add_train_arguments
+        from xcsvm.distributed.cli import train as distributed_train
+    except ImportError as error:
+        print(
+            "xcsvm: error: --distributed needs xcsvm.distributed and MPI (pip install mpi4py mpich), "
+            f"which cannot be imported: {error}",
+            file=sys.stderr,
+        )
+        return 2
+    parser = add_train_arguments(argparse.ArgumentParser(prog="xcsvm train --distributed"))
+    args = parser.parse_args(argv)
+    args.command, args.distributed = "train", True
+    distributed_train(args)
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``xcsvm`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and "--distributed" in argv:
+        return _train_distributed([a for a in argv[1:] if a != "--distributed"])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args)
+        if args.command == "predict":
+            return _predict(args)
+        return _evaluate(args)
+    except (DataFormatError, ModelFormatError, ValueError, TypeError, FileNotFoundError, OSError) as error:
+        print(f"xcsvm: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
