@@ -54,7 +54,10 @@ def model_wo_output_activation(model, activation: str = "softmax"):
     if not changed:
         return model
     out = new_outputs if len(new_outputs) > 1 else new_outputs[0]
-    return keras.Model(functional.inputs, out, name=f"{model.name}_wo_{activation}")
+    inputs = functional.inputs
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
+    return keras.Model(inputs, out, name=f"{model.name}_wo_{activation}")
 
 
 def model_wo_softmax(model):

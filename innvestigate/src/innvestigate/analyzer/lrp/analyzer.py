@@ -27,14 +27,20 @@ def _multiply_gate_rule(inputs, outputs, reversed_outputs, state):
     return [reversed_outputs[0] / n_full if f else ops.zeros_like(x) for x, f in zip(inputs, full)]
 
 
-def layer_rule_defaults(bn_rule):
-    """Rules for the layers without a kernel, shared by LRP and Deep Taylor."""
+def layer_rule_defaults(bn_rule, linear_rule=None):
+    """Rules for the layers without a kernel, shared by LRP and Deep Taylor.
+
+    Merges and average pooling use ``linear_rule`` (the analyzer's own Z/ε rule where it
+    has one, so that LRP-Z stays exact) or LRP-ε with ε = 1e-7.
+    """
+    if not isinstance(linear_rule, lrp_rules.EpsilonRule):
+        linear_rule = lrp_rules.EpsilonRule()
     return [
         (lambda layer, state: checks.is_batch_normalization(layer), bn_rule),
         (lambda layer, state: checks.is_activation_layer(layer), lrp_rules.PassRule()),
         (lambda layer, state: isinstance(layer, _ELEMENTWISE_PREPROCESSING), lrp_rules.PassRule()),
         (lambda layer, state: isinstance(layer, keras.layers.Multiply), _multiply_gate_rule),
-        (lambda layer, state: checks.is_linear_without_kernel(layer), lrp_rules.EpsilonRule()),
+        (lambda layer, state: checks.is_linear_without_kernel(layer), linear_rule),
         (
             lambda layer, state: checks.is_max_pooling(layer) or checks.is_shape_only(layer),
             lrp_rules.GradientRule(),
@@ -229,7 +235,7 @@ class LRP(ReverseAnalyzerBase):
         return pairs
 
     def _conditional_mappings(self):
-        return self._kernel_rules() + layer_rule_defaults(self._bn_rule)
+        return self._kernel_rules() + layer_rule_defaults(self._bn_rule, self._rule)
 
     def _default_mapping(self):
         return None  # every layer must be matched; see _unsupported_layers

@@ -91,7 +91,10 @@ class Rule:
     def __call__(self, inputs, outputs, reversed_outputs, state):
         if state.node.has_kernel:
             return self.kernel_rule(inputs[0], outputs[0], reversed_outputs[0], state)
-        return EpsilonRule.through_gradient(inputs, outputs, reversed_outputs, state, 1e-7)
+        return EpsilonRule.through_gradient(inputs, outputs, reversed_outputs, state, self._linear_epsilon())
+
+    def _linear_epsilon(self):
+        return getattr(self, "epsilon", 1e-7)
 
     def kernel_rule(self, x, z, relevance, state):  # pragma: no cover - interface
         raise NotImplementedError
