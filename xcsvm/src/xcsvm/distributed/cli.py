@@ -26,7 +26,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("-C", "--C", dest="C", type=float, default=1.0, help="regularisation parameter")
     parser.add_argument("--tol", type=float, default=0.1, help="stop when the violation is below (0.1)")
     parser.add_argument("--max-iter", type=int, default=1000, help="maximum number of epochs")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", "--n-jobs", dest="threads", type=int, default=None,
                         help="OpenMP threads per rank (default: OMP_NUM_THREADS or 1)")
     parser.add_argument("--exchange", choices=("auto", "sparse", "dense"), default="auto",
                         help="WW bundle exchange: non-zeros only, whole rows, or the smaller")
@@ -36,7 +36,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--no-intercept", dest="fit_intercept", action="store_false",
                         help="do not learn an intercept (default: learn one, as the estimators)")
     parser.add_argument("--intercept-scaling", type=float, default=1.0)
-    parser.add_argument("--llw-margin", choices=("thesis", "lee_lin_wahba"), default="thesis")
+    parser.add_argument("--llw-margin", "--margin", dest="llw_margin", choices=("thesis", "lee_lin_wahba"),
+                        default="thesis", help="LLW margin: 1 (thesis) or 1/(C-1) (Lee, Lin and Wahba)")
     parser.add_argument("--random-state", type=int, default=None)
     parser.add_argument("--report", default=None, help="JSON file with objectives, timings and bytes")
     parser.add_argument("-v", "--verbose", action="count", default=0)
@@ -64,7 +65,10 @@ def _write_json(path, content):
 def train(args) -> dict | None:
     """Train from parsed options (a namespace from :func:`add_train_arguments`) or an argv list.
 
-    Must run on every rank. Returns the report dict on rank 0, None elsewhere.
+    Must run on every rank. Returns the report dict on rank 0, None
+    elsewhere. With several ranks an error on any rank aborts the whole job
+    (:func:`~xcsvm.distributed.exchange.abort_on_error`); with one rank it is
+    raised as usual.
 
     Examples
     --------
@@ -78,6 +82,14 @@ def train(args) -> dict | None:
     >>> report["n_ranks"], report["converged"]
     (1, True)
     """
+    from .exchange import abort_on_error
+
+    if not isinstance(args, argparse.Namespace):
+        args = add_train_arguments(argparse.ArgumentParser(prog="xcsvm-distributed")).parse_args(args)
+    return abort_on_error(lambda: _train(args))
+
+
+def _train(args) -> dict | None:
     from mpi4py import MPI
 
     from xcsvm.io import write_model
@@ -86,8 +98,6 @@ def train(args) -> dict | None:
     from .exchange import CountingComm
     from .solver import fit_distributed
 
-    if not isinstance(args, argparse.Namespace):
-        args = add_train_arguments(argparse.ArgumentParser(prog="xcsvm-distributed")).parse_args(args)
     comm = CountingComm(MPI.COMM_WORLD)
     n_threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
     if comm.rank == 0:
@@ -131,17 +141,12 @@ def train(args) -> dict | None:
 
 def main(argv=None) -> int:
     """Entry of ``python -m xcsvm.distributed``; any error on any rank aborts the job."""
-    from .exchange import abort_on_error
-
     args = build_parser().parse_args(argv)
 
-    def run():
+    try:
         if args.command == "train":
             train(args)
         return 0
-
-    try:
-        return abort_on_error(run)
     except Exception as error:  # only reached with a single rank: a plain CLI error
         print(f"xcsvm: error: {error}", file=sys.stderr)
         return 1
