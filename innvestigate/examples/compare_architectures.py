@@ -74,21 +74,23 @@ NETWORKS = [("MLP", mlp), ("CNN", small_cnn), ("VGG-like", common.vgg_like),
             ("ResNet-like", small_resnet), ("DenseNet-like", small_densenet)]
 METHOD_LABELS = ["Input", "Gradient", "SmoothGrad", "Guided BP", "PatternNet", "Integr. Grad.",
                  "LRP-Epsilon", "LRP-PresetAFlat", "DeepTaylor", "Occlusion"]
+QUICK_LABELS = ["Input", "Gradient", "Guided BP", "Integr. Grad.", "LRP-Epsilon", "LRP-PresetAFlat"]
 
 
 def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     os.makedirs(out_dir, exist_ok=True)
     X_train, y_train, X_test, y_test = common.load_images(dataset, quick)
+    if quick:
+        X_train, y_train = X_train[:2000], y_train[:2000]
     index = int(np.flatnonzero(y_test == 8)[0])  # one image for all networks
     x = X_test[index : index + 1]
-    method_list = [m for m in common.methods(quick) if m.label in METHOD_LABELS]
+    labels = QUICK_LABELS if quick else METHOD_LABELS
+    method_list = [m for m in common.methods(quick) if m.label in labels]
     grid, left, right, table, raw, skipped = [], [], [], [], {}, []
     names = common.CLASS_NAMES[dataset]
     for net_name, build in NETWORKS:
         cache = None if cache_dir is None else os.path.join(
             cache_dir, f"arch_{net_name}_{dataset}_{'quick' if quick else 'full'}.keras")
-        if net_name == "VGG-like" and cache_dir is not None:
-            cache = os.path.join(cache_dir, f"vgg_like_{dataset}_{'quick' if quick else 'full'}.keras")
         model, train_s = common.train(build(X_train.shape[1:]), X_train, y_train,
                                       epochs=2 if quick else 8, cache_path=cache)
         accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
@@ -97,7 +99,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         pred = int(np.argmax(model.predict(x, verbose=0)))
         cells = common.analysis_grid(analyses, x, [pred])[0]
         by_label = dict(zip(analyses.created, cells))
-        grid.append([by_label.get(label) for label in METHOD_LABELS])
+        grid.append([by_label.get(label) for label in labels])
         for label, (_, analyzer) in analyses.created.items():
             raw.setdefault(label, {})[net_name] = analyzer.analyze(x, neuron_selection=np.array([pred])).ravel()
         skipped += [f"{net_name}: {line[2:]}" for line in common.skipped_lines(analyses)]
@@ -115,7 +117,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
             table.append([label, "mean_cross_network_correlation",
                           f"{c[np.triu_indices(len(vectors), 1)].mean():.4f}"])
     path = os.path.join(out_dir, "fig_v10_architectures.png")
-    ivis.plot_grid(grid, col_labels=METHOD_LABELS, row_labels_left=left, row_labels_right=right,
+    ivis.plot_grid(grid, col_labels=labels, row_labels_left=left, row_labels_right=right,
                    file_name=path, title=f"One {dataset} test image, true label {names[y_test[index]]}")
     csv_path = os.path.join(out_dir, "compare_architectures.csv")
     common.write_csv(csv_path, ["network_or_method", "quantity", "value"], table)

@@ -4,7 +4,8 @@
 
 ``--quick`` (used by ``make demo``) trains the networks briefly and analyses fewer
 images (a few minutes on two cores); without it the examples run in full
-(``make reproduce-innvestigate``). Trained networks are cached in DIR/_models.
+(``make reproduce-innvestigate``). Trained networks are shared between the examples
+through a temporary directory (``--models-dir`` keeps them).
 An example that fails is reported in the summary and makes the exit status 1.
 """
 
@@ -38,6 +39,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short training, fewer images")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--only", nargs="*", choices=EXAMPLES, help="run only these examples")
+    parser.add_argument("--models-dir", help="keep trained networks here (default: a temporary "
+                        "directory, removed at the end)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="The structure of `inputs`")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -47,7 +50,10 @@ def main(argv=None):
 
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    cache_dir = os.path.join(out, "_models")
+    import shutil
+    import tempfile
+
+    cache_dir = args.models_dir or tempfile.mkdtemp(prefix="innvestigate-examples-")
     sections, failed = [], []
     total_start = time.perf_counter()
     for name in args.only or EXAMPLES:
@@ -76,6 +82,8 @@ def main(argv=None):
     )
     if failed:
         header += f"\n**Failed:** {', '.join(failed)}\n"
+    if not args.models_dir:
+        shutil.rmtree(cache_dir, ignore_errors=True)
     path = os.path.join(out, "summary.md")
     with open(path + ".tmp", "w") as fh:
         fh.write(header + "\n" + "\n".join(sections))
