@@ -656,7 +656,8 @@ def plot_grid(
     if title:
         # above the rotated column labels; bbox_inches="tight" keeps it in the PNG
         height = fig.get_size_inches()[1]
-        fig.suptitle(title, fontsize=10, y=1.0 + (0.9 if col_labels is not None else 0.1) / height)
+        offset = (0.9 if col_labels is not None else 0.15) / height
+        fig.suptitle(title, fontsize=10, y=fig.subplotpars.top + offset, va="bottom")
     fig.subplots_adjust(wspace=0.04, hspace=0.04)
     if file_name is not None:
         _atomic_savefig(fig, file_name, dpi)
