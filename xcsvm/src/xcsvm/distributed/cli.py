@@ -78,7 +78,7 @@ def train(args) -> dict | None:
     >>> X, y = load_iris(return_X_y=True)
     >>> dump_svmlight_file(X, y, os.path.join(folder, "iris.svm"))
     >>> report = train([os.path.join(folder, "iris.svm"), "-m", os.path.join(folder, "m.npz"),
-    ...                 "--tol", "0.01", "--random-state", "0"])
+    ...                 "-C", "0.1", "--tol", "0.01", "--random-state", "0"])
     >>> report["n_ranks"], report["converged"]
     (1, True)
     """

@@ -21,27 +21,34 @@ def _projected(grad: float, alpha: float, upper: float) -> float:
     return grad
 
 
-def _ww_half(data, indices, indptr, sqnorm, upper, w_true, w_other,
-             class_samples, positions, start, count, alpha, offset):
-    worst = 0.0
-    for t in range(count):
-        pos = positions[start + t]
-        i = class_samples[start + pos]
-        if sqnorm[i] == 0.0:
-            continue
-        cols, vals = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
-        # Eq. III.16: dual gradient 1 - (w_y - w_c)^T x_i, Newton step / (2 k_i).
-        grad = 1.0 - float(vals @ (w_true[cols] - w_other[cols]))
-        old = alpha[offset + pos]
-        projected = _projected(grad, old, upper[i])
-        worst = max(worst, abs(projected))
-        if projected == 0.0:
-            continue
-        new = min(max(old + grad / (2.0 * sqnorm[i]), 0.0), upper[i])
-        alpha[offset + pos] = new
-        w_true[cols] += (new - old) * vals
-        w_other[cols] -= (new - old) * vals
-    return worst
+def _ww_step(data, indices, indptr, sqnorm, upper, w_true, w_other, i, alpha, index):
+    if sqnorm[i] == 0.0:
+        return 0.0
+    cols, vals = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
+    # Eq. III.16: dual gradient 1 - (w_y - w_c)^T x_i, Newton step / (2 k_i).
+    grad = 1.0 - float(vals @ (w_true[cols] - w_other[cols]))
+    old = alpha[index]
+    projected = _projected(grad, old, upper[i])
+    if projected == 0.0:
+        return 0.0
+    new = min(max(old + grad / (2.0 * sqnorm[i]), 0.0), upper[i])
+    alpha[index] = new
+    w_true[cols] += (new - old) * vals
+    w_other[cols] -= (new - old) * vals
+    return abs(projected)
+
+
+def _merged_order(n_a, n_b):
+    # Sample t of class a at time (t + 1/2) / n_a, of class b at (t + 1/2) / n_b;
+    # ties go to a. Exact integer comparison, as in the compiled kernel.
+    t_a = t_b = 0
+    while t_a < n_a or t_b < n_b:
+        if t_b >= n_b or (t_a < n_a and (2 * t_a + 1) * n_b <= (2 * t_b + 1) * n_a):
+            yield "a", t_a
+            t_a += 1
+        else:
+            yield "b", t_b
+            t_b += 1
 
 
 def ww_pairs(data, indices, indptr, sqnorm, upper, left, right,
@@ -66,13 +73,21 @@ def ww_pairs(data, indices, indptr, sqnorm, upper, left, right,
         a, b = pair_left_class[p], pair_right_class[p]
         off = pair_alpha_offset[p]
         n_a = class_ptr[a + 1] - class_ptr[a]
+        n_b = class_ptr[b + 1] - class_ptr[b]
         w_left, w_right = left[pair_left_row[p]], right[pair_right_row[p]]
-        first = _ww_half(data, indices, indptr, sqnorm, upper, w_left, w_right,
-                         class_samples, positions, class_ptr[a], n_a, alpha, off)
-        second = _ww_half(data, indices, indptr, sqnorm, upper, w_right, w_left,
-                          class_samples, positions, class_ptr[b],
-                          class_ptr[b + 1] - class_ptr[b], alpha, off + n_a)
-        violation[p] = max(first, second)
+        worst = 0.0
+        for side, t in _merged_order(n_a, n_b):
+            if side == "a":  # alpha[i, b] for sample i of class a (Algorithm 5, line 16)
+                pos = positions[class_ptr[a] + t]
+                i = class_samples[class_ptr[a] + pos]
+                v = _ww_step(data, indices, indptr, sqnorm, upper, w_left, w_right, i, alpha, off + pos)
+            else:  # alpha[i, a] for sample i of class b (line 18)
+                pos = positions[class_ptr[b] + t]
+                i = class_samples[class_ptr[b] + pos]
+                v = _ww_step(data, indices, indptr, sqnorm, upper, w_right, w_left, i, alpha,
+                             off + n_a + pos)
+            worst = max(worst, v)
+        violation[p] = worst
 
 
 def llw_segment(data, indices, indptr, sqnorm, upper, labels, weights, classes,

@@ -176,8 +176,8 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     --------
     >>> from sklearn.datasets import load_iris
     >>> X, y = load_iris(return_X_y=True)
-    >>> fit = fit_distributed(X, y, formulation="ww", C=1.0, tol=1e-3, random_state=0)
-    >>> fit.coef.shape, fit.converged, fit.dual_gap < 1e-2
+    >>> fit = fit_distributed(X, y, formulation="ww", C=0.1, tol=1e-2, random_state=0)
+    >>> fit.coef.shape, fit.converged, bool(fit.dual_gap < 1e-2)
     ((3, 4), True, True)
     """
     from mpi4py import MPI
