@@ -88,3 +88,16 @@ def test_machine_bad_input():
         KernelMachine("arccos", 16).fit(X, np.arange(20) % 2)
     with pytest.raises(ValueError, match="labels y"):
         KernelMachine("arccos", 16, "sab").fit_basis(np.ones((20, 3)))
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "arccos", "arccos2", "arccos3"])
+def test_numpy_pair_targets_match_keras_kernels(rng, kernel):
+    from keras import ops
+
+    from rbkernels import paired_kernel
+    from rbkernels.regimes import _paired_kernel_numpy
+
+    a, b = rng.normal(size=(2, 20, 5))
+    np.testing.assert_allclose(
+        _paired_kernel_numpy(kernel, a, b, 1.5),
+        ops.convert_to_numpy(paired_kernel(kernel, a, b, sigma=1.5)), rtol=1e-4, atol=1e-6)

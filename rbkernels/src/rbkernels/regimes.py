@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 
 from ._validation import check_finite_array, check_kernel_name, check_n_features, check_sigma
 from .heuristics import sigma_heuristic
-from .kernels import paired_kernel
 from .layers import ArcCosBasis, GaussianBasis, HadamardBasis
 from .metrics import alignment_loss, paired_squared_error
 
@@ -128,27 +127,80 @@ def features(layer, X, *, chunk=4096):
     return np.concatenate(out, axis=0) if out else np.zeros((0, layer.output_dim), "float32")
 
 
-def _run_epochs(model, make_train, val_data, *, protocol, patience, eval_batch_size, desc, verbose):
-    """Train epoch by epoch with early stopping on the validation loss; restore the best."""
-    best, best_weights, best_epoch, wait = np.inf, model.get_weights(), 0, 0
-    history = []
-    bar = tqdm(range(protocol.max_epochs), desc=desc, disable=not verbose, leave=False)
-    for epoch in bar:
-        x, y = make_train()
-        model.fit(x, y, batch_size=protocol.batch_size, epochs=1, verbose=0, shuffle=False)
-        val = model.evaluate(*val_data, batch_size=eval_batch_size, verbose=0, return_dict=True)
-        loss = float(val["loss"])
-        history.append(loss)
-        bar.set_postfix(val_loss=f"{loss:.4g}")
-        if loss < best:
-            best, best_weights, best_epoch, wait = loss, model.get_weights(), epoch + 1, 0
+class _EarlyStopping(keras.callbacks.Callback):
+    """Stop after ``patience`` epochs without a lower validation loss; restore the best."""
+
+    def __init__(self, patience, bar):
+        super().__init__()
+        self.patience, self.bar = patience, bar
+        self.best, self.best_epoch, self.wait, self.best_weights = np.inf, 0, 0, None
+        self.val_loss = []
+
+    def on_train_begin(self, logs=None):
+        self.best_weights = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float(logs["val_loss"])
+        self.val_loss.append(loss)
+        self.bar.update(1)
+        self.bar.set_postfix(val_loss=f"{loss:.4g}")
+        if loss < self.best:
+            self.best, self.best_epoch, self.wait = loss, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
         else:
-            wait += 1
-            if wait >= patience:
-                break
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.model.set_weights(self.best_weights)
+
+
+class _FreshBatches(keras.utils.PyDataset):
+    """``n_batches`` batches per epoch, each drawn anew by ``sample()`` (§5.1's protocol)."""
+
+    def __init__(self, sample, n_batches):
+        super().__init__()
+        self.sample, self.n_batches = sample, n_batches
+
+    def __len__(self):
+        return self.n_batches
+
+    def __getitem__(self, index):
+        return self.sample()
+
+
+def _run_epochs(model, train, val_data, *, protocol, patience, eval_batch_size, desc, verbose):
+    """``model.fit`` with early stopping on the validation loss; the best weights restored.
+
+    ``train`` is either a ``(x, y)`` pair (epochs over shuffled data) or a PyDataset.
+    """
+    bar = tqdm(total=protocol.max_epochs, desc=desc, disable=not verbose, leave=False)
+    stopper = _EarlyStopping(patience, bar)
+    kwargs = dict(validation_data=val_data, validation_batch_size=eval_batch_size,
+                  epochs=protocol.max_epochs, callbacks=[stopper], verbose=0)
+    if isinstance(train, keras.utils.PyDataset):
+        model.fit(train, **kwargs)
+    else:
+        model.fit(*train, batch_size=protocol.batch_size, shuffle=True, **kwargs)
     bar.close()
-    model.set_weights(best_weights)
-    return {"val_loss": history, "best_epoch": best_epoch, "epochs_run": len(history)}
+    return {"val_loss": stopper.val_loss, "best_epoch": stopper.best_epoch,
+            "epochs_run": len(stopper.val_loss)}
+
+
+def _paired_kernel_numpy(kernel, a, b, sigma):
+    """k(a_i, b_i) in NumPy float64 (targets built outside the graph, per batch)."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if kernel == "gaussian":
+        return np.exp(-np.sum((a - b) ** 2, axis=1) / (2.0 * sigma**2))
+    kxx, kyy, kxy = np.sum(a * a, 1), np.sum(b * b, 1), np.sum(a * b, 1)
+    for _ in range({"arccos": 1, "arccos2": 2, "arccos3": 3}[kernel]):
+        norm = np.sqrt(kxx * kyy)
+        cos = np.clip(np.divide(kxy, norm, out=np.zeros_like(norm), where=norm > 0), -1, 1)
+        theta = np.arccos(cos)
+        kxy = norm * (np.sin(theta) + (np.pi - theta) * cos) / (2 * np.pi)
+        kxx, kyy = kxx / 2, kyy / 2
+    return kxy
 
 
 def _sample_pairs(X, n_pairs, rng):
@@ -256,12 +308,13 @@ class KernelMachine:
 
         def pairs(X, n_batches):
             a, b = _sample_pairs(X, n_batches * p.batch_size, rng)
-            k = ops.convert_to_numpy(paired_kernel(self.kernel, a, b, sigma=self.sigma_))
-            return [a, b], k.reshape(-1, 1)
+            k = _paired_kernel_numpy(self.kernel, a, b, self.sigma_)
+            return (a, b), k.reshape(-1, 1).astype("float32")
 
         val = pairs(Xv, p.val_batches)
+        train = _FreshBatches(lambda: pairs(Xt, 1), p.train_batches)
         return _run_epochs(
-            model, lambda: pairs(Xt, p.train_batches), val, protocol=p, patience=self._patience,
+            model, train, val, protocol=p, patience=self._patience,
             eval_batch_size=1024, desc=f"UAB {self.kernel} D={self.n_features}", verbose=self.verbose,
         )
 
@@ -277,8 +330,9 @@ class KernelMachine:
             return X[idx], np.eye(n_classes, dtype="float32")[y[idx]]
 
         val = points(Xv, yv, p.val_batches)
+        train = _FreshBatches(lambda: points(Xt, yt, 1), p.train_batches)
         return _run_epochs(
-            model, lambda: points(Xt, yt, p.train_batches), val, protocol=p,
+            model, train, val, protocol=p,
             patience=self._patience, eval_batch_size=p.batch_size,
             desc=f"SAB {self.kernel} D={self.n_features}", verbose=self.verbose,
         )
@@ -301,12 +355,8 @@ class KernelMachine:
             metrics=["accuracy"],
         )
 
-        def epoch():
-            perm = rng.permutation(len(inputs_t))
-            return inputs_t[perm], yt[perm]
-
         return _run_epochs(
-            model, epoch, (inputs_v, yv), protocol=p, patience=self._patience,
+            model, (inputs_t, yt), (inputs_v, yv), protocol=p, patience=self._patience,
             eval_batch_size=1024, desc=f"{self.regime.upper()} classifier D={self.n_features}",
             verbose=self.verbose,
         )
@@ -429,7 +479,7 @@ class KernelMachine:
         a, b = _sample_pairs(X, n_pairs, rng)
         approx = np.sum(features(self.basis_, a).astype(np.float64)
                         * features(self.basis_, b).astype(np.float64), axis=1)
-        exact = ops.convert_to_numpy(paired_kernel(self.kernel, a, b, sigma=self.sigma_))
+        exact = _paired_kernel_numpy(self.kernel, a, b, self.sigma_)
         return float(np.mean(0.5 * (exact - approx) ** 2))
 
     def transfer(self, X, y, *, validation_data=None, validation_size=0.1):
