@@ -24,6 +24,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 EXAMPLES = [
+    "visualizations",
     "misprediction",
     "compare_methods",
     "hyperparameters",
