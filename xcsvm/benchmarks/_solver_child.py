@@ -1,0 +1,67 @@
+"""One solver on the cached LSHTC-like data, in its own process (own peak memory).
+
+Prints one JSON line. Runs under the main venv (xcsvm, liblinear-official) or under
+``.venv-llmc`` (liblinear-multicore), which cannot import xcsvm, so it has no xcsvm imports
+at module level.
+"""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def main():
+    solver, data_path, C, threads = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    with np.load(data_path) as f:
+        X = sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
+        y, n_train = f["y"], int(f["n_train"])
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    extra = {}
+    if solver.startswith("liblinear"):
+        from liblinear.liblinearutil import parameter, predict, problem, train
+
+        kind = solver.split(":")[1]  # s1, s3, s4, with optional -m threads for multicore
+        options = f"-s {kind[1:]} -c {C} -B 1 -q" + (f" -m {threads}" if "multicore" in solver else "")
+        prob = problem(ytr.astype(float), Xtr)
+        start = time.perf_counter()
+        model = train(prob, parameter(options))
+        seconds = time.perf_counter() - start
+        pred, _, _ = predict(yte.astype(float), Xte, model, "-q")
+        nr_class, nr_feature = model.get_nr_class(), model.get_nr_feature()
+        w = np.ctypeslib.as_array(model.w, shape=((nr_feature + 1) * (nr_class if nr_class > 2 else 1),))
+        W = w.reshape(nr_feature + 1, -1)[:nr_feature].T  # LIBLINEAR stores feature-major
+        pred = np.asarray(pred).astype(np.int64)
+        extra["options"] = options
+    else:
+        sys.path.insert(0, sys.argv[5])
+        import xcsvm
+
+        cls = {"ww": xcsvm.WWClassifier, "llw": xcsvm.LLWClassifier, "cs": xcsvm.CSClassifier}[solver]
+        model = cls(C=C, n_jobs=threads, random_state=0)
+        start = time.perf_counter()
+        model.fit(Xtr, ytr)
+        seconds = time.perf_counter() - start
+        pred = model.predict(Xte)
+        W = model.coef_
+        extra.update(n_iter=model.n_iter_, dual_gap=model.dual_gap_)
+    from sklearn.metrics import f1_score
+
+    result = {
+        "solver": solver, "C": C, "threads": threads, "train_seconds": seconds,
+        "error": 100 * float(np.mean(pred != yte)),
+        "micro_f1": 100 * float(f1_score(yte, pred, average="micro")),
+        "macro_f1": 100 * float(f1_score(yte, pred, average="macro")),
+        "density": 100 * float(np.count_nonzero(W)) / W.size,
+        "rss_after_data_mib": rss_data,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        **extra,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""WW / LLW / CS against LIBLINEAR on the LSHTC-like generator, side by side in one run.
+
+Each solver runs in its own process on the same cached data (so peak memory is its own);
+liblinear-multicore runs under the separate venv ``.venv-llmc`` (it imports as ``liblinear``
+too). Writes a markdown table and a JSON file.
+
+    python benchmarks/bench_liblinear.py --C 0.1 1 --out benchmarks/results/liblinear
+
+Options: --n-train 20000 --n-features 50000 --n-classes 200 --topic-fraction 0.03.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import lshtc_like, machine_note, markdown_table, run_child  # noqa: E402
+
+LLMC_PYTHON = Path(os.environ.get("XCSVM_LLMC_PYTHON", HERE.parents[1] / ".venv-llmc" / "bin" / "python"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--C", type=float, nargs="+", default=[0.1, 1.0])
+    parser.add_argument("--n-train", type=int, default=20000)
+    parser.add_argument("--n-test", type=int, default=5000)
+    parser.add_argument("--n-features", type=int, default=50000)
+    parser.add_argument("--n-classes", type=int, default=200)
+    parser.add_argument("--topic-fraction", type=float, default=0.03)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--solvers", nargs="+",
+                        default=["ww", "cs", "llw", "liblinear:s1", "liblinear:s3", "liblinear:s4",
+                                 "liblinear-multicore:s1", "liblinear-multicore:s3"])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "liblinear")
+    args = parser.parse_args(argv)
+    note = machine_note()
+    *_, data_path = lshtc_like(args.n_train, args.n_test, args.n_features, args.n_classes, args.topic_fraction)
+    rows = []
+    jobs = [(s, C) for C in args.C for s in args.solvers]
+    for solver, C in tqdm(jobs, desc="solvers"):
+        python = str(LLMC_PYTHON) if solver.startswith("liblinear-multicore") else sys.executable
+        if solver.startswith("liblinear-multicore") and not LLMC_PYTHON.exists():
+            tqdm.write(f"skipping {solver}: {LLMC_PYTHON} missing (python -m venv .venv-llmc && "
+                       ".venv-llmc/bin/pip install liblinear-multicore numpy scipy)")
+            continue
+        threads = 1 if solver in ("cs",) or solver.startswith("liblinear:") else args.threads
+        src = str(HERE.parent / "src")
+        result = run_child(python, str(HERE / "_solver_child.py"), [solver, str(data_path), str(C), str(threads), src])
+        rows.append(result)
+        tqdm.write(json.dumps(result))
+    for C in args.C:
+        reference = next((r for r in rows if r["C"] == C and r["solver"] == "liblinear:s1"), None)
+        for r in rows:
+            if r["C"] == C and reference:
+                r["time_vs_ovr_s1"] = r["train_seconds"] / reference["train_seconds"]
+                r["sparser_than_ovr_s1"] = reference["density"] / max(r["density"], 1e-12)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["solver", "C", "threads", "train_seconds", "time_vs_ovr_s1", "error", "micro_f1", "macro_f1",
+               "density", "sparser_than_ovr_s1", "peak_rss_mib", "rss_after_data_mib", "n_iter", "dual_gap"]
+    formats = {c: "{:.2f}" for c in columns[3:]}
+    formats.update(threads="{}", n_iter="{}", C="{:g}", dual_gap="{:.3f}")
+    table = markdown_table(rows, columns, formats)
+    header = (f"LSHTC-like: n_train={args.n_train}, n_test={args.n_test}, d={args.n_features}, "
+              f"K={args.n_classes}, topic_fraction={args.topic_fraction}; {note}")
+    args.out.with_suffix(".md").write_text(header + "\n\n" + table + "\n")
+    args.out.with_suffix(".json").write_text(json.dumps({"header": header, "rows": rows}, indent=1))
+    print(header)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

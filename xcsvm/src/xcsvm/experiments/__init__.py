@@ -1,0 +1,1 @@
+"""Reproductions of the thesis' experiments (``python -m xcsvm.experiments.reproduce``)."""
