@@ -265,3 +265,14 @@ def test_bad_data_raises_clear_errors():
         fit_distributed(np.array([[1.0, 0.0], [0.0, 0.0]]), [0, 1], fit_intercept=False, comm=comm)
     with pytest.raises(ValueError, match="at least one sample"):
         fit_distributed(np.zeros((0, 3)), np.zeros(0), comm=comm)
+
+
+@pytest.mark.parametrize("formulation", ["ww", "llw"])
+def test_openmp_threads_inside_a_rank_give_the_identical_model(formulation):
+    # The pairs of a WW round share no class and LLW's classes are independent
+    # given w̄, so the threads compute exactly what one thread computes.
+    X, y = make_problem(n_classes=6)
+    fits = [fit_distributed(X, y, formulation=formulation, C=0.5, tol=1e-12, max_iter=15,
+                            random_state=2, n_threads=threads, comm=_self_comm()) for threads in (1, 2)]
+    np.testing.assert_array_equal(fits[0].coef.toarray(), fits[1].coef.toarray())
+    assert fits[0].primal == fits[1].primal

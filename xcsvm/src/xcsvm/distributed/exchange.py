@@ -45,8 +45,8 @@ class CountingComm:
     >>> comm = CountingComm(MPI.COMM_SELF)
     >>> total = np.zeros(3)
     >>> comm.allreduce_sum(np.ones(3), total, kind="w_bar")
-    >>> total.tolist(), comm.bytes_sent["w_bar"]
-    ([1.0, 1.0, 1.0], 24)
+    >>> total.tolist(), comm.bytes_sent["w_bar"]  # one rank: nothing leaves it
+    ([1.0, 1.0, 1.0], 0)
     """
 
     def __init__(self, comm):
@@ -55,12 +55,16 @@ class CountingComm:
         self.size = comm.Get_size()
         self.bytes_sent: dict[str, int] = defaultdict(int)
 
+    def _count(self, kind: str, n_bytes: int) -> None:
+        # A collective on a single rank is a local copy: nothing is sent.
+        self.bytes_sent[kind] += n_bytes if self.size > 1 else 0
+
     def allreduce_sum(self, send: np.ndarray, receive: np.ndarray, kind: str) -> None:
         """Buffer ``Allreduce`` with ``MPI.SUM`` (no pickling)."""
         from mpi4py import MPI
 
         self.comm.Allreduce(send, receive, op=MPI.SUM)
-        self.bytes_sent[kind] += send.nbytes
+        self._count(kind, send.nbytes)
 
     def allreduce_max(self, value: float, kind: str = "control") -> float:
         """Largest ``value`` over all ranks, through a one-element buffer."""
@@ -69,7 +73,7 @@ class CountingComm:
         send = np.array([value], dtype=np.float64)
         receive = np.empty(1, dtype=np.float64)
         self.comm.Allreduce(send, receive, op=MPI.MAX)
-        self.bytes_sent[kind] += send.nbytes
+        self._count(kind, send.nbytes)
         return float(receive[0])
 
     def sum_scalars(self, values, kind: str = "control") -> np.ndarray:
