@@ -4,8 +4,10 @@ Usage: ``python _mpi_driver.py OUT.json SCENARIO``. Scenarios:
 
 * ``fit``: WW and LLW (both margins) on the small seeded problem of
   :func:`make_problem`, sparse and dense exchange;
-* ``fail-epoch``: rank 1 raises in its third epoch (through a kernel
+* ``fail-epoch``: rank 1 raises in its third sweep (through a kernel
   wrapper defined here, not in the package); the job must abort.
+* ``die-epoch``: rank 2 exits abruptly in its first sweep; mpiexec must end
+  the job.
 """
 from __future__ import annotations
 
@@ -66,6 +68,25 @@ def main(out, scenario):
         return results
 
     if scenario == "fit":
+        results = abort_on_error(fit_all)
+    elif scenario == "die-epoch":
+        # Not an exception: rank 2 dies abruptly (as on a segfault or an OOM kill).
+        import os
+
+        from xcsvm.distributed import solver
+
+        original = solver._kernels
+
+        def dying_kernels():
+            ww, llw = original()
+
+            def ww_wrapped(*args):
+                if comm.rank == 2:
+                    os._exit(9)
+                return ww(*args)
+            return ww_wrapped, llw
+
+        solver._kernels = dying_kernels
         results = abort_on_error(fit_all)
     elif scenario == "fail-epoch":
         from xcsvm.distributed import solver

@@ -159,6 +159,13 @@ def test_failing_rank_aborts_the_job_with_its_message_quickly(tmp_path):
     assert seconds < 30  # interpreter start-up included; a hang would hit the timeout
 
 
+def test_rank_that_dies_ends_the_job(tmp_path):
+    completed, seconds = run_mpi(3, [DRIVER, tmp_path / "die.json", "die-epoch"], timeout=60)
+    assert completed.returncode != 0
+    assert not (tmp_path / "die.json").exists()
+    assert seconds < 30
+
+
 @pytest.fixture(scope="module")
 def svm_files(tmp_path_factory, problem):
     X, y, _ = problem
