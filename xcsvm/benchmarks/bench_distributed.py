@@ -140,7 +140,8 @@ def main():
         path, shape, nnz = data_file(config["n_features"])
         config = dict(config, train=path, epochs=epochs)
         result = launch(n_ranks, config, folder)
-        result.update(kind=kind, n_samples=shape[0], nnz=nnz, n_classes=size["n_classes"])
+        result.update(kind=kind, n_samples=size["n_samples"], n_train=shape[0], nnz=nnz,
+                      n_classes=size["n_classes"])
         results.append(result)
     write_report(results, size, epochs, args)
 
@@ -151,7 +152,8 @@ def write_report(results, size, epochs, args):
              f"{os.cpu_count()} cores; 4 ranks **oversubscribe** the 2 cores). The machine is shared "
              "with other test runs, so wall times are noisy and speed-ups are lower bounds.",
              f"Data: `shared_datasets.load('lshtc_like', n_samples={size['n_samples']}, "
-             f"n_features=d, n_classes={size['n_classes']}, random_state=0)` train split, "
+             f"n_features=d, n_classes={size['n_classes']}, random_state=0)` train split "
+             f"({results[0].get('n_train', results[0]['n_samples'])} samples), "
              f"written to svmlight and read by every rank (digest check). Fixed-epoch protocol of "
              f"Fig. III.2: {epochs} epochs from W = 0, no early stop, no shrinking.", ""]
     # --- bytes vs model size
