@@ -76,10 +76,13 @@ def llw_objectives(problem, classes, weights, alpha, comm, margin: float) -> tup
     margin * sum alpha`` is a lower bound for every w̄.
     """
     X = problem.matrix()
-    scores = np.asarray(X @ weights.T) if classes.size else np.zeros((problem.n_samples, 0))
-    losses = np.maximum(0.0, margin + scores)
-    losses[problem.labels[:, None] == classes[None, :]] = 0.0
-    hinge = float(problem.upper @ losses.sum(axis=1))
+    hinge = 0.0
+    # Scores in blocks of samples, so that no n x k matrix is ever held.
+    for start in range(0, problem.n_samples if classes.size else 0, 4096):
+        block = slice(start, start + 4096)
+        losses = np.maximum(0.0, margin + np.asarray(X[block] @ weights.T))
+        losses[problem.labels[block, None] == classes[None, :]] = 0.0
+        hinge += float(problem.upper[block] @ losses.sum(axis=1))
     norm2 = float(np.einsum("ij,ij->", weights, weights))
     norm2, hinge, alpha_sum = comm.sum_scalars([norm2, hinge, float(alpha.sum())], kind="objective")
     return 0.5 * norm2 + hinge, -0.5 * norm2 + margin * alpha_sum

@@ -23,8 +23,9 @@ is smaller)::
 
 A sub-block is always done on the same rank, so its dual variables live
 there and never travel. The updates are Eq. III.16 (Algorithm 3) and the same
-coordinates are visited as in the single-machine solver, in another order;
-the result is the same optimum within the tolerance.
+coordinates are visited as in the single-machine solver, in another order
+(inside a pair the samples of the two classes are interleaved evenly); the
+result is the same optimum within the tolerance.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ import numpy as np
 from .schedule import bipartite_rounds, one_factorization, split_in_halves
 
 __all__ = ["WWPlan", "plan_ww", "ww_epoch", "ww_objectives"]
+
+#: Samples per block when scoring for the objectives.
+_BLOCK = 4096
 
 
 @dataclass
@@ -222,18 +226,27 @@ def ww_objectives(plan: WWPlan, problem, weights, alpha, comm) -> tuple[float, f
     """
     X = problem.matrix()
     mine = plan.mine
-    scores = np.asarray(X @ weights.T) if mine.size else np.zeros((problem.n_samples, 0))
-    true_score = np.zeros(problem.n_samples)
     row_of_label = np.full(problem.n_classes, -1, dtype=np.int64)
     row_of_label[mine] = np.arange(mine.size)
     rows = row_of_label[problem.labels]
-    here = rows >= 0
-    true_score[here] = scores[here, rows[here]]
+    # Scores in blocks of samples, so that no n x k matrix is ever held.
+    true_score = np.zeros(problem.n_samples)
+    for start in range(0, problem.n_samples, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        here = rows[block] >= 0
+        if mine.size and here.any():
+            scores = np.asarray(X[block][here] @ weights.T)
+            true_score[block][here] = scores[np.arange(scores.shape[0]), rows[block][here]]
     total_true = np.empty_like(true_score)
     comm.allreduce_sum(true_score, total_true, kind="objective")
-    losses = np.maximum(0.0, 1.0 - total_true[:, None] + scores)
-    losses[here, rows[here]] = 0.0  # no loss term for c = y_i
-    hinge = float(problem.upper @ losses.sum(axis=1))
+    hinge = 0.0
+    for start in range(0, problem.n_samples if mine.size else 0, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        scores = np.asarray(X[block] @ weights.T)
+        losses = np.maximum(0.0, 1.0 - total_true[block, None] + scores)
+        here = np.flatnonzero(rows[block] >= 0)
+        losses[here, rows[block][here]] = 0.0  # no loss term for c = y_i
+        hinge += float(problem.upper[block] @ losses.sum(axis=1))
     norm2 = float(np.einsum("ij,ij->", weights, weights))
     norm2, hinge, alpha_sum = comm.sum_scalars([norm2, hinge, float(alpha.sum())], kind="objective")
     return 0.5 * norm2 + hinge, -0.5 * norm2 + alpha_sum
