@@ -219,3 +219,32 @@ def test_analyzers_reject_bad_parameters():
         innvestigate.create_analyzer("lrp.epsilon", model, bn_layer_rule="nope")
     with pytest.raises(ValueError, match="low=... and high"):
         innvestigate.create_analyzer("deep_taylor.bounded", model)
+
+
+def test_fused_batchnorm_equals_manually_folded_model(float64, rng):
+    # bn_layer_rule="fuse" must explain conv→BN→ReLU exactly like a conv whose weights
+    # already contain the BatchNorm (W γ/√(σ²+ε), (b − μ) γ/√(σ²+ε) + β).
+    inp = keras.Input((6, 6, 2))
+    conv = keras.layers.Conv2D(3, 3)
+    bn = keras.layers.BatchNormalization(epsilon=1e-3)
+    h = keras.layers.Activation("relu")(bn(conv(inp)))
+    out = keras.layers.Dense(2)(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    randomize_biases(model, rng)
+    K, b = conv.get_weights()
+    gamma, beta, mean, var = bn.get_weights()
+    scale = gamma / np.sqrt(var + 1e-3)
+    folded = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="relu"), keras.layers.Flatten(), keras.layers.Dense(2)])
+    folded.layers[0].set_weights([K * scale, (b - mean) * scale + beta])
+    folded.layers[2].set_weights(model.layers[-1].get_weights())
+    x = rng.normal(size=(3, 6, 6, 2))
+    np.testing.assert_allclose(np.asarray(folded(x)), np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    for name in ("lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.z_plus"):
+        got = innvestigate.create_analyzer(name, model, bn_layer_rule="fuse").analyze(x)
+        expected = innvestigate.create_analyzer(name, folded).analyze(x)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # The other choices keep BatchNorm as a layer of its own and give other relevances.
+    others = [innvestigate.create_analyzer("lrp.epsilon", model, bn_layer_rule=c).analyze(x) for c in ("one_linear", "two_linear", "hui_binder")]
+    fused = innvestigate.create_analyzer("lrp.epsilon", model).analyze(x)
+    for o in others:
+        assert np.all(np.isfinite(o)) and not np.allclose(o, fused)

@@ -25,26 +25,18 @@ import keras  # noqa: E402
 _PATTERN_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 
 
-def _patch_matrix(node, x):
-    """The layer's receptive fields as rows: (n_positions, d), ordered like ``kernel.reshape(-1, k)``."""
-    layer = node.layer
-    if isinstance(layer, keras.layers.Dense):
-        return ops.reshape(x, (-1, x.shape[-1]))
-    if layer.data_format != "channels_last":
-        raise NotImplementedError("PatternNet supports channels_last convolutions.")
-    kernel_shape = tuple(node.kernel_variables[0].shape)
-    d = int(np.prod(kernel_shape[:-1]))
-    # A convolution with the identity kernel copies each receptive field into the channels.
-    identity = np.eye(d, dtype=keras.backend.standardize_dtype(x.dtype)).reshape(kernel_shape[:-1] + (d,))
-    patches = ops.conv(
-        x,
-        ops.convert_to_tensor(identity),
-        strides=layer.strides,
-        padding=layer.padding,
-        data_format="channels_last",
-        dilation_rate=layer.dilation_rate,
-    )
-    return ops.reshape(patches, (-1, d))
+def _kernel_correlation(node, x, kernel, cotangent):
+    """``Σ_positions patch ⊗ cotangent``, shaped like the kernel.
+
+    This is the gradient of ``Σ linear(x; K) ⊙ cotangent`` with respect to the kernel,
+    so it is ordered like the kernel for Dense and every convolution without extracting
+    patches.
+    """
+
+    def fn(k):
+        return node.linear([x], kernels=[k], use_bias=False)
+
+    return backend.get().vjp(fn, [kernel], [cotangent])[0]
 
 
 class PatternNet(ReverseAnalyzerBase):
@@ -93,7 +85,7 @@ class PatternNet(ReverseAnalyzerBase):
             if tuple(np.shape(p)) != shape:
                 raise ValueError(f"Pattern for layer {node.name} has shape {np.shape(p)}, expected {shape}.")
         self.patterns_ = [np.asarray(p) for p in patterns]
-        self._compiled.clear()
+        self._traced_patterns = None
 
     def _array_state(self):
         if self.patterns_ is None:
@@ -120,16 +112,16 @@ class PatternNet(ReverseAnalyzerBase):
             for node, relu in zip(self._kernel_nodes, relu_flags):
                 x = values[node.input_keys[0]]
                 z = values[node.output_keys[0]]
-                patches = _patch_matrix(node, x)
-                y = ops.reshape(z, (-1, z.shape[-1]))
-                mask = ops.cast(ops.greater(y, 0), y.dtype) if relu else ops.ones_like(y)
-                ym = y * mask
+                kernel = node.weights()[0][0]
+                mask = ops.cast(ops.greater(z, 0), z.dtype) if relu else ops.ones_like(z)
+                zm = z * mask
+                channels = tuple(range(len(z.shape) - 1))
                 stats.append(
                     [
-                        ops.sum(mask, axis=0),  # n per neuron
-                        ops.matmul(ops.transpose(patches), mask),  # Σ x
-                        ops.sum(ym, axis=0),  # Σ y
-                        ops.matmul(ops.transpose(patches), ym),  # Σ x y
+                        ops.sum(mask, axis=channels),  # n per neuron
+                        _kernel_correlation(node, x, kernel, mask),  # Σ x
+                        ops.sum(zm, axis=channels),  # Σ y
+                        _kernel_correlation(node, x, kernel, zm),  # Σ x y
                     ]
                 )
             return stats
@@ -165,6 +157,8 @@ class PatternNet(ReverseAnalyzerBase):
             w = np.asarray(to_np(kernels[0]), dtype=np.float64)
             shape = w.shape
             w = w.reshape(-1, shape[-1])
+            sum_x = sum_x.reshape(w.shape)
+            sum_xy = sum_xy.reshape(w.shape)
             with np.errstate(divide="ignore", invalid="ignore"):
                 mean_x = sum_x / n
                 mean_y = sum_y / n
@@ -185,7 +179,9 @@ class PatternNet(ReverseAnalyzerBase):
         if self.patterns_ is None:
             raise RuntimeError("No patterns: call fit(X) or pass patterns=... first.")
         node = state.node
-        pattern = ops.convert_to_tensor(self.patterns_[node.kernel_position])
+        # Patterns enter the compiled function as arguments (VGG16 has ~10⁸ of them; as
+        # constants they would be copied into every traced program).
+        pattern = self._traced_patterns[node.kernel_position]
         kernel = self._filters(node, pattern)
 
         def fn(a):
@@ -214,7 +210,17 @@ class PatternNet(ReverseAnalyzerBase):
     def _analyze_batch(self, xs, indices):
         if self.patterns_ is None:
             raise RuntimeError(f"{type(self).__name__} has no patterns: call fit(X) or pass patterns=... first.")
-        return super()._analyze_batch(xs, indices)
+
+        def fn(inputs, indices, patterns):
+            self._traced_patterns = list(patterns)
+            return self._postprocess(list(inputs), self._reverse(inputs, indices))
+
+        return self._compiled_function("reverse_with_patterns", fn)(list(xs), indices, list(self.patterns_))
+
+    def _reverse(self, inputs, indices, keep_all=False):
+        if getattr(self, "_traced_patterns", None) is None:
+            self._traced_patterns = [ops.convert_to_tensor(p) for p in self.patterns_]
+        return super()._reverse(inputs, indices, keep_all)
 
 
 class PatternAttribution(PatternNet):
