@@ -69,10 +69,12 @@ def main(argv=None):
         write_csv(table, out / f"{name}.csv")
         results["csv"].append(out / f"{name}.csv")
         results["tables"][name] = markdown_table(table, cols)
-    atomic_write_text(out / "adapting_bases.md",
-                      f"Data: {data_text}\n\n" + "\n\n".join(
-                          f"### {k}\n\n{v}" for k, v in results["tables"].items()) + "\n")
-    return results
+    markdown = f"Data: {data_text}\n\nBest accuracy (%) over the widths:\n\n" + "\n\n".join(
+        f"{k.replace('table_', 'Tab. ').replace('IV1', 'IV.1').replace('A1', 'A.1')}:\n\n{v}"
+        for k, v in results["tables"].items())
+    atomic_write_text(out / "adapting_bases.md", markdown + "\n")
+    return {"title": "Adapting bases (Fig. IV.1, Tab. IV.1, Fig. A.1, Tab. A.1)",
+            "csv": results["csv"], "png": results["png"], "markdown": markdown}
 
 
 if __name__ == "__main__":
