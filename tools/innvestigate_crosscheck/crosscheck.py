@@ -25,6 +25,14 @@ Quirks of 2.1.2 accounted for (not copied):
 * Alpha-beta with bias counts the bias twice; the with-bias variants (and the presets,
   which use them on convolutions) differ on purpose, and the bias-free model
   ``cnn_zero_bias`` shows that the rules agree once no bias is involved.
+* Found by this check: the ``*_flat`` presets of 2.1.2 never apply the flat rule to the
+  input layer (2.1.2's ``lrp.sequential_preset_a_flat`` equals its ``preset_a``);
+  "adjusted" compares with our preset without ``_flat``.
+* Found by this check: 2.1.2's Deep Taylor applies Z⁺ (α1β0 without bias) to every
+  Dense/Conv layer - also to the linear output layer and to the input layer whatever its
+  input domain - and explains ``relu(output)``; its ``deep_taylor.bounded`` never applies
+  the Z^B input rule (it equals ``deep_taylor``). "adjusted" compares with our ``lrp``
+  with Z⁺ on every layer, on the samples with a positive explained output.
 
 Setup: the 2.1.2 interpreter is built once with
 ``python3.11 -m venv .venv-inn212 && .venv-inn212/bin/pip install "tensorflow-cpu==2.14.1"
@@ -51,6 +59,7 @@ from models import ANALYZERS, MODELS, build, random_inputs, random_weights  # no
 from tqdm.auto import tqdm  # noqa: E402
 
 import innvestigate  # noqa: E402
+from innvestigate.analyzer.lrp import rules as lrp_rules  # noqa: E402
 
 N_SAMPLES = 16
 SCALED_BY_LOGIT = ("deconvnet", "guided_backprop")
@@ -134,6 +143,7 @@ def main(argv=None):
             sys.exit(f"{model_name}: the two models disagree (logits differ by {logit_diff:.2e}); "
                      "weights were not transferred correctly.")
         selected_logit = logits.max(axis=1).reshape((-1,) + (1,) * (x.ndim - 1))
+        positive = selected_logit.reshape(-1) > 0
         for name in tqdm(names, desc=f"ours on {model_name}"):
             key = f"{model_name}/{name}"
             if f"{key}/error" in theirs:
@@ -152,7 +162,6 @@ def main(argv=None):
             raw = rel_diff(ours, reference)
             adjusted, note = "", ""
             if name in SCALED_BY_LOGIT:
-                positive = selected_logit.reshape(-1) > 0
                 adjusted = rel_diff(ours[positive], reference[positive] / selected_logit[positive])
                 note = (f"2.1.2 scales by the selected logit; adjusted divides it out "
                         f"({positive.sum()}/{len(positive)} samples with a positive logit)")
@@ -164,7 +173,20 @@ def main(argv=None):
                 other = innvestigate.create_analyzer(name, model, **dict(params, random_state=1))
                 adjusted = rel_diff(ours, other.analyze(x))
                 note = "Monte-Carlo (256 samples, noise 1); adjusted = ours vs ours with another seed (noise floor)"
-            elif name in BIAS_TWICE and not MODELS[model_name].get("zero_bias"):
+            elif name.endswith("_flat"):
+                same_rules = innvestigate.create_analyzer(name[: -len("_flat")], model, **params)
+                adjusted = rel_diff(same_rules.analyze(x), reference)
+                note = "2.1.2 ignores the flat input-layer rule; adjusted: our preset without _flat"
+                if adjusted > 1e-5:
+                    note += "; alpha-beta bias counted twice in 2.1.2 (differs on purpose)"
+            elif name.startswith("deep_taylor"):
+                same_rules = innvestigate.create_analyzer("lrp", model, rule=lrp_rules.ZPlusRule())
+                adjusted = rel_diff(same_rules.analyze(x)[positive], reference[positive])
+                note = (f"2.1.2: Z+ on every layer incl. the output and input layer"
+                        f"{' (the Z^B input rule is never applied)' if name.endswith('bounded') else ''}; "
+                        f"adjusted: our lrp with Z+ everywhere ({positive.sum()}/{len(positive)} samples "
+                        f"with a positive output)")
+            elif name in BIAS_TWICE and raw > 1e-5 and not MODELS[model_name].get("zero_bias"):
                 note = "2.1.2 counts the bias twice in alpha-beta; differs on purpose (see cnn_zero_bias)"
             rows.append([
                 model_name, name, f"{raw:.2e}", "" if adjusted == "" else f"{adjusted:.2e}",
