@@ -1,8 +1,14 @@
 """Distributed Weston–Watkins and Lee–Lin–Wahba training over MPI (Chapter III, §4.1.2, §4.2.5).
 
 MPI (through mpi4py, buffer methods only) moves data between ranks; OpenMP
-threads work inside each rank (``n_threads``); the Cython sweeps
-(:mod:`xcsvm.distributed._sweeps`) know nothing about MPI.
+threads work inside each rank (``n_threads``); the Cython kernels know
+nothing about MPI. LLW runs the single-machine kernel
+(:func:`xcsvm.solvers.llw.llw_pass`, LLW's duals are stored per class there
+too); WW runs :func:`xcsvm.distributed._sweeps.ww_pairs`, which optimises an
+explicit list of class pairs whose weight rows may sit in two arrays (own rows
+and a received bundle) and keeps the duals per pair block, so that each rank
+stores only ``~n (C - 1) / P`` of them (the single-machine WW kernel keeps a
+dense ``n x C`` dual matrix).
 
 * **Ownership.** Classes are partitioned across ranks, balanced by the
   sample visits they cause (:func:`~xcsvm.distributed.schedule.partition_classes`).

@@ -13,10 +13,61 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["llw_epoch", "llw_objectives", "N_SEGMENTS"]
+__all__ = ["llw_epoch", "llw_objectives", "SolverKernelLLW", "N_SEGMENTS"]
 
 #: w̄ is recomputed after each tenth of an epoch (§4.1.1).
 N_SEGMENTS = 10
+
+
+class SolverKernelLLW:
+    """The single-machine LLW kernel (:func:`xcsvm.solvers.llw.llw_pass`) behind the ``llw_segment`` signature.
+
+    The distributed LLW's hot path: LLW's dual variables are stored per class
+    (``alpha[row, i]``) in both, so a rank passes its own rows only. This
+    adapter converts the index arrays once per fit (``y``, ``classes`` and
+    the row map to int32; ``indptr`` to the dtype of ``indices``) and keeps
+    the kernel's shrinking counters (unused: no shrinking here).
+
+    Parameters
+    ----------
+    problem : Problem
+        The training set.
+    classes : numpy.ndarray of int64
+        This rank's classes (row ``k`` of ``weights`` and ``alpha`` is ``classes[k]``).
+
+    Examples
+    --------
+    >>> from xcsvm.distributed.data import prepare_problem
+    >>> problem = prepare_problem([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], [0, 1, 2])
+    >>> kernel = SolverKernelLLW(problem, np.array([0, 2]))
+    >>> W, alpha, v = np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(2)
+    >>> kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+    ...        problem.labels, W, np.array([0, 2]), alpha, np.arange(3), 0, 3, 1.0, v, 1)
+    >>> alpha.round(3).tolist()
+    [[0.0, 0.25, 0.25], [1.0, 0.25, 0.0]]
+    """
+
+    def __init__(self, problem, classes):
+        from xcsvm.solvers.llw import llw_pass
+
+        self._llw_pass = llw_pass
+        if problem.data.size < 2**31:
+            self._indices, self._indptr = problem.indices, problem.indptr.astype(np.int32)
+        else:
+            self._indices, self._indptr = problem.indices.astype(np.int64), problem.indptr
+        self._y = problem.labels.astype(np.int32)
+        self._classes = np.asarray(classes, dtype=np.int32)
+        self._class_row = np.full(problem.n_classes, -1, dtype=np.int32)
+        self._class_row[self._classes] = np.arange(self._classes.size, dtype=np.int32)
+        self._stale = np.zeros((self._classes.size, problem.n_samples), dtype=np.uint8)
+
+    def __call__(self, data, indices, indptr, sqnorm, upper, labels, weights, classes, alpha,
+                 order, start, stop, margin, violation, n_threads):
+        samples = np.ascontiguousarray(order[start:stop], dtype=np.int32)
+        worst, _ = self._llw_pass(data, self._indices, self._indptr, sqnorm, upper, self._y,
+                                  samples, self._classes, self._class_row, alpha, self._stale,
+                                  weights, 0.0, float(margin), False, int(n_threads))
+        np.maximum(violation, worst, out=violation)
 
 
 def llw_epoch(problem, classes, weights, alpha, order, comm, kernel, margin: float,

@@ -72,9 +72,17 @@ class DistributedFit:
 
 
 def _kernels():
-    from . import _sweeps
+    """The WW sweep (:mod:`._sweeps`) and a factory of the LLW sweep.
 
-    return _sweeps.ww_pairs, _sweeps.llw_segment
+    LLW runs the single-machine kernel (:class:`~xcsvm.distributed.llw.SolverKernelLLW`);
+    WW runs :func:`xcsvm.distributed._sweeps.ww_pairs`, because the
+    single-machine WW kernel keeps ``alpha`` as a dense (n, C) matrix on
+    every rank, while here each rank holds only its pairs' dual blocks.
+    """
+    from . import _sweeps
+    from .llw import SolverKernelLLW
+
+    return _sweeps.ww_pairs, SolverKernelLLW
 
 
 def _class_positions(problem, rng) -> np.ndarray:
@@ -202,7 +210,7 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
             "set fit_intercept=True (a zero row carries no information)")
     owned = partition_classes(problem.class_counts, comm.size, formulation)
     mine = owned[comm.rank]
-    ww_kernel, llw_kernel = _kernels()
+    ww_kernel, llw_factory = _kernels()
     weights = np.zeros((mine.size, problem.n_features))
     margin = 1.0 if llw_margin == "thesis" else 1.0 / (problem.n_classes - 1)
     if formulation == "ww":
@@ -210,6 +218,7 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
         alpha = np.zeros(plan.n_alpha)
     else:
         alpha = np.zeros((mine.size, problem.n_samples))
+        llw_kernel = llw_factory(problem, mine)
 
     def objectives():
         if formulation == "ww":
