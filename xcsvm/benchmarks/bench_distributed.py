@@ -53,7 +53,7 @@ def worker(config_path):
         start = time.perf_counter()
         fit = fit_distributed(X, y, formulation=config["formulation"], C=config["C"], tol=1e-12,
                               max_iter=config["epochs"], random_state=0, exchange=config["exchange"],
-                              n_threads=1, comm=comm)
+                              n_threads=1, shrinking=False, comm=comm)
         seconds = time.perf_counter() - start
         # Bytes per epoch of every rank (rank 0's view is not enough for the estimate).
         mine = np.array([sum(v for k, v in fit.bytes_per_epoch.items())], dtype=np.float64)

@@ -101,7 +101,8 @@ def _problem(seed=0, n_classes=5):
     return prepare_problem(X, y, C=0.7)
 
 
-def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs():
+@pytest.mark.parametrize("shrink", [False, True])
+def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs(shrink):
     problem = _problem()
     rng = np.random.default_rng(0)
     counts = problem.class_counts
@@ -111,21 +112,24 @@ def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs():
     W_visit = rng.normal(size=(split_in_halves(owned[1], counts)[0].size, problem.n_features))
     alpha = rng.uniform(0, 0.7, size=plan.n_alpha)
     positions = np.concatenate([rng.permutation(c) for c in counts]).astype(np.int64)
+    stale = rng.integers(0, 5, size=plan.n_alpha).astype(np.uint8)  # some are shrunk (>= 3)
     states = []
     for kernel in (_sweeps.ww_pairs, reference.ww_pairs):
-        W1, W2, a = W_home.copy(), W_visit.copy(), alpha.copy()
+        W1, W2, a, counters = W_home.copy(), W_visit.copy(), alpha.copy(), stale.copy()
         violations = []
         for task, right in [(plan.intra, W1), (plan.cross[0].steps[0], W2)]:
             v = np.zeros(task.n_pairs)
             kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
                    W1, right, task.left_row, task.right_row, task.left_class, task.right_class,
                    task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
-                   positions, a, v, 2)
+                   positions, a, v, 2, counters, shrink)
             violations.append(v)
-        states.append((W1, W2, a, np.concatenate(violations)))
+        states.append((W1, W2, a, np.concatenate(violations), counters))
     for compiled, oracle in zip(*states):
         np.testing.assert_allclose(compiled, oracle, rtol=1e-11, atol=1e-12)
     assert not np.allclose(states[0][0], W_home)  # something moved
+    if shrink:  # shrunk variables did not move
+        np.testing.assert_array_equal(states[0][2][stale >= 3], alpha[stale >= 3])
 
 
 def test_llw_kernels_match_reference():
@@ -202,8 +206,10 @@ def test_load_svmlight_errors(tmp_path):
 
 CASES = [
     dict(formulation="ww", C=1.0, tol=1e-5, fit_intercept=False),
+    dict(formulation="ww", C=1.0, tol=1e-5, fit_intercept=False, shrinking=False),
     dict(formulation="ww", C=0.1, tol=1e-5, fit_intercept=True),
     dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="thesis", fit_intercept=False),
+    dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="thesis", shrinking=False),
     dict(formulation="llw", C=0.1, tol=1e-4, llw_margin="lee_lin_wahba", fit_intercept=True),
 ]
 
@@ -214,7 +220,7 @@ def test_one_rank_reaches_the_exact_qp_optimum(case):
     fit = fit_distributed(X, y, max_iter=5000, random_state=0, comm=_self_comm(), **case)
     classes, labels = np.unique(y, return_inverse=True)
     margin = 1.0 if case.get("llw_margin", "thesis") == "thesis" else 1.0 / (classes.size - 1)
-    bias = 1.0 if case.get("fit_intercept") else 0.0
+    bias = 1.0 if case.get("fit_intercept", True) else 0.0
     W_exact, optimum = solve_primal(case["formulation"], X.toarray(), labels, classes.size,
                                     np.full(labels.size, case["C"]), bias=bias, margin=margin)
     assert fit.converged

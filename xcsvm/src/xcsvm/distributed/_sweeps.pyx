@@ -22,17 +22,22 @@ ctypedef cnp.int32_t index_t
 ctypedef cnp.int64_t long_t
 
 
+cdef unsigned char STALE_LIMIT = 3
+
+
 cdef inline double _ww_step(
     const double[::1] data, const index_t[::1] indices, const long_t[::1] indptr,
     const double[::1] sqnorm, const double[::1] upper,
-    double* w_true, double* w_other, long_t i, double* alpha,
+    double* w_true, double* w_other, long_t i, double* alpha, unsigned char* stale, int shrink,
 ) noexcept nogil:
     # Eq. III.16 for one alpha[i, other] with y_i = true: dual gradient
     # G = 1 - (w_true - w_other)^T x_i, step G / (2 k_i), clipped to the box
     # [0, upper_i]. Returns the projected-gradient violation before the step.
+    # Shrinking (Sec. 4.1.1): skip a variable that did not move in its last
+    # STALE_LIMIT visits.
     cdef long_t p
     cdef double score = 0.0, grad, old, new, step, projected
-    if sqnorm[i] == 0.0:
+    if sqnorm[i] == 0.0 or (shrink and stale[0] >= STALE_LIMIT):
         return 0.0
     for p in range(indptr[i], indptr[i + 1]):
         score = score + data[p] * (w_true[indices[p]] - w_other[indices[p]])
@@ -44,19 +49,23 @@ cdef inline double _ww_step(
         projected = grad if grad < 0.0 else 0.0
     else:
         projected = grad
-    if projected == 0.0:
-        return 0.0
-    new = old + grad / (2.0 * sqnorm[i])
-    if new < 0.0:
-        new = 0.0
-    elif new > upper[i]:
-        new = upper[i]
-    step = new - old
-    if step != 0.0:
-        alpha[0] = new
-        for p in range(indptr[i], indptr[i + 1]):
-            w_true[indices[p]] += step * data[p]
-            w_other[indices[p]] -= step * data[p]
+    step = 0.0
+    if projected != 0.0:
+        new = old + grad / (2.0 * sqnorm[i])
+        if new < 0.0:
+            new = 0.0
+        elif new > upper[i]:
+            new = upper[i]
+        step = new - old
+    if step == 0.0:
+        if stale[0] < 255:
+            stale[0] += 1
+        return fabs(projected)
+    stale[0] = 0
+    alpha[0] = new
+    for p in range(indptr[i], indptr[i + 1]):
+        w_true[indices[p]] += step * data[p]
+        w_other[indices[p]] -= step * data[p]
     return fabs(projected)
 
 
@@ -65,7 +74,7 @@ cdef double _ww_pair(
     const double[::1] sqnorm, const double[::1] upper,
     double* w_left, double* w_right, long_t a, long_t b,
     const long_t[::1] class_ptr, const long_t[::1] class_samples,
-    const long_t[::1] positions, double* alpha,
+    const long_t[::1] positions, double* alpha, unsigned char* stale, int shrink,
 ) noexcept nogil:
     # Algorithm 5, lines 15-18: the samples of a against class b and the
     # samples of b against class a. The two lists are merged evenly (sample
@@ -81,12 +90,13 @@ cdef double _ww_pair(
         if t_b >= n_b or (t_a < n_a and (2 * t_a + 1) * n_b <= (2 * t_b + 1) * n_a):
             pos = positions[class_ptr[a] + t_a]
             violation = _ww_step(data, indices, indptr, sqnorm, upper, w_left, w_right,
-                                 class_samples[class_ptr[a] + pos], alpha + pos)
+                                 class_samples[class_ptr[a] + pos], alpha + pos, stale + pos, shrink)
             t_a = t_a + 1
         else:
             pos = positions[class_ptr[b] + t_b]
             violation = _ww_step(data, indices, indptr, sqnorm, upper, w_right, w_left,
-                                 class_samples[class_ptr[b] + pos], alpha + n_a + pos)
+                                 class_samples[class_ptr[b] + pos], alpha + n_a + pos,
+                                 stale + n_a + pos, shrink)
             t_b = t_b + 1
         if violation > worst:
             worst = violation
@@ -102,7 +112,7 @@ def ww_pairs(
     const long_t[::1] pair_alpha_offset, const long_t[::1] round_ptr,
     const long_t[::1] class_ptr, const long_t[::1] class_samples,
     const long_t[::1] positions, double[::1] alpha, double[::1] violation,
-    int n_threads,
+    int n_threads, unsigned char[::1] stale=None, bint shrink=False,
 ):
     """One WW sweep over a list of class pairs, round by round (Algorithm 5).
 
@@ -113,8 +123,13 @@ def ww_pairs(
     ``alpha[i, left class]`` for the right class' samples, in the order of
     ``class_samples``. ``positions`` visits each class' samples in the
     (shuffled) order of this epoch. ``violation[p]`` receives the pair's
-    largest projected-gradient violation.
+    largest projected-gradient violation. ``stale`` (uint8, like ``alpha``)
+    counts the visits in which a variable did not move; with ``shrink`` a
+    variable is skipped once it reaches 3 (Sec. 4.1.1).
     """
+    if stale is None:
+        stale = np.zeros(alpha.shape[0], dtype=np.uint8)
+        shrink = False
     cdef Py_ssize_t n_rounds = round_ptr.shape[0] - 1
     cdef Py_ssize_t r, p, first, last
     for r in range(n_rounds):
@@ -128,7 +143,7 @@ def ww_pairs(
                 data, indices, indptr, sqnorm, upper,
                 &left[pair_left_row[p], 0], &right[pair_right_row[p], 0],
                 pair_left_class[p], pair_right_class[p], class_ptr, class_samples,
-                positions, &alpha[pair_alpha_offset[p]])
+                positions, &alpha[pair_alpha_offset[p]], &stale[pair_alpha_offset[p]], shrink)
 
 
 cdef double _llw_class(

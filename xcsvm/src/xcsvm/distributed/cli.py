@@ -33,6 +33,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--data-mode", choices=("check", "broadcast"), default="check",
                         help="every rank reads and compares digests, or rank 0 reads and broadcasts")
     parser.add_argument("--n-features", type=int, default=None, help="number of features of the file")
+    parser.add_argument("--no-shrinking", dest="shrinking", action="store_false",
+                        help="visit every dual variable in every epoch (default: shrinking, Sec. 4.1.1)")
     parser.add_argument("--no-intercept", dest="fit_intercept", action="store_false",
                         help="do not learn an intercept (default: learn one, as the estimators)")
     parser.add_argument("--intercept-scaling", type=float, default=1.0)
@@ -108,7 +110,8 @@ def _train(args) -> dict | None:
     X, y = load_svmlight_everywhere(args.train_file, comm, args.data_mode, args.n_features)
     load_seconds = time.perf_counter() - start
     params = dict(C=args.C, tol=args.tol, max_iter=args.max_iter, random_state=args.random_state,
-                  fit_intercept=args.fit_intercept, intercept_scaling=args.intercept_scaling)
+                  fit_intercept=args.fit_intercept, intercept_scaling=args.intercept_scaling,
+                  shrinking=args.shrinking)
     fit = fit_distributed(X, y, formulation=args.formulation, n_threads=n_threads,
                           exchange=args.exchange, llw_margin=args.llw_margin,
                           verbose=args.verbose, comm=comm, **params)

@@ -26,7 +26,8 @@ class SolverKernelLLW:
     (``alpha[row, i]``) in both, so a rank passes its own rows only. This
     adapter converts the index arrays once per fit (``y``, ``classes`` and
     the row map to int32; ``indptr`` to the dtype of ``indices``) and keeps
-    the kernel's shrinking counters (unused: no shrinking here).
+    the kernel's shrinking counters; set :attr:`shrink` to skip variables
+    that did not move in their last 3 visits (Sec. 4.1.1).
 
     Parameters
     ----------
@@ -60,13 +61,14 @@ class SolverKernelLLW:
         self._class_row = np.full(problem.n_classes, -1, dtype=np.int32)
         self._class_row[self._classes] = np.arange(self._classes.size, dtype=np.int32)
         self._stale = np.zeros((self._classes.size, problem.n_samples), dtype=np.uint8)
+        self.shrink = False
 
     def __call__(self, data, indices, indptr, sqnorm, upper, labels, weights, classes, alpha,
                  order, start, stop, margin, violation, n_threads):
         samples = np.ascontiguousarray(order[start:stop], dtype=np.int32)
         worst, _ = self._llw_pass(data, self._indices, self._indptr, sqnorm, upper, self._y,
                                   samples, self._classes, self._class_row, alpha, self._stale,
-                                  weights, 0.0, float(margin), False, int(n_threads))
+                                  weights, 0.0, float(margin), bool(self.shrink), int(n_threads))
         np.maximum(violation, worst, out=violation)
 
 

@@ -21,17 +21,19 @@ def _projected(grad: float, alpha: float, upper: float) -> float:
     return grad
 
 
-def _ww_step(data, indices, indptr, sqnorm, upper, w_true, w_other, i, alpha, index):
-    if sqnorm[i] == 0.0:
+def _ww_step(data, indices, indptr, sqnorm, upper, w_true, w_other, i, alpha, index, stale, shrink):
+    if sqnorm[i] == 0.0 or (shrink and stale[index] >= 3):
         return 0.0
     cols, vals = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
     # Eq. III.16: dual gradient 1 - (w_y - w_c)^T x_i, Newton step / (2 k_i).
     grad = 1.0 - float(vals @ (w_true[cols] - w_other[cols]))
     old = alpha[index]
     projected = _projected(grad, old, upper[i])
-    if projected == 0.0:
-        return 0.0
-    new = min(max(old + grad / (2.0 * sqnorm[i]), 0.0), upper[i])
+    new = old if projected == 0.0 else min(max(old + grad / (2.0 * sqnorm[i]), 0.0), upper[i])
+    if new == old:  # shrinking counts the visits without a move (Sec. 4.1.1)
+        stale[index] = min(int(stale[index]) + 1, 255)
+        return abs(projected)
+    stale[index] = 0
     alpha[index] = new
     w_true[cols] += (new - old) * vals
     w_other[cols] -= (new - old) * vals
@@ -54,7 +56,7 @@ def _merged_order(n_a, n_b):
 def ww_pairs(data, indices, indptr, sqnorm, upper, left, right,
              pair_left_row, pair_right_row, pair_left_class, pair_right_class,
              pair_alpha_offset, round_ptr, class_ptr, class_samples, positions,
-             alpha, violation, n_threads=1):
+             alpha, violation, n_threads=1, stale=None, shrink=False):
     """Reference of :func:`xcsvm.distributed._sweeps.ww_pairs` (same arguments).
 
     Examples
@@ -69,6 +71,8 @@ def ww_pairs(data, indices, indptr, sqnorm, upper, left, right,
     >>> alpha.tolist(), W.tolist()
     ([0.5, 0.5], [[0.5, -0.5], [-0.5, 0.5]])
     """
+    if stale is None:
+        stale, shrink = np.zeros(len(alpha), dtype=np.uint8), False
     for p in range(len(pair_left_row)):
         a, b = pair_left_class[p], pair_right_class[p]
         off = pair_alpha_offset[p]
@@ -80,12 +84,13 @@ def ww_pairs(data, indices, indptr, sqnorm, upper, left, right,
             if side == "a":  # alpha[i, b] for sample i of class a (Algorithm 5, line 16)
                 pos = positions[class_ptr[a] + t]
                 i = class_samples[class_ptr[a] + pos]
-                v = _ww_step(data, indices, indptr, sqnorm, upper, w_left, w_right, i, alpha, off + pos)
+                v = _ww_step(data, indices, indptr, sqnorm, upper, w_left, w_right, i, alpha, off + pos,
+                             stale, shrink)
             else:  # alpha[i, a] for sample i of class b (line 18)
                 pos = positions[class_ptr[b] + t]
                 i = class_samples[class_ptr[b] + pos]
                 v = _ww_step(data, indices, indptr, sqnorm, upper, w_right, w_left, i, alpha,
-                             off + n_a + pos)
+                             off + n_a + pos, stale, shrink)
             worst = max(worst, v)
         violation[p] = worst
 

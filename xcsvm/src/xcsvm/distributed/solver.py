@@ -135,7 +135,8 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
                     max_iter: int = 1000, random_state=None, n_threads: int = 1,
                     exchange: str = "auto", fit_intercept: bool = True,
                     intercept_scaling: float = 1.0, llw_margin: str = "thesis",
-                    sample_weight=None, verbose: int = 0, comm=None) -> DistributedFit:
+                    sample_weight=None, shrinking: bool = True, verbose: int = 0,
+                    comm=None) -> DistributedFit:
     """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
 
     Every rank calls it with the same ``X, y`` (see
@@ -171,6 +172,10 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
         LLW margin 1 (Eq. III.2) or ``1 / (n_classes - 1)`` (Lee, Lin and Wahba).
     sample_weight : array-like, optional
         Per-sample multipliers of C.
+    shrinking : bool
+        Skip dual variables that did not move in their last 3 visits
+        (§4.1.1); when the violation of such an epoch is below ``tol``, one
+        more epoch over all variables decides whether to stop.
     verbose : int
         > 0: rank 0 prints one line per epoch with objectives and violation.
     comm : mpi4py.MPI.Comm, optional
@@ -216,6 +221,7 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     if formulation == "ww":
         plan = plan_ww(owned, problem.class_counts, comm.rank)
         alpha = np.zeros(plan.n_alpha)
+        stale = np.zeros(plan.n_alpha, dtype=np.uint8)
     else:
         alpha = np.zeros((mine.size, problem.n_samples))
         llw_kernel = llw_factory(problem, mine)
@@ -230,20 +236,23 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     history, epoch_seconds = [], []
     bytes_before = dict(comm.bytes_sent)
     violation, converged, epoch = np.inf, False, 0
+    shrink = bool(shrinking)
     for epoch in range(1, max_iter + 1):
         start = time.perf_counter()
         epoch_rng = np.random.default_rng(seeds[epoch - 1])
         if formulation == "ww":
             positions = _class_positions(problem, epoch_rng)
             local = ww_epoch(plan, problem, weights, alpha, positions, comm, ww_kernel,
-                             int(n_threads), exchange)
+                             int(n_threads), exchange, stale, shrink)
         else:
             order = epoch_rng.permutation(problem.n_samples).astype(np.int64)
+            llw_kernel.shrink = shrink
             local = llw_epoch(problem, mine, weights, alpha, order, comm, llw_kernel,
                               margin, int(n_threads))
         violation = comm.allreduce_max(local, kind="control")
         epoch_seconds.append(time.perf_counter() - start)
-        record = {"epoch": epoch, "violation": violation, "seconds": epoch_seconds[-1]}
+        record = {"epoch": epoch, "violation": violation, "seconds": epoch_seconds[-1],
+                  "shrinking": shrink}
         if verbose:
             primal, dual = objectives()
             record.update(primal=primal, dual=dual)
@@ -252,9 +261,13 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
                       f"gap {(primal - dual) / max(abs(primal), 1e-300):.3e}  "
                       f"violation {violation:.3e}  {epoch_seconds[-1]:.3f}s", flush=True)
         history.append(record)
-        if violation < tol:
+        if violation < tol and shrink:
+            shrink = False  # one more epoch over all variables before stopping
+        elif violation < tol:
             converged = True
             break
+        else:
+            shrink = bool(shrinking)
     bytes_per_epoch = {kind: (value - bytes_before.get(kind, 0)) / epoch
                        for kind, value in comm.bytes_sent.items()
                        if kind not in ("objective", "data")}

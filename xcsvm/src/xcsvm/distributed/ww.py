@@ -163,29 +163,32 @@ def plan_ww(owned, class_counts, rank: int) -> WWPlan:
     return plan
 
 
-def _run(kernel, problem, task: _Task, left, right, positions, alpha, n_threads) -> float:
-    if task.n_pairs == 0:
-        return 0.0
-    violation = np.zeros(task.n_pairs)
-    kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
-           left, right, task.left_row, task.right_row, task.left_class, task.right_class,
-           task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
-           positions, alpha, violation, n_threads)
-    return float(violation.max())
-
-
 def ww_epoch(plan: WWPlan, problem, weights, alpha, positions, comm, kernel,
-             n_threads: int = 1, exchange: str = "auto") -> float:
+             n_threads: int = 1, exchange: str = "auto", stale=None, shrink: bool = False) -> float:
     """One WW epoch on this rank; returns this rank's largest violation.
 
-    ``weights`` (this rank's rows, ``len(plan.mine) x d``) and ``alpha``
-    (``plan.n_alpha``) are updated in place; all ranks must call it together.
+    ``weights`` (this rank's rows, ``len(plan.mine) x d``), ``alpha`` and
+    ``stale`` (``plan.n_alpha``; shrinking counters) are updated in place;
+    all ranks must call it together.
 
     Examples
     --------
     See :func:`xcsvm.distributed.fit_distributed`.
     """
     from .exchange import exchange_rows
+
+    if stale is None:
+        stale, shrink = np.zeros(alpha.size, dtype=np.uint8), False
+
+    def _run(kernel, problem, task, left, right, positions, alpha, n_threads):
+        if task.n_pairs == 0:
+            return 0.0
+        violation = np.zeros(task.n_pairs)
+        kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+               left, right, task.left_row, task.right_row, task.left_class, task.right_class,
+               task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
+               positions, alpha, violation, n_threads, stale, shrink)
+        return float(violation.max())
 
     worst = _run(kernel, problem, plan.intra, weights, weights, positions, alpha, n_threads)
     for cross in plan.cross:
