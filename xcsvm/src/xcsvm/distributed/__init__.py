@@ -23,6 +23,10 @@ dense ``n x C`` dual matrix).
 * **Data**: every rank holds all of X; it reads the same svmlight file and
   the ranks compare digests, or rank 0 reads and broadcasts
   (:mod:`~xcsvm.distributed.data`).
+* **Shrinking** (§4.1.1): variables that did not move in 3 visits are
+  skipped; when the violation falls below ``tol``, one epoch over all
+  variables decides whether to stop (``shrinking=False`` for the
+  fixed-epoch protocol of Fig. III.2).
 * **Faults**: :func:`~xcsvm.distributed.exchange.abort_on_error` turns an
   exception on any rank into ``MPI_Abort`` with that rank's message, so the
   job ends within seconds instead of hanging in the next collective.
@@ -39,17 +43,18 @@ a rank (more precisely its share from the partition), a rank needs about
 * its weights: ``8 k d`` bytes (dense rows, as the thesis' implementation);
 * WW: a visiting bundle of at most half a partner's classes,
   ``8 (k / 2) d`` bytes (dense after receiving; the message itself holds only
-  the non-zeros, 12 bytes each), and its dual variables, whose total over
-  all ranks is ``8 n (C - 1)`` bytes — about ``8 n (C - 1) / P`` per rank;
-* LLW: ``8 k n`` bytes of dual variables and two d-vectors for the
-  ``Allreduce``;
+  the non-zeros, 12 bytes each), and its dual variables with their shrinking
+  counters, whose total over all ranks is ``9 n (C - 1)`` bytes — about
+  ``9 n (C - 1) / P`` per rank;
+* LLW: ``9 k n`` bytes of dual variables and shrinking counters, and two
+  d-vectors for the ``Allreduce``;
 * rank 0 additionally assembles the sparse model at the end (``12`` bytes per
   non-zero of W) to write it.
 
 Example: LSHTC-2011-sized data (n = 394 754, d = 594 158, C = 27 875) on
-P = 4 ranks: W share 8 · 6 969 · 594 158 B ≈ 33 GB, plus WW duals
-8 · 394 754 · 27 874 / 4 B ≈ 22 GB per rank — it fits the thesis' 128 GB
-machines only distributed; a single machine would need 4× that.
+P = 4 ranks: W share 8 · 6 969 · 594 158 B ≈ 33 GB, plus WW duals and
+counters 9 · 394 754 · 27 874 / 4 B ≈ 25 GB per rank — it fits the thesis'
+128 GB machines only distributed; a single machine would need 4× that.
 """
 from .solver import DistributedFit, fit_distributed
 
