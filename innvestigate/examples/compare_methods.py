@@ -56,7 +56,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="fashion_mnist"):
     common.write_csv(csv_path, ["method", "setup_seconds"],
                      [[k, f"{v:.3f}"] for k, v in analyses.seconds.items()])
     lines = [
-        f"VGG-like network on {dataset}: test accuracy {accuracy:.4f}, trained in {train_s:.1f} s; "
+        f"VGG-like network on {dataset}: test accuracy {accuracy:.4f}, {f'trained in {train_s:.1f} s' if train_s else 'network reused from an earlier example'}; "
         f"{len(analyses.created)} methods x {len(chosen)} images analysed in {analysis_s:.1f} s.",
     ] + common.skipped_lines(analyses)
     return {"title": "Comparing methods (Fig. V.8)", "figures": [path], "csv": [csv_path], "lines": lines}

@@ -53,7 +53,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
                      [[names[k], f"{logits[k]:.4f}", f"{np.asarray(model(x))[0][k]:.4f}"] for k in neurons])
     lines = [
         f"VGG-like network on {dataset}: test accuracy {accuracy:.4f} ({len(wrong)} errors of "
-        f"{len(y_test)}), trained in {train_s:.1f} s.",
+        f"{len(y_test)}), {f'trained in {train_s:.1f} s' if train_s else 'network reused from an earlier example'}.",
         f"Test sample {idx}: true {names[true_label]}, predicted {names[predicted]}; rows explain "
         f"neurons {', '.join(names[k] for k in neurons)} with {len(analyses.created)} methods.",
     ] + common.skipped_lines(analyses)

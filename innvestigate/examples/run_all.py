@@ -70,7 +70,9 @@ def main(argv=None):
             continue
         seconds = time.perf_counter() - start
         body = [f"## {result['title']}", "", f"`examples/{name}.py`, {seconds:.1f} s.", ""]
-        body += [line if line.startswith("- ") else f"{line}" for line in result["lines"]]
+        # plain lines as paragraphs, "- " lines (methods not shown and why) as a list
+        for line in result["lines"]:
+            body += [line] if line.startswith("- ") else [line, ""]
         body += [""] + [f"![{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["figures"]]
         body += [f"Table: [{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["csv"]]
         sections.append("\n".join(body) + "\n")
