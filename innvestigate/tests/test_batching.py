@@ -119,3 +119,28 @@ def test_progress_bar_reports_total(capsys):
     analyze_in_batches(lambda x: x, X, batch_size=5, progress=True)
     err = capsys.readouterr().err
     assert "5/5" in err
+
+
+@pytest.mark.backend
+def test_analyzer_over_generator_dataset_and_large_array_equals_one_call():
+    keras = pytest.importorskip("keras")
+    import innvestigate
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4),
+    ])
+    Xf = X.astype("float32")
+    analyzer = innvestigate.create_analyzer("lrp.epsilon", model, neuron_selection_mode="index")
+    expected = analyzer.analyze(Xf, neuron_selection=Y)
+    # a large array in batches (with a progress bar), per-sample neuron indices sliced along
+    got = analyze_in_batches(analyzer.analyze, Xf, batch_size=5, progress=False, neuron_selection=Y)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # a generator of (x, y) batches through analyzer.analyze itself, explaining the labels
+    gen = ((Xf[i : i + 6], Y[i : i + 6]) for i in range(0, 23, 6))
+    got = analyze_in_batches(analyzer.analyze, gen, progress=False, neuron_selection="targets")
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # and analyze() accepts the generator directly (it hands non-array input to analyze_in_batches)
+    default = innvestigate.create_analyzer("lrp.epsilon", model)
+    got = default.analyze((Xf[i : i + 7] for i in range(0, 23, 7)))
+    np.testing.assert_allclose(got, default.analyze(Xf), rtol=1e-6, atol=1e-7)
