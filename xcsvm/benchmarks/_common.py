@@ -15,7 +15,7 @@ import scipy.sparse as sp
 CACHE = Path(os.environ.get("XCSVM_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 
 
-def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topic_fraction=0.03, seed=0):
+def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topic_fraction=0.05, seed=0):
     """Train/test split of ``shared_datasets.make_lshtc_like``, cached as npz (CSR float64)."""
     from shared_datasets import make_lshtc_like
 

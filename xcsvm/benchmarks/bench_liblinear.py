@@ -32,11 +32,12 @@ def main(argv=None):
     parser.add_argument("--n-test", type=int, default=5000)
     parser.add_argument("--n-features", type=int, default=50000)
     parser.add_argument("--n-classes", type=int, default=200)
-    parser.add_argument("--topic-fraction", type=float, default=0.03)
+    parser.add_argument("--topic-fraction", type=float, default=0.05)
+    parser.add_argument("--max-iter", type=int, default=1000, help="epoch cap of the xcsvm solvers")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--solvers", nargs="+",
-                        default=["ww", "cs", "llw", "liblinear:s1", "liblinear:s3", "liblinear:s4",
-                                 "liblinear-multicore:s1", "liblinear-multicore:s3"])
+                        default=["liblinear:s1", "liblinear:s3", "liblinear-multicore:s1",
+                                 "liblinear-multicore:s3", "liblinear:s4", "ww", "cs", "llw"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "liblinear")
     args = parser.parse_args(argv)
     note = machine_note()
@@ -51,7 +52,7 @@ def main(argv=None):
             continue
         threads = 1 if solver in ("cs",) or solver.startswith("liblinear:") else args.threads
         src = str(HERE.parent / "src")
-        result = run_child(python, str(HERE / "_solver_child.py"), [solver, str(data_path), str(C), str(threads), src])
+        result = run_child(python, str(HERE / "_solver_child.py"), [solver, str(data_path), str(C), str(threads), src, str(args.max_iter)])
         rows.append(result)
         tqdm.write(json.dumps(result))
     for C in args.C:
@@ -62,9 +63,9 @@ def main(argv=None):
                 r["sparser_than_ovr_s1"] = reference["density"] / max(r["density"], 1e-12)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     columns = ["solver", "C", "threads", "train_seconds", "time_vs_ovr_s1", "error", "micro_f1", "macro_f1",
-               "density", "sparser_than_ovr_s1", "peak_rss_mib", "rss_after_data_mib", "n_iter", "dual_gap"]
+               "density", "sparser_than_ovr_s1", "peak_rss_mib", "rss_after_data_mib", "n_iter", "dual_gap", "converged"]
     formats = {c: "{:.2f}" for c in columns[3:]}
-    formats.update(threads="{}", n_iter="{}", C="{:g}", dual_gap="{:.3f}")
+    formats.update(threads="{}", n_iter="{}", C="{:g}", dual_gap="{:.3f}", converged="{}")
     table = markdown_table(rows, columns, formats)
     header = (f"LSHTC-like: n_train={args.n_train}, n_test={args.n_test}, d={args.n_features}, "
               f"K={args.n_classes}, topic_fraction={args.topic_fraction}; {note}")
