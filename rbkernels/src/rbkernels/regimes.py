@@ -246,7 +246,7 @@ class KernelMachine:
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> proto = TrainingProtocol(max_epochs=5, train_batches=20, val_batches=5)
+    >>> proto = TrainingProtocol(max_epochs=10, learning_rate=1e-2)
     >>> m = KernelMachine("arccos", 200, "dab", protocol=proto, random_state=0).fit(X[:1000], y[:1000])
     >>> m.score(X[1000:], y[1000:]) > 0.8
     True

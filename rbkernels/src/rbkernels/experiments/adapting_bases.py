@@ -55,7 +55,8 @@ def main(argv=None):
         if not sub:
             continue
         used = [d for d in datasets if d in group]
-        title = (f"{fig_name.replace('_', ' ').replace('fig', 'Fig.')}: adapting bases ({mode} mode, "
+        label = {"fig_IV1": "Fig. IV.1", "fig_A1": "Fig. A.1"}[fig_name]
+        title = (f"{label}: adapting bases ({mode} mode, "
                  f"{repeats} seed(s)). Data: " + "; ".join(describe(d, data[d]) for d in used)
                  + f"\n{protocol_text(protocol)}")
         plot_kae_accuracy(sub, panel_keys=("dataset", "kernel"), line_key="regime",

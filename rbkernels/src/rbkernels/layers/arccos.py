@@ -47,7 +47,7 @@ class ArcCosBasis(KernelBasis):
     --------
     >>> import numpy as np
     >>> layer = ArcCosBasis(300, n_layers=3, seed=0)
-    >>> layer(np.ones((2, 5), "float32")).shape, layer.output_dim
+    >>> tuple(layer(np.ones((2, 5), "float32")).shape), layer.output_dim
     ((2, 100), 100)
     """
 

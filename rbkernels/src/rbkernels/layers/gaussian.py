@@ -56,7 +56,7 @@ class GaussianBasis(KernelBasis):
     >>> layer = GaussianBasis(512, sigma=1.0, seed=0)
     >>> x = np.zeros((1, 3), "float32")
     >>> phi = np.asarray(layer(x))
-    >>> phi.shape, round(float(phi @ phi.T), 4)   # k(x, x) = 1
+    >>> phi.shape, round(float((phi @ phi.T)[0, 0]), 4)   # k(x, x) = 1
     ((1, 512), 1.0)
     """
 

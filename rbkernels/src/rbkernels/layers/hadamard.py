@@ -42,7 +42,7 @@ class HadamardBasis(KernelBasis):
     >>> import numpy as np
     >>> layer = HadamardBasis(64, sigma=2.0, n_blocks=2, seed=0)
     >>> phi = np.asarray(layer(np.ones((1, 5), "float32")))
-    >>> phi.shape, layer.padded_dim, round(float(phi @ phi.T), 4)
+    >>> phi.shape, layer.padded_dim, round(float((phi @ phi.T)[0, 0]), 4)
     ((1, 64), 8, 1.0)
     """
 

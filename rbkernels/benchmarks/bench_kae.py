@@ -1,0 +1,67 @@
+"""KAE at equal output width: BasisFeatures (RB = ORF, UAB) vs sklearn's RBFSampler.
+
+Also: the smallest width at which UAB reaches RBFSampler's KAE at D = 1000 (goal: >= 10x
+fewer features). KAE = mean 1/2 (k - phi.phi)^2 over all pairs of 500 test points, same
+sigma (heuristic) for all, gamma = 1/(2 sigma^2) for RBFSampler.
+
+    python benchmarks/bench_kae.py [--datasets digits letter] [--seeds 2]
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from sklearn.kernel_approximation import RBFSampler
+from tqdm.auto import tqdm
+
+from _common import load, markdown
+from rbkernels import BasisFeatures, kernel_approximation_error, sigma_heuristic
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--datasets", nargs="+", default=["digits", "letter"])
+    p.add_argument("--widths", nargs="+", type=int, default=[10, 20, 50, 100, 300, 1000])
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--max-train", type=int, default=5000)
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    for name in args.datasets:
+        Xt, _, Xs, _ = load(name, max_train=args.max_train, max_test=500)
+        sigma = sigma_heuristic(Xt, random_state=0)
+        gamma = 1 / (2 * sigma**2)
+        rows = []
+        for D in tqdm(args.widths, desc=name):
+            kae = {"RBFSampler": [], "RB (ORF)": [], "UAB": []}
+            for s in range(args.seeds):
+                rff = RBFSampler(gamma=gamma, n_components=D, random_state=s).fit(Xt)
+                kae["RBFSampler"].append(kernel_approximation_error(rff, Xs, "gaussian", sigma=sigma))
+                rb = BasisFeatures(n_components=D, sigma=sigma, random_state=s).fit(Xt)
+                kae["RB (ORF)"].append(kernel_approximation_error(rb, Xs, "gaussian"))
+                if D <= 300:
+                    uab = BasisFeatures(n_components=D, sigma=sigma, adapt="uab", max_epochs=40,
+                                        train_batches=100, val_batches=20, patience=5,
+                                        learning_rate=5e-3, random_state=s).fit(Xt)
+                    kae["UAB"].append(kernel_approximation_error(uab, Xs, "gaussian"))
+            row = {"width D": D}
+            row.update({k: float(np.mean(v)) if v else "-" for k, v in kae.items()})
+            row["RBFSampler / RB"] = row["RBFSampler"] / row["RB (ORF)"]
+            row["RBFSampler / UAB"] = row["RBFSampler"] / row["UAB"] if kae["UAB"] else "-"
+            rows.append(row)
+        print(f"\n### {name} (sigma = {sigma:.3f}, {len(Xt)} train, 500 test points, "
+              f"{args.seeds} seeds)\n")
+        print(markdown(rows, list(rows[0])))
+        target = rows[[r["width D"] for r in rows].index(1000)]["RBFSampler"] if 1000 in args.widths else None
+        if target is not None:
+            reached = [r["width D"] for r in rows if isinstance(r["UAB"], float) and r["UAB"] <= target]
+            need = min(reached) if reached else None
+            print(f"\nRBFSampler KAE at D=1000: {target:.3g}. Smallest UAB width reaching it: "
+                  f"{need if need else '> 300 (not reached)'}"
+                  + (f" -> {1000 / need:.0f}x fewer features" if need else ""))
+        sys.stdout.flush()
+    print(f"\n(total {time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
