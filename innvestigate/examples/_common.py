@@ -203,13 +203,21 @@ def row_labels(model_wo_sm, model, x, true_label, neuron, class_names):
     return left, right
 
 
-def analysis_grid(analyses, x_batch, neurons):
-    """Rows over (sample, neuron), columns over created methods."""
+def analysis_grid(analyses, x_batch, neurons, model_wo_sm=None):
+    """Rows over (sample, neuron), columns over created methods.
+
+    With ``model_wo_sm`` given, Deep Taylor cells stay empty where the explained output is
+    not positive: the method is not defined there (thesis, caption of Fig. V.7).
+    """
     rows = []
     for i, neuron in enumerate(neurons):
         x = x_batch[i : i + 1]
+        output = None if model_wo_sm is None else float(np.asarray(model_wo_sm(x))[0, neuron])
         row = []
         for method, analyzer in analyses.created.values():
+            if method.name.startswith("deep_taylor") and output is not None and output <= 0:
+                row.append(None)
+                continue
             try:
                 a = analyzer.analyze(x, neuron_selection=np.array([neuron]))
                 if not np.all(np.isfinite(a)):

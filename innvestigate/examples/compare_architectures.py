@@ -97,7 +97,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         model_wo_sm = innvestigate.model_wo_softmax(model)
         analyses = common.create_analyzers(model_wo_sm, method_list, fit_data=X_train[:2000])
         pred = int(np.argmax(model.predict(x, verbose=0)))
-        cells = common.analysis_grid(analyses, x, [pred])[0]
+        cells = common.analysis_grid(analyses, x, [pred], model_wo_sm)[0]
         by_label = dict(zip(analyses.created, cells))
         grid.append([by_label.get(label) for label in labels])
         for label, (_, analyzer) in analyses.created.items():

@@ -43,7 +43,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="fashion_mnist"):
     neurons = [int(pred[i]) for i in chosen]
     analyses = common.create_analyzers(model_wo_sm, common.methods(quick), fit_data=X_train[:2000])
     start = time.perf_counter()
-    grid = common.analysis_grid(analyses, x, neurons)
+    grid = common.analysis_grid(analyses, x, neurons, model_wo_sm)
     analysis_s = time.perf_counter() - start
     names = common.CLASS_NAMES[dataset]
     labels = [common.row_labels(model_wo_sm, model, x[r : r + 1], int(y_test[i]), None, names)

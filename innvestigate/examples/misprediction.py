@@ -40,7 +40,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
 
     method_list = common.methods(quick)
     analyses = common.create_analyzers(model_wo_sm, method_list, fit_data=X_train[:2000])
-    grid = common.analysis_grid(analyses, np.repeat(x, len(neurons), 0), neurons)
+    grid = common.analysis_grid(analyses, np.repeat(x, len(neurons), 0), neurons, model_wo_sm)
     names = common.CLASS_NAMES[dataset]
     labels = [common.row_labels(model_wo_sm, model, x, true_label, k, names) for k in neurons]
     path = os.path.join(out_dir, "fig_v7_misprediction.png")
@@ -56,6 +56,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         f"{len(y_test)}), {f'trained in {train_s:.1f} s' if train_s else 'network reused from an earlier example'}.",
         f"Test sample {idx}: true {names[true_label]}, predicted {names[predicted]}; rows explain "
         f"neurons {', '.join(names[k] for k in neurons)} with {len(analyses.created)} methods.",
+        "Deep Taylor is left empty for rows whose output is not positive (not defined there).",
     ] + common.skipped_lines(analyses)
     return {"title": "Analysing a misprediction (Fig. V.7)", "figures": [path], "csv": [csv_path],
             "lines": lines}
