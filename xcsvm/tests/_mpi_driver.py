@@ -6,6 +6,8 @@ Usage: ``python _mpi_driver.py OUT.json SCENARIO``. Scenarios:
   :func:`make_problem`, sparse and dense exchange;
 * ``fail-epoch``: rank 1 raises in its third sweep (through a kernel
   wrapper defined here, not in the package); the job must abort.
+* ``other-data``: rank 2 is handed slightly different X; the digest check
+  of :func:`fit_distributed` must stop the job.
 * ``die-epoch``: rank 2 exits abruptly in its first sweep; mpiexec must end
   the job.
 """
@@ -69,6 +71,14 @@ def main(out, scenario):
 
     if scenario == "fit":
         results = abort_on_error(fit_all)
+    elif scenario == "other-data":
+        def fit_other():
+            X, y = make_problem()
+            if comm.rank == 2:
+                X = X * 1.0001
+            return fit_distributed(X, y, tol=1e-3)
+
+        results = abort_on_error(fit_other)
     elif scenario == "die-epoch":
         # Not an exception: rank 2 dies abruptly (as on a segfault or an OOM kill).
         import os

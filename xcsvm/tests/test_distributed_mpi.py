@@ -159,6 +159,12 @@ def test_failing_rank_aborts_the_job_with_its_message_quickly(tmp_path):
     assert seconds < 30  # interpreter start-up included; a hang would hit the timeout
 
 
+def test_python_entry_refuses_ranks_with_different_data(tmp_path):
+    completed, _ = run_mpi(3, [DRIVER, tmp_path / "other.json", "other-data"], timeout=60)
+    assert completed.returncode != 0
+    assert "[xcsvm rank" in completed.stderr and "rank(s) [2] were given other training data" in completed.stderr
+
+
 def test_rank_that_dies_ends_the_job(tmp_path):
     completed, seconds = run_mpi(3, [DRIVER, tmp_path / "die.json", "die-epoch"], timeout=60)
     assert completed.returncode != 0

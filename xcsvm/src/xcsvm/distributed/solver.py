@@ -131,12 +131,28 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
     return coef
 
 
+def _check_same_data(problem, comm):
+    from .data import digest_arrays
+
+    mine = np.frombuffer(digest_arrays(
+        problem.data, problem.indices, problem.indptr, problem.labels, problem.upper,
+        problem.classes.astype(str), np.array([problem.n_features])), dtype=np.uint8)
+    everyone = np.empty((comm.size, mine.size), dtype=np.uint8)
+    comm.comm.Allgather(mine, everyone)
+    comm.bytes_sent["data"] += mine.nbytes
+    different = [r for r in range(comm.size) if not np.array_equal(everyone[r], everyone[0])]
+    if different:
+        raise ValueError(
+            f"rank(s) {different} were given other training data than rank 0; every rank must "
+            "call fit_distributed with the same X, y, C and sample_weight")
+
+
 def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 0.1,
                     max_iter: int = 1000, random_state=None, n_threads: int = 1,
                     exchange: str = "auto", fit_intercept: bool = True,
                     intercept_scaling: float = 1.0, llw_margin: str = "thesis",
                     sample_weight=None, shrinking: bool = True, verbose: int = 0,
-                    comm=None) -> DistributedFit:
+                    check_data: bool = True, comm=None) -> DistributedFit:
     """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
 
     Every rank calls it with the same ``X, y`` (see
@@ -178,6 +194,9 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
         more epoch over all variables decides whether to stop.
     verbose : int
         > 0: rank 0 prints one line per epoch with objectives and violation.
+    check_data : bool
+        Compare a SHA-256 digest of the prepared training set across ranks
+        (one 32-byte ``Allgather``) and raise if a rank got other data.
     comm : mpi4py.MPI.Comm, optional
         Default ``MPI.COMM_WORLD``.
 
@@ -213,6 +232,8 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
         raise ValueError(
             f"X has {empty.size} all-zero row(s) (first: row {empty[0]}); remove them or "
             "set fit_intercept=True (a zero row carries no information)")
+    if check_data and comm.size > 1:
+        _check_same_data(problem, comm)
     owned = partition_classes(problem.class_counts, comm.size, formulation)
     mine = owned[comm.rank]
     ww_kernel, llw_factory = _kernels()
