@@ -50,7 +50,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     # Tracing the reverse pass of a 50- or 121-layer network takes 10-40 s per analyzer on
     # two cores, so the quick version explains ResNet50 only; DenseNet121 runs in full mode.
     nets = ("ResNet50",) if quick else ("ResNet50", "DenseNet121")
-    n_train = 512 if quick else 4500
+    n_train = 512 if quick else 2048
     X_train, y_train = padded_rgb(X_train[:n_train]), y_train[:n_train]
     X_test = padded_rgb(X_test[:200])
     y_test = y_test[:200]
@@ -58,7 +58,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     grid, left, right, table, lines = [], [], [], [], []
     for net in nets:
         # not cached: a saved ResNet50 is ~280 MB and loads slower than it trains here
-        model, train_s = common.train(build(net), X_train, y_train, epochs=1 if quick else 3,
+        model, train_s = common.train(build(net), X_train, y_train, epochs=1 if quick else 2,
                                       cache_path=None, batch_size=32)
         accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
         model_wo_sm = innvestigate.model_wo_softmax(model)
