@@ -25,6 +25,10 @@ def main(argv=None):
     p.add_argument("--widths", nargs="+", type=int, default=[10, 20, 50, 100, 300, 1000])
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--max-train", type=int, default=5000)
+    p.add_argument("--uab-epochs", type=int, default=40)
+    p.add_argument("--uab-batches", type=int, default=100, help="fresh pair batches per epoch")
+    p.add_argument("--uab-lr", type=float, default=5e-3)
+    p.add_argument("--uab-max-width", type=int, default=300)
     args = p.parse_args(argv)
     start = time.perf_counter()
     for name in args.datasets:
@@ -39,10 +43,11 @@ def main(argv=None):
                 kae["RBFSampler"].append(kernel_approximation_error(rff, Xs, "gaussian", sigma=sigma))
                 rb = BasisFeatures(n_components=D, sigma=sigma, random_state=s).fit(Xt)
                 kae["RB (ORF)"].append(kernel_approximation_error(rb, Xs, "gaussian"))
-                if D <= 300:
-                    uab = BasisFeatures(n_components=D, sigma=sigma, adapt="uab", max_epochs=40,
-                                        train_batches=100, val_batches=20, patience=5,
-                                        learning_rate=5e-3, random_state=s).fit(Xt)
+                if D <= args.uab_max_width:
+                    uab = BasisFeatures(n_components=D, sigma=sigma, adapt="uab",
+                                        max_epochs=args.uab_epochs, train_batches=args.uab_batches,
+                                        val_batches=20, patience=5, learning_rate=args.uab_lr,
+                                        random_state=s).fit(Xt)
                     kae["UAB"].append(kernel_approximation_error(uab, Xs, "gaussian"))
             row = {"width D": D}
             row.update({k: float(np.mean(v)) if v else "-" for k, v in kae.items()})
@@ -57,7 +62,7 @@ def main(argv=None):
             reached = [r["width D"] for r in rows if isinstance(r["UAB"], float) and r["UAB"] <= target]
             need = min(reached) if reached else None
             print(f"\nRBFSampler KAE at D=1000: {target:.3g}. Smallest UAB width reaching it: "
-                  f"{need if need else '> 300 (not reached)'}"
+                  f"{need if need else f'> {args.uab_max_width} (not reached)'}"
                   + (f" -> {1000 / need:.0f}x fewer features" if need else ""))
         sys.stdout.flush()
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
