@@ -203,16 +203,17 @@ def test_ranks_reading_different_files_abort_with_the_digests(svm_files, tmp_pat
     assert not model.exists()
 
 
-@pytest.mark.parametrize("n_ranks,formulation,data_mode,entry", [
-    (2, "ww", "check", "xcsvm.cli"), (3, "llw", "broadcast", "xcsvm.distributed")])
-def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode, entry, svm_files, tmp_path):
+@pytest.mark.parametrize("n_ranks,formulation,data_mode,entry,shrinking", [
+    (2, "ww", "check", "xcsvm.cli", True), (3, "llw", "broadcast", "xcsvm.distributed", False)])
+def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode, entry, shrinking,
+                                                svm_files, tmp_path):
     from xcsvm.io import load_model
 
     train, _ = svm_files
     model, report = tmp_path / "model.npz", tmp_path / "report.json"
-    completed, _ = run_mpi(n_ranks, _cli(train, model, "-f", formulation, "-C", "0.5", "--tol", "1e-3",
-                                         "--random-state", "1", "--data-mode", data_mode,
-                                         "--report", report, entry=entry), timeout=90)
+    options = ["-f", formulation, "-C", "0.5", "--tol", "1e-3", "--random-state", "1",
+               "--data-mode", data_mode, "--report", report] + ([] if shrinking else ["--no-shrinking"])
+    completed, _ = run_mpi(n_ranks, _cli(train, model, *options, entry=entry), timeout=90)
     assert completed.returncode == 0, completed.stderr[-3000:]
     facts = json.loads(report.read_text())
     assert facts["n_ranks"] == n_ranks and facts["converged"]
@@ -220,7 +221,7 @@ def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode,
     loaded = load_model(model)
     assert type(loaded).__name__ == f"{formulation.upper()}Classifier"
     one = fit_distributed(X, labels, formulation=formulation, C=0.5, tol=1e-3, random_state=1,
-                          comm=_self_comm())
+                          shrinking=shrinking, comm=_self_comm())
     np.testing.assert_array_equal(loaded.classes_, one.classes)
     np.testing.assert_array_equal(loaded.predict(X), _predict(one.coef.toarray(), one.intercept,
                                                               one.classes, X))
