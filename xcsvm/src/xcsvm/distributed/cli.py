@@ -42,7 +42,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         default="thesis", help="LLW margin: 1 (thesis) or 1/(C-1) (Lee, Lin and Wahba)")
     parser.add_argument("--random-state", type=int, default=None)
     parser.add_argument("--report", default=None, help="JSON file with objectives, timings and bytes")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="-v: progress bar on rank 0; -vv: also objectives per epoch")
     return parser
 
 
