@@ -1,6 +1,6 @@
 """Every analyzer on Keras application architectures with random weights.
 
-Default run: all analyzers on VGG16 and a representative subset on MobileNetV2 (relu6,
+Default run: all analyzers on VGG16 (convolutional part nested under a small head) and a representative subset on MobileNetV2 (relu6,
 depthwise convolutions, unfusable BatchNorm). ``-m slow``: the whole zoo (VGG16,
 ResNet50, DenseNet121, InceptionV3, MobileNetV2, EfficientNetB0, NASNetMobile) × all
 analyzers. Checks: runs (or refuses with NotAnalyzeableModelException where the method's
@@ -16,8 +16,18 @@ from innvestigate.exceptions import NotAnalyzeableModelException
 
 A = keras.applications
 
+def vgg16_small_head():
+    # VGG16's convolutional part as a nested model under a small Dense head (the 4096-wide
+    # classifier would dominate the default test run without adding any layer type).
+    base = A.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    inp = keras.Input((32, 32, 3))
+    h = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(base(inp)))
+    return keras.Model(inp, keras.layers.Dense(5)(h))
+
+
 ZOO = {
-    "vgg16": lambda: A.VGG16(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
+    "vgg16": vgg16_small_head,
+    "vgg16_full": lambda: A.VGG16(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
     "resnet50": lambda: A.ResNet50(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
     "densenet121": lambda: A.DenseNet121(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
     "inceptionv3": lambda: A.InceptionV3(weights=None, input_shape=(75, 75, 3), classes=5, classifier_activation=None),
