@@ -20,7 +20,7 @@ from .layers import (
     fast_walsh_hadamard,
 )
 from .metrics import kernel_approximation_error, kernel_target_alignment
-from .regimes import REGIMES, KernelMachine, make_basis
+from .regimes import REGIMES, KernelMachine, TrainingProtocol, make_basis
 from .transformer import BasisFeatures
 
 __version__ = "0.1.0"
@@ -34,6 +34,7 @@ __all__ = [
     "OrthogonalRandomFeatures",
     "REGIMES",
     "Rademacher",
+    "TrainingProtocol",
     "arccos_kernel",
     "fast_walsh_hadamard",
     "gaussian_kernel",
