@@ -51,7 +51,8 @@ group_classes, rounds, ...)``
     group ``a``).  Rounds run one after the other; the pairs of one round run
     in parallel on ``n_threads`` OpenMP threads.  A pair ``(a, b)`` optimises
     samples of ``a`` against classes of ``b`` and samples of ``b`` against
-    classes of ``a``.  Race-free when no group appears twice in a round (the
+    classes of ``a``, visiting the samples of both groups interleaved
+    (proportional merge of the two lists, each in its given order).  Race-free when no group appears twice in a round (the
     1-factorization of Algorithm 4 guarantees it): a task writes only the
     ``W`` rows of its two groups and the ``alpha``/``stale`` entries of its
     own samples.  Returns ``(max_violation, n_visited)``.
@@ -188,7 +189,7 @@ def ww_epoch(
     """
     _check_common(alpha, stale, W, bias)
     cdef Py_ssize_t n_rounds = rounds.shape[0], n_slots = rounds.shape[1]
-    cdef Py_ssize_t r, t, a, b
+    cdef Py_ssize_t r, t, a, b, n_a, n_b, i_a, i_b
     cdef Py_ssize_t bias_col = W.shape[1] - 1
     cdef Py_ssize_t row_stride = W.shape[1], n_classes = alpha.shape[1]
     # One slot per task: a task writes only its own slot (no reduction races).
@@ -207,26 +208,47 @@ def ww_epoch(
                 b = rounds[r, t, 1]
                 if a < 0 or b < 0:
                     continue
-                # Samples of a against classes of b (all pairs inside a if a == b).
-                _ww_block(
-                    data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
-                    &group_samples[0] + group_sample_ptr[a],
-                    group_sample_ptr[a + 1] - group_sample_ptr[a],
-                    &group_classes[0] + group_class_ptr[b],
-                    group_class_ptr[b + 1] - group_class_ptr[b],
-                    &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
-                    &W[0, 0], row_stride, bias, bias_col, shrink,
-                    &violation[t], &visited[t],
-                )
-                if a != b:
+                if a == b:
+                    # All class pairs inside group a, sample by sample.
                     _ww_block(
                         data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
-                        &group_samples[0] + group_sample_ptr[b],
-                        group_sample_ptr[b + 1] - group_sample_ptr[b],
+                        &group_samples[0] + group_sample_ptr[a],
+                        group_sample_ptr[a + 1] - group_sample_ptr[a],
                         &group_classes[0] + group_class_ptr[a],
                         group_class_ptr[a + 1] - group_class_ptr[a],
                         &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
                         &W[0, 0], row_stride, bias, bias_col, shrink,
                         &violation[t], &visited[t],
                     )
+                else:
+                    # Interleave the samples of a and b (proportional merge of the two
+                    # shuffled lists): visiting all samples of a before those of b makes
+                    # the epochs far less effective on skewed class sizes.
+                    n_a = group_sample_ptr[a + 1] - group_sample_ptr[a]
+                    n_b = group_sample_ptr[b + 1] - group_sample_ptr[b]
+                    i_a = 0
+                    i_b = 0
+                    while i_a < n_a or i_b < n_b:
+                        if i_b >= n_b or (i_a < n_a and i_a * n_b <= i_b * n_a):
+                            _ww_block(
+                                data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
+                                &group_samples[0] + group_sample_ptr[a] + i_a, 1,
+                                &group_classes[0] + group_class_ptr[b],
+                                group_class_ptr[b + 1] - group_class_ptr[b],
+                                &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
+                                &W[0, 0], row_stride, bias, bias_col, shrink,
+                                &violation[t], &visited[t],
+                            )
+                            i_a = i_a + 1
+                        else:
+                            _ww_block(
+                                data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
+                                &group_samples[0] + group_sample_ptr[b] + i_b, 1,
+                                &group_classes[0] + group_class_ptr[a],
+                                group_class_ptr[a + 1] - group_class_ptr[a],
+                                &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
+                                &W[0, 0], row_stride, bias, bias_col, shrink,
+                                &violation[t], &visited[t],
+                            )
+                            i_b = i_b + 1
     return float(np.max(violation)), int(np.sum(visited))
