@@ -103,6 +103,7 @@ def atomic_write_text(path, text):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be read
     os.replace(tmp, path)
 
 
@@ -118,6 +119,7 @@ def write_csv(rows, path):
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be read
     os.replace(tmp, path)
 
 
@@ -128,6 +130,7 @@ def save_figure(fig, path):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be read
     os.replace(tmp, path)
 
 
@@ -216,6 +219,9 @@ def plot_kae_accuracy(rows, *, panel_keys, line_key, line_labels, line_colors, t
             if kae:
                 ax.plot(x, [max(r["kae"], 1e-12) for r in pts], "--", color=color, alpha=0.8)
         ax.set_xscale("log")
+        xs = sorted({r["n_features"] for r in sub})
+        ax.set_xticks(xs, [str(v) for v in xs])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         if kae:
             ax.set_yscale("log")
             ax.set_ylabel("KAE (dashed)")
