@@ -78,6 +78,12 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
                 corr = float(np.corrcoef(a.ravel(), fused.ravel())[0, 1]) if np.std(a) > 0 else float("nan")
                 table.append([net, label, i, f"{a.sum() / logits[i, pred[i]]:.4f}", f"{corr:.4f}",
                               f"{seconds:.2f}"])
+        one, two = analyses["1-Linear"], analyses["2-Linear"]
+        gap = float(np.abs(one - two).max() / max(np.abs(one).max(), 1e-30))
+        lines.append(
+            f"{net}: 1-Linear and 2-Linear differ by {gap:.1e} (max relative): with the epsilon rule "
+            "the readings coincide algebraically, x s / ((x - mu) s + beta) either way, so only the "
+            "stabiliser epsilon separates them.")
         for i in range(n_images):
             row = [x[i]]
             for _, label in CHOICES:
