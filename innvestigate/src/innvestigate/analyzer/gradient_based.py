@@ -189,8 +189,11 @@ def _broadcast_reference(reference, x, name="reference_inputs"):
 class _GradientWrapper(AnalyzerBase):
     """Analyzers that average gradients over modified inputs."""
 
-    def __init__(self, model, neuron_selection_mode="max_activation", output_index=None):
+    def __init__(self, model, neuron_selection_mode="max_activation", output_index=None, batch_size: int = 64):
         super().__init__(model, neuron_selection_mode, output_index)
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        self._batch_size = int(batch_size)
         self._gradient = Gradient(model, neuron_selection_mode="index", output_index=output_index)
 
     def _selected(self, xs, indices):
@@ -203,6 +206,19 @@ class _GradientWrapper(AnalyzerBase):
         if self._neuron_selection_mode == "all":
             self._gradient._neuron_selection_mode = "all"
         return [np.asarray(backend.get().to_numpy(g)) for g in self._gradient._analyze_batch(xs, indices)]
+
+    def _gradients_of_copies(self, copies, indices, n_copies):
+        """Gradients at ``n_copies`` modified copies of the batch (each a list like ``xs``),
+        stacked into calls of at most ``batch_size`` samples instead of one call per copy."""
+        n = copies[0].shape[1]
+        flat = [c.reshape((n_copies * n,) + c.shape[2:]) for c in copies]
+        tiled = np.tile(indices, n_copies)
+        per_call = max(n, (self._batch_size // n) * n)
+        parts = []
+        for start in range(0, n_copies * n, per_call):
+            parts.append(self._gradient_at([f[start : start + per_call] for f in flat], tiled[start : start + per_call]))
+        grads = [np.concatenate([p[i] for p in parts]) for i in range(len(flat))]
+        return [g.reshape(c.shape) for g, c in zip(grads, copies)]
 
 
 class IntegratedGradients(_GradientWrapper):
@@ -219,6 +235,8 @@ class IntegratedGradients(_GradientWrapper):
         The reference ``x′`` (broadcast to the input shape), default 0.
     steps : int
         Number of gradient evaluations along the path.
+    batch_size : int
+        Path points evaluated per gradient call (the points of all samples are stacked).
 
     Examples
     --------
@@ -239,18 +257,19 @@ class IntegratedGradients(_GradientWrapper):
         self._store(
             reference_inputs=np.asarray(ref) if np.ndim(ref) > 0 else float(ref) if not isinstance(ref, list) else np.asarray(ref),
             steps=self._steps,
+            batch_size=self._batch_size,
         )
 
     def _analyze_batch(self, xs, indices):
         indices = self._selected(xs, indices)
         refs = self._reference if isinstance(self._reference, (list, tuple)) and self._n_inputs > 1 else [self._reference] * len(xs)
         refs = [_broadcast_reference(r, x) for r, x in zip(refs, xs)]
-        total = [np.zeros_like(x) for x in xs]
-        for k in range(self._steps):
-            alpha = (k + 0.5) / self._steps
-            grads = self._gradient_at([r + alpha * (x - r) for r, x in zip(refs, xs)], indices)
-            total = [t + g for t, g in zip(total, grads)]
-        return [(x - r) * t / self._steps for x, r, t in zip(xs, refs, total)]
+        alphas = (np.arange(self._steps) + 0.5) / self._steps
+        copies = [
+            (r[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - r)[None]).astype(x.dtype) for r, x in zip(refs, xs)
+        ]
+        grads = self._gradients_of_copies(copies, indices, self._steps)
+        return [(x - r) * g.sum(0) / self._steps for x, r, g in zip(xs, refs, grads)]
 
 
 class SmoothGrad(_GradientWrapper):
@@ -267,6 +286,8 @@ class SmoothGrad(_GradientWrapper):
         Applied to each gradient before averaging.
     random_state : int, optional
         Seed of the noise.
+    batch_size : int
+        Noisy copies evaluated per gradient call.
 
     Examples
     --------
@@ -287,17 +308,26 @@ class SmoothGrad(_GradientWrapper):
         self._noise_scale = float(noise_scale)
         self._postprocess_mode = _check_postprocess(postprocess)
         self._rng = np.random.default_rng(random_state)
-        self._store(augment_by_n=self._augment_by_n, noise_scale=self._noise_scale, postprocess=postprocess, random_state=random_state)
+        self._store(
+            augment_by_n=self._augment_by_n,
+            noise_scale=self._noise_scale,
+            postprocess=postprocess,
+            random_state=random_state,
+            batch_size=self._batch_size,
+        )
 
     def _analyze_batch(self, xs, indices):
         indices = self._selected(xs, indices)
-        total = [np.zeros_like(x) for x in xs]
-        for _ in range(self._augment_by_n):
-            noisy = [x + self._rng.normal(0.0, self._noise_scale, size=x.shape).astype(x.dtype) for x in xs]
-            grads = self._gradient_at(noisy, indices)
-            if self._postprocess_mode == "abs":
-                grads = [np.abs(g) for g in grads]
-            elif self._postprocess_mode == "square":
-                grads = [np.square(g) for g in grads]
-            total = [t + g for t, g in zip(total, grads)]
-        return [t / self._augment_by_n for t in total]
+        m = self._augment_by_n
+        if len(xs) == 1:
+            # One draw of shape (m, n, ...) equals m draws of shape (n, ...) in sequence.
+            noisy = [xs[0][None] + self._rng.normal(0.0, self._noise_scale, size=(m,) + xs[0].shape).astype(xs[0].dtype)]
+        else:
+            draws = [[self._rng.normal(0.0, self._noise_scale, size=x.shape) for x in xs] for _ in range(m)]
+            noisy = [np.stack([x + d[i] for d in draws]).astype(x.dtype) for i, x in enumerate(xs)]
+        grads = self._gradients_of_copies(noisy, indices, m)
+        if self._postprocess_mode == "abs":
+            grads = [np.abs(g) for g in grads]
+        elif self._postprocess_mode == "square":
+            grads = [np.square(g) for g in grads]
+        return [g.mean(0) for g in grads]
