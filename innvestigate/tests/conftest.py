@@ -15,11 +15,19 @@ import pytest  # noqa: E402
 
 @pytest.fixture
 def float64():
-    """Runs a test with Keras' float type set to float64 (restored afterwards)."""
-    old = keras.config.floatx()
+    """Runs a test with Keras' float type and dtype policy set to float64 (both restored afterwards).
+
+    ``set_floatx`` alone is not enough: Keras derives the global dtype policy from floatx the
+    first time any layer is created and keeps it from then on, so once some earlier test has
+    built a layer under float32, new layers stay float32 whatever floatx says (and a model
+    built here first would make every later test's layers float64).
+    """
+    old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     yield
-    keras.config.set_floatx(old)
+    keras.config.set_floatx(old_floatx)
+    keras.config.set_dtype_policy(old_policy)
 
 
 @pytest.fixture

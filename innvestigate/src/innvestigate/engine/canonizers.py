@@ -18,13 +18,19 @@ Examples
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 
 from innvestigate.engine import checks
 
 __all__ = ["Canonizer", "SplitActivation", "FuseBatchNormalization"]
 
-_activation_layers: dict = {}
+# The Activation layer split off each Dense/Conv layer, reused by every analysis of that
+# layer. Keyed weakly by the layer object itself: a key of ``id(layer)`` outlives the layer,
+# and a later layer that gets the same id would receive the old layer's activation function
+# and dtype policy (wrong results that depend on which tests or models ran before).
+_activation_layers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Canonizer:
@@ -48,10 +54,12 @@ class SplitActivation(Canonizer):
             layer = node.layer
             if node.kind == "layer" and node.has_kernel and checks.activation_name(layer) != "linear":
                 key = (node.output_keys[0], "pre_activation")
-                activation = _activation_layers.get(id(layer))
-                if activation is None:
-                    activation = keras.layers.Activation(layer.activation, name=f"{layer.name}_activation")
-                    _activation_layers[id(layer)] = activation
+                activation = _activation_layers.get(layer)
+                if activation is None or activation.activation is not layer.activation:
+                    activation = keras.layers.Activation(
+                        layer.activation, name=f"{layer.name}_activation", dtype=layer.dtype_policy
+                    )
+                    _activation_layers[layer] = activation
                 linear = GraphNode(layer, node.input_keys, [key], node._raw_call, kind="linear")
                 linear.fused = node.fused
                 act = GraphNode(activation, [key], node.output_keys, lambda x, a=activation: [a(x)], kind="activation")
