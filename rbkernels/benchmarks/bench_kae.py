@@ -4,7 +4,7 @@ Also: the smallest width at which UAB reaches RBFSampler's KAE at D = 1000 (goal
 fewer features). KAE = mean 1/2 (k - phi.phi)^2 over all pairs of 500 test points, same
 sigma (heuristic) for all, gamma = 1/(2 sigma^2) for RBFSampler.
 
-    python benchmarks/bench_kae.py [--datasets digits letter] [--seeds 2]
+    python benchmarks/bench_kae.py [--datasets digits letter] [--seeds 2] [--uab-batch-size 1024]
 """
 
 import argparse
@@ -22,12 +22,13 @@ from rbkernels import BasisFeatures, kernel_approximation_error, sigma_heuristic
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--datasets", nargs="+", default=["digits", "letter"])
-    p.add_argument("--widths", nargs="+", type=int, default=[10, 20, 50, 100, 300, 1000])
+    p.add_argument("--widths", nargs="+", type=int, default=[50, 100, 150, 200, 300, 1000])
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--max-train", type=int, default=5000)
-    p.add_argument("--uab-epochs", type=int, default=40)
-    p.add_argument("--uab-batches", type=int, default=100, help="fresh pair batches per epoch")
-    p.add_argument("--uab-lr", type=float, default=5e-3)
+    p.add_argument("--uab-epochs", type=int, default=60)
+    p.add_argument("--uab-batches", type=int, default=50, help="fresh pair batches per epoch")
+    p.add_argument("--uab-lr", type=float, default=1e-2)
+    p.add_argument("--uab-batch-size", type=int, default=1024, help="pairs per UAB step")
     p.add_argument("--uab-max-width", type=int, default=300)
     args = p.parse_args(argv)
     start = time.perf_counter()
@@ -46,7 +47,9 @@ def main(argv=None):
                 if D <= args.uab_max_width:
                     uab = BasisFeatures(n_components=D, sigma=sigma, adapt="uab",
                                         max_epochs=args.uab_epochs, train_batches=args.uab_batches,
-                                        val_batches=20, patience=5, learning_rate=args.uab_lr,
+                                        val_batches=max(1, 1280 // args.uab_batch_size),
+                                        batch_size=args.uab_batch_size, patience=5,
+                                        learning_rate=args.uab_lr,
                                         random_state=s).fit(Xt)
                     kae["UAB"].append(kernel_approximation_error(uab, Xs, "gaussian"))
             row = {"width D": D}
