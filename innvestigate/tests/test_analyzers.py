@@ -70,25 +70,48 @@ def test_lrp_z_equals_input_times_gradient_on_bias_free_relu_net(float64, rng):
 )
 def test_relevance_is_conserved(float64, rng, name, kwargs):
     # On bias-free ReLU networks these rules conserve relevance layer by layer, so the
-    # input relevance sums to the explained output (Deep Taylor: less the shares it drops, below).
+    # input relevance sums to the explained output. Deep Taylor included: Z⁺ above the
+    # input layer reaches only active units, whose z⁺ > 0 without biases, and W² at the
+    # input layer conserves exactly.
     model = relu_conv_net(False, rng)
     x = np.abs(rng.normal(size=(4, 8, 8, 2)))
     y = np.asarray(model(x))
     keep = y.max(1) > 1e-3  # a selected neuron with value 0 carries no relevance
     expected = y.max(1)
-    if name == "deep_taylor":
-        # Deep Taylor applies W² to the output layer, which also hands relevance to hidden
-        # neurons that are off; Z⁺ below passes a neuron's share on only if its positive input
-        # contribution z⁺ > 0 and drops it otherwise. Lower layers receive relevance only
-        # through active units, so exactly the W² shares of the z⁺ = 0 neurons are lost.
-        hidden = keras.Model(model.inputs[0], model.layers[-3].output)
-        z_plus = np.asarray(hidden(x)) @ np.maximum(model.layers[-2].get_weights()[0], 0)
-        w_sq = model.layers[-1].get_weights()[0][:, y.argmax(1)].T ** 2
-        share = w_sq / w_sq.sum(1, keepdims=True)
-        expected = y.max(1) * (1 - (share * (z_plus == 0)).sum(1))
     rel = innvestigate.create_analyzer(name, model, **kwargs).analyze(x)
     total = rel.reshape(4, -1).sum(1)
     np.testing.assert_allclose(total[keep], expected[keep], rtol=1e-7)
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("bounded", [False, True])
+def test_deep_taylor_chooses_rules_by_input_domain(float64, rng, bounded):
+    # Eqs. II.35-II.37 by hand on a biased two-layer ReLU net: the input layer reads the
+    # network input (W², or Z^B on [low, high]), the output layer reads ReLU outputs (Z⁺).
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+    randomize_biases(model, rng, scale=0.1)
+    (W1, b1), (W2, _) = model.layers[0].get_weights(), model.layers[1].get_weights()
+    x = rng.uniform(-1.0, 1.0, size=(4, 6))
+    h = np.maximum(x @ W1 + b1, 0)
+    y = np.asarray(model(x))
+    j = y.argmax(1)
+    out = np.zeros_like(y)
+    out[np.arange(4), j] = y[np.arange(4), j]
+    Wp2 = np.maximum(W2, 0)
+    zp = h @ Wp2
+    r_hidden = h * (np.divide(out, zp, out=np.zeros_like(out), where=out != 0) @ Wp2.T)
+    if bounded:
+        low, high = -1.0, 1.0
+        Wp1, Wn1 = np.maximum(W1, 0), np.minimum(W1, 0)
+        # Montavon et al. (2017): the input term uses the full weights, z = x·w − l·w⁺ − h·w⁻.
+        z = x @ W1 - low * Wp1.sum(0) - high * Wn1.sum(0)
+        s = r_hidden / z
+        expected = x * (s @ W1.T) - low * (s @ Wp1.T) - high * (s @ Wn1.T)
+        analyzer = innvestigate.create_analyzer("deep_taylor.bounded", model, low=low, high=high)
+    else:
+        expected = (r_hidden / (W1**2).sum(0)) @ (W1**2).T * np.ones_like(x)
+        analyzer = innvestigate.create_analyzer("deep_taylor", model)
+    np.testing.assert_allclose(analyzer.analyze(x), expected, rtol=1e-6, atol=1e-10)
 
 
 def test_epsilon_absorbs_relevance(float64, rng):

@@ -17,8 +17,13 @@ def feeds_relu(state) -> bool:
 
 
 class DeepTaylor(ReverseAnalyzerBase):
-    """Deep Taylor decomposition: the Z⁺ rule (Eq. II.36 / V.1) for Dense/Conv layers
-    followed by a ReLU, the W² rule (Eq. II.35) for the others (e.g. the output layer).
+    """Deep Taylor decomposition: the rule of each Dense/Conv layer follows its input domain.
+
+    Thesis Ch. II §1.3.2: a layer reading the unbounded network input gets the W² rule
+    (Eq. II.35); every other layer reads ReLU outputs, which are non-negative, and gets the
+    Z⁺ rule (Eq. II.36 / V.1) — the output layer included. On a bias-free ReLU network
+    this conserves relevance exactly. :class:`BoundedDeepTaylor` uses the Z^B rule
+    (Eq. II.37) for an input known to lie in ``[low, high]``.
 
     The theory assumes ReLU activations and a positive explained output; other
     activations raise :class:`~innvestigate.NotAnalyzeableModelException`.
@@ -49,15 +54,14 @@ class DeepTaylor(ReverseAnalyzerBase):
         pass
 
     def _first_layer_rules(self):
-        return []
+        # The network input is unbounded: W² (Eq. II.35).
+        return [(lambda layer, state: state.node.has_kernel and state.node.is_input_layer, lrp_rules.WSquareRule())]
 
     def _conditional_mappings(self):
         return (
             self._first_layer_rules()
-            + [
-                (lambda layer, state: state.node.has_kernel and feeds_relu(state), lrp_rules.ZPlusRule()),
-                (lambda layer, state: state.node.has_kernel, lrp_rules.WSquareRule()),
-            ]
+            # Every other kernel layer reads non-negative ReLU outputs: Z⁺ (Eq. II.36).
+            + [(lambda layer, state: state.node.has_kernel, lrp_rules.ZPlusRule())]
             + layer_rule_defaults(self._bn_rule)
         )
 
