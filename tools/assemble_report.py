@@ -41,8 +41,9 @@ def assemble(reports: Path) -> Path:
         if not summary.is_file():
             missing.append(package)
             continue
-        lines += [f"## {package}", ""]
         body = summary.read_text(encoding="utf-8").strip()
+        if not body.startswith("#"):
+            lines += [f"## {package}", ""]  # a part without its own title gets the package's
         # Demote the part's own headings one level so they nest under ours.
         body = "\n".join("#" + line if line.startswith("#") else line for line in body.splitlines())
         body = _rebase_links(body, package)

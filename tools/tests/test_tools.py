@@ -39,10 +39,17 @@ def test_report_nests_parts_and_rebases_links(tmp_path):
     (part / "curve.png").write_bytes(b"png")
     (part / "t.csv").write_text("a,b\n")
     text = assemble_report.assemble(tmp_path).read_text()
-    assert "## xcsvm quick" in text
+    assert "## xcsvm quick" in text and "## xcsvm\n" not in text
     assert "![curve](xcsvm/curve.png)" in text and "[table](xcsvm/t.csv)" in text
     assert "[web](https://x.org)" in text
     assert "No quick reproduction (yet) for: shared-datasets, rbkernels, innvestigate." in text
+
+
+def test_report_titles_an_untitled_part(tmp_path):
+    (tmp_path / "rbkernels").mkdir()
+    (tmp_path / "rbkernels" / "summary.md").write_text("Quick mode on digits.\n")
+    text = assemble_report.assemble(tmp_path).read_text()
+    assert "## rbkernels\n\nQuick mode on digits." in text
 
 
 def test_report_on_missing_folder_is_an_error(tmp_path):
