@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections import defaultdict
 
@@ -189,6 +190,10 @@ def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive:
     return received
 
 
+# Seconds between writing the failing rank's message and MPI_Abort (see abort_on_error).
+_ABORT_GRACE_SECONDS = 1.0
+
+
 def abort_on_error(function, comm=None):
     """Run ``function()``; if it raises on this rank, print the error and abort the job.
 
@@ -228,4 +233,8 @@ def abort_on_error(function, comm=None):
         sys.stdout.flush()
         if comm.Get_size() == 1 and not os.environ.get("XCSVM_ABORT_SINGLETON"):
             raise
+        # MPI_Abort makes the launcher (MPICH's hydra) kill every process at once; output
+        # still in its forwarding pipes is then lost, and the user would see the job die
+        # without this rank's message. A short grace lets the launcher forward it first.
+        time.sleep(_ABORT_GRACE_SECONDS)
         comm.Abort(1)
