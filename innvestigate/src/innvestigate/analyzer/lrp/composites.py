@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 
 from innvestigate.analyzer.lrp import rules as lrp_rules
+from innvestigate.engine import checks
 
 __all__ = ["LayerType", "Name", "Position", "InputLayer", "as_condition", "as_conditions", "PRESETS"]
 
@@ -111,18 +112,7 @@ def as_conditions(pairs):
 
 
 _DENSE = LayerType(keras.layers.Dense)
-_CONV = LayerType(
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
-)
+_CONV = LayerType(*(t for t in checks.KERNEL_LAYER_TYPES if t is not keras.layers.Dense))
 
 
 def preset(conv_rule, flat_input: bool, epsilon: float = 0.1):
