@@ -61,6 +61,26 @@ def activation_removed(layer):
         layer.activation = saved
 
 
+# Activations whose outputs are never negative.
+_NONNEGATIVE_ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "hard_sigmoid", "softmax", "softplus", "exponential"})
+
+# Layers whose outputs are non-negative when all their inputs are.
+_MONOTONE_MERGES = (keras.layers.Add, keras.layers.Average, keras.layers.Multiply)
+
+
+def _output_is_nonnegative(node, inputs_nonnegative: bool) -> bool:
+    layer = node.layer
+    if node.kind != "linear" and checks.activation_name(layer) in _NONNEGATIVE_ACTIVATIONS:
+        return True
+    if not inputs_nonnegative or node.kind == "linear" or checks.is_kernel_layer(layer):
+        return False
+    if isinstance(layer, (keras.layers.AveragePooling1D, keras.layers.AveragePooling2D, keras.layers.AveragePooling3D,
+                          keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
+                          keras.layers.GlobalAveragePooling3D) + _MONOTONE_MERGES):
+        return True
+    return checks.is_max_pooling(layer) or checks.is_shape_only(layer)
+
+
 def _bias_shape_for(layer, ndim: int):
     data_format = getattr(layer, "data_format", "channels_last")
     if data_format == "channels_first" and ndim > 2:
@@ -89,6 +109,10 @@ class GraphNode:
         Whether all the node's inputs are model inputs.
     fused : list of keras.layers.Layer
         BatchNormalization layers folded into this node.
+    nonnegative_inputs : bool
+        Whether every input of the node is known to be ≥ 0 from the graph alone (it comes
+        from a ReLU-like activation, possibly through pooling, reshaping or merges of such
+        tensors). Rules use it to skip the terms of negative inputs, which are then zero.
     """
 
     def __init__(self, layer, input_keys, output_keys, call: Callable, kind: str = "layer"):
@@ -102,6 +126,7 @@ class GraphNode:
         self.kernel_position = None
         self.is_input_layer = False
         self.fused: list = []
+        self.nonnegative_inputs = False
         self.name = layer.name if kind != "activation" else layer.name
 
     def __repr__(self):
@@ -280,6 +305,12 @@ class AnalysisGraph:
         for node in self.nodes:
             for k in node.input_keys:
                 self._consumers.setdefault(k, []).append(node)
+        nonnegative: set = set()
+        for node in self.nodes:
+            inputs_nonnegative = all(k in nonnegative for k in node.input_keys)
+            node.nonnegative_inputs = bool(node.input_keys) and inputs_nonnegative
+            if _output_is_nonnegative(node, inputs_nonnegative):
+                nonnegative.update(node.output_keys)
 
     def consumers(self, key) -> list:
         """The nodes that read the tensor ``key``."""

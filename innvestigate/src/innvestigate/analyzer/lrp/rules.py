@@ -220,6 +220,9 @@ class AlphaBetaRule(Rule):
     def _part(self, state, xp, xn, k_same, k_other, b):
         # Contributions of one sign: x⁺ with weights of that sign plus x⁻ with the others.
         z1, vjp1 = _linear_vjp(state.node, xp, k_same, b)
+        if state.node.nonnegative_inputs:
+            # x⁻ = 0 (the input comes from a ReLU, say): its term vanishes; skip its two passes.
+            return z1, (lambda s: xp * vjp1(s))
         z2, vjp2 = _linear_vjp(state.node, xn, k_other)
         return z1 + z2, (lambda s: xp * vjp1(s) + xn * vjp2(s))
 
