@@ -8,6 +8,15 @@ if os.environ.get("KERAS_BACKEND") == "jax":
 
     jax.config.update("jax_enable_x64", True)
 
+if os.environ.get("KERAS_BACKEND") == "torch":
+    # float64 oracles need float64 arithmetic, and Keras 3.15 on torch computes matmul,
+    # maximum and minimum of float64 tensors in float32: its type promotion maps float64
+    # to float32 on every backend but TensorFlow (keras-team/keras#23704). The tests lift
+    # that mapping, as jax_enable_x64 does for JAX; float32 arithmetic is unaffected.
+    from keras.src.backend.common import dtypes as _keras_dtypes
+
+    _keras_dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

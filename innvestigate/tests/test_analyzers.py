@@ -75,7 +75,7 @@ def test_relevance_is_conserved(float64, rng, name, kwargs):
     # input layer conserves exactly.
     model = relu_conv_net(False, rng)
     x = np.abs(rng.normal(size=(4, 8, 8, 2)))
-    y = np.asarray(model(x))
+    y = keras.ops.convert_to_numpy(model(x))
     keep = y.max(1) > 1e-3  # a selected neuron with value 0 carries no relevance
     expected = y.max(1)
     rel = innvestigate.create_analyzer(name, model, **kwargs).analyze(x)
@@ -93,7 +93,7 @@ def test_deep_taylor_chooses_rules_by_input_domain(float64, rng, bounded):
     (W1, b1), (W2, _) = model.layers[0].get_weights(), model.layers[1].get_weights()
     x = rng.uniform(-1.0, 1.0, size=(4, 6))
     h = np.maximum(x @ W1 + b1, 0)
-    y = np.asarray(model(x))
+    y = keras.ops.convert_to_numpy(model(x))
     j = y.argmax(1)
     out = np.zeros_like(y)
     out[np.arange(4), j] = y[np.arange(4), j]
@@ -117,7 +117,7 @@ def test_deep_taylor_chooses_rules_by_input_domain(float64, rng, bounded):
 def test_epsilon_absorbs_relevance(float64, rng):
     model = relu_conv_net(False, rng)
     x = np.abs(rng.normal(size=(2, 8, 8, 2))) + 0.5
-    y = np.asarray(model(x)).max(1)
+    y = keras.ops.convert_to_numpy(model(x)).max(1)
     rel = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=1.0).analyze(x).reshape(2, -1).sum(1)
     assert np.all(np.abs(rel[y > 0]) < np.abs(y[y > 0]))
 
@@ -145,7 +145,7 @@ def manual_backprop(model, x, index, relu_backward):
 def test_guided_backprop_and_deconvnet_match_definitions(float64, rng):
     model = mlp(rng)
     x = rng.normal(size=(5, 5))
-    index = np.asarray(model(x)).argmax(1)
+    index = keras.ops.convert_to_numpy(model(x)).argmax(1)
     gb = innvestigate.create_analyzer("guided_backprop", model).analyze(x)
     dc = innvestigate.create_analyzer("deconvnet", model).analyze(x)
     g = innvestigate.create_analyzer("gradient", model).analyze(x)
@@ -160,8 +160,8 @@ def test_integrated_gradients_is_complete(float64, rng):
     model = mlp(rng, activation="tanh")
     x = rng.normal(size=(3, 5))
     reference = rng.normal(size=(1, 5)) * 0.1
-    index = np.asarray(model(x)).argmax(1)
-    f = lambda a: np.asarray(model(a))[np.arange(3), index]  # noqa: E731
+    index = keras.ops.convert_to_numpy(model(x)).argmax(1)
+    f = lambda a: keras.ops.convert_to_numpy(model(a))[np.arange(3), index]  # noqa: E731
     gap = f(x) - f(np.broadcast_to(reference, x.shape))
     errors = []
     for steps in (4, 16, 64):
@@ -182,7 +182,7 @@ def test_smoothgrad_honours_noise_scale(float64, rng):
     sg = innvestigate.create_analyzer("smoothgrad", model, augment_by_n=5, noise_scale=0.7, random_state=3).analyze(x)
     noise_rng = np.random.default_rng(3)
     grad = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index")
-    index = np.asarray(model(x)).argmax(1)
+    index = keras.ops.convert_to_numpy(model(x)).argmax(1)
     expected = np.mean([grad.analyze(x + noise_rng.normal(0, 0.7, size=x.shape), neuron_selection=index) for _ in range(5)], axis=0)
     np.testing.assert_allclose(sg, expected, rtol=1e-10)
     sq = innvestigate.create_analyzer("smoothgrad", model, augment_by_n=5, noise_scale=0.7, random_state=3, postprocess="square").analyze(x)
@@ -194,7 +194,7 @@ def test_occlusion_matches_direct_loop(float64, rng):
     randomize_biases(model, rng)
     x = rng.normal(size=(2, 6, 6, 2))
     got = innvestigate.create_analyzer("occlusion", model, patch_size=2, reference_value=0.5, batch_size=7).analyze(x)
-    y = np.asarray(model(x))
+    y = keras.ops.convert_to_numpy(model(x))
     index = y.argmax(1)
     expected = np.zeros_like(x)
     for n in range(2):
@@ -202,7 +202,7 @@ def test_occlusion_matches_direct_loop(float64, rng):
             for j in range(0, 6, 2):
                 occluded = x[n : n + 1].copy()
                 occluded[:, i : i + 2, j : j + 2, :] = 0.5
-                expected[n, i : i + 2, j : j + 2, :] = y[n, index[n]] - np.asarray(model(occluded))[0, index[n]]
+                expected[n, i : i + 2, j : j + 2, :] = y[n, index[n]] - keras.ops.convert_to_numpy(model(occluded))[0, index[n]]
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     # Overlapping patches (stride 1) average the values of the patches covering a pixel.
     over = innvestigate.create_analyzer("occlusion", model, patch_size=3, strides=1).analyze(x[:1])
@@ -212,7 +212,7 @@ def test_occlusion_matches_direct_loop(float64, rng):
         for j in range(4):
             occluded = x[:1].copy()
             occluded[:, i : i + 3, j : j + 3, :] = 0.0
-            direct[i : i + 3, j : j + 3] += y[0, index[0]] - np.asarray(model(occluded))[0, index[0]]
+            direct[i : i + 3, j : j + 3] += y[0, index[0]] - keras.ops.convert_to_numpy(model(occluded))[0, index[0]]
             counts[i : i + 3, j : j + 3] += 1
     np.testing.assert_allclose(over[0, :, :, 0], direct / counts, rtol=1e-10)
 
@@ -227,7 +227,7 @@ def test_lime_recovers_segment_contributions_of_a_linear_model(float64, rng):
     a = innvestigate.create_analyzer("lime", model, segmentation=lambda img: labels, n_samples=200, ridge_alpha=1e-9, random_state=0)
     got = a.analyze(x)
     W = model.layers[-1].get_weights()[0]
-    k = np.asarray(model(x)).argmax(1)[0]
+    k = keras.ops.convert_to_numpy(model(x)).argmax(1)[0]
     contrib = (x[0, :, :, 0] * W[:, k].reshape(6, 6))
     expected = np.array([contrib[labels == s].sum() for s in range(4)])[labels]
     np.testing.assert_allclose(got[0, :, :, 0], expected, rtol=1e-6, atol=1e-8)
@@ -275,7 +275,7 @@ def test_fused_batchnorm_equals_manually_folded_model(float64, rng):
     folded.layers[0].set_weights([K * scale, (b - mean) * scale + beta])
     folded.layers[2].set_weights(model.layers[-1].get_weights())
     x = rng.normal(size=(3, 6, 6, 2))
-    np.testing.assert_allclose(np.asarray(folded(x)), np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(folded(x)), keras.ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-7)
     for name in ("lrp.epsilon", "lrp.alpha_2_beta_1", "lrp.z_plus"):
         got = innvestigate.create_analyzer(name, model, bn_layer_rule="fuse").analyze(x)
         expected = innvestigate.create_analyzer(name, folded).analyze(x)

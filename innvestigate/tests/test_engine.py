@@ -65,8 +65,8 @@ def test_gradient_equals_autodiff_and_finite_differences(float64, rng):
         e = np.zeros_like(x)
         e[:, j] = h
         # The compiled forward pass (eager JAX evaluates some ops in lower precision).
-        yp = np.asarray(analyzer._model_output([x + e]))
-        ym = np.asarray(analyzer._model_output([x - e]))
+        yp = keras.ops.convert_to_numpy(analyzer._model_output([x + e]))
+        ym = keras.ops.convert_to_numpy(analyzer._model_output([x - e]))
         fd[:, j] = (yp - ym)[np.arange(4), [0, 1, 2, 1]] / (2 * h)
     np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7)
     # The engine-free baseline agrees.
@@ -77,7 +77,7 @@ def test_gradient_equals_autodiff_and_finite_differences(float64, rng):
 def test_gradient_postprocess_and_selection_modes(float64, rng):
     model = dag_model(rng)
     x = rng.normal(size=(3, 6))
-    y = np.asarray(model(x))
+    y = keras.ops.convert_to_numpy(model(x))
     g_max = innvestigate.create_analyzer("gradient", model).analyze(x)
     np.testing.assert_allclose(g_max, autodiff_gradient(model, x, y.argmax(1))[0], rtol=1e-6, atol=1e-7)
     g_all = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="all").analyze(x)
@@ -131,7 +131,7 @@ def test_branch_relevance_is_summed_and_conserved(float64, rng):
     out = keras.layers.Dense(3, use_bias=False)(s)
     model = keras.Model(inp, out)
     x = np.abs(rng.normal(size=(5, 6)))
-    y = np.asarray(model(x))
+    y = keras.ops.convert_to_numpy(model(x))
     rel = innvestigate.create_analyzer("lrp.z", model).analyze(x)
     np.testing.assert_allclose(rel.sum(1), y.max(1), rtol=1e-8)
 
@@ -163,7 +163,7 @@ def test_softmax_output_raises_and_model_wo_softmax_fixes(rng):
         innvestigate.create_analyzer("lrp.epsilon", model)
     logits = innvestigate.model_wo_softmax(model)
     x = rng.normal(size=(2, 4)).astype("float32")
-    np.testing.assert_allclose(np.asarray(keras.ops.softmax(logits(x))), np.asarray(model(x)), rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(logits(x))), keras.ops.convert_to_numpy(model(x)), rtol=1e-5)
     innvestigate.create_analyzer("lrp.epsilon", logits).analyze(x)
     model2 = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Softmax()])
     with pytest.raises(SoftmaxOutputError):
@@ -232,13 +232,13 @@ def test_canonizers_leave_model_unchanged(float64, rng):
     randomize_biases(model, rng)
     x = rng.normal(size=(2, 5, 5, 2))
     before = [np.array(w) for w in model.get_weights()]
-    y_before = np.asarray(model(x))
+    y_before = keras.ops.convert_to_numpy(model(x))
     a = innvestigate.create_analyzer("lrp.epsilon", model)
     a.analyze(x)
     assert model.layers[-1].activation.__name__ == "relu"
     for w0, w1 in zip(before, model.get_weights()):
         np.testing.assert_array_equal(w0, w1)
-    np.testing.assert_array_equal(y_before, np.asarray(model(x)))
+    np.testing.assert_array_equal(y_before, keras.ops.convert_to_numpy(model(x)))
     # Fusing BatchNorm does not change the function: the fused gradient equals the original.
     g = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index").analyze(x, neuron_selection=0)
     from innvestigate.analyzer.base import ReverseAnalyzerBase

@@ -28,7 +28,7 @@ import keras
 
 __all__ = ["get", "name", "SUPPORTED_BACKENDS"]
 
-SUPPORTED_BACKENDS = ("tensorflow", "jax")
+SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def name() -> str:
