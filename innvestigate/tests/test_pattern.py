@@ -83,6 +83,8 @@ def naive_patterns(model, X, relu_layers):
         pattern = np.zeros_like(W)
         for j in range(W.shape[1]):
             m = mask[:, j]
+            if m.sum() < 2:
+                continue  # y does not vary over < 2 samples: pattern 0/0, taken as 0 (no signal)
             xs, ys = x[m], yv[m, j]
             cov = (xs * ys[:, None]).mean(0) - xs.mean(0) * ys.mean()
             pattern[:, j] = cov / (W[:, j] @ cov)

@@ -11,7 +11,7 @@ Examples
 
 from innvestigate import analyzer
 from innvestigate.analyzer import ANALYZERS, create_analyzer, load_analyzer
-from innvestigate.exceptions import NotAnalyzeableModelException, SoftmaxOutputError
+from innvestigate.exceptions import NotAnalyzeableModelException, SignalOverflowError, SoftmaxOutputError
 from innvestigate.utils.model import model_wo_softmax
 
 __version__ = "3.0.0a1"
@@ -23,5 +23,6 @@ __all__ = [
     "load_analyzer",
     "model_wo_softmax",
     "NotAnalyzeableModelException",
+    "SignalOverflowError",
     "SoftmaxOutputError",
 ]

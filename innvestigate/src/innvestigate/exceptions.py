@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NotAnalyzeableModelException", "SoftmaxOutputError"]
+__all__ = ["NotAnalyzeableModelException", "SoftmaxOutputError", "SignalOverflowError"]
 
 
 class NotAnalyzeableModelException(ValueError):
@@ -30,3 +30,33 @@ class NotAnalyzeableModelException(ValueError):
 
 class SoftmaxOutputError(ValueError):
     """The analysed output passes through a softmax."""
+
+
+class SignalOverflowError(FloatingPointError):
+    """The back-propagated signal left the range of the model's float type.
+
+    Raised by PatternNet / PatternAttribution when the exact result of the analysis is
+    too large to represent (for finite inputs), instead of returning ``inf``/``nan``.
+    ``layer`` names the layer whose reversed value first overflowed (walking back from
+    the output), ``gain`` is the average growth of the signal per Dense/Conv layer up to there.
+
+    Examples
+    --------
+    >>> err = SignalOverflowError("PatternNet", "conv2d_60", 120.0, 35, "float32")
+    >>> err.layer, err.gain
+    ('conv2d_60', 120.0)
+    """
+
+    def __init__(self, analyzer: str, layer: str, gain: float, n_kernel_layers: int, dtype: str):
+        self.analyzer = analyzer
+        self.layer = layer
+        self.gain = gain
+        super().__init__(
+            f"{analyzer}'s back-propagated signal exceeds the {dtype} range at layer {layer!r}, "
+            f"{n_kernel_layers} Dense/Conv layers from the output: the patterns amplify it by "
+            f"about {gain:.3g}x per layer. The exact result is not representable in {dtype} "
+            "(patterns of a network with random or untrained weights, or fit on too little data, "
+            "are poorly aligned with the filters and grow the signal geometrically with depth). "
+            "Fit the patterns on representative data for a trained model, or analyse a float64 "
+            "copy of the model."
+        )

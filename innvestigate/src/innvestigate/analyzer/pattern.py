@@ -39,6 +39,60 @@ def _kernel_correlation(node, x, kernel, cotangent):
     return backend.get().vjp(fn, [kernel], [cotangent])[0]
 
 
+class _Moments:
+    """Per-neuron count, means and centred co-moments of (patch, output), in float64.
+
+    Built from one batch's sums (``n``, ``Σx``, ``Σy``, ``Σ(x − x̄)(y − ȳ)``,
+    ``Σ(y − ȳ)²``) and merged over batches with the pairwise update of Chan, Golub &
+    LeVeque (1979), so the result equals the statistics of the concatenated data.
+    """
+
+    def __init__(self, n, sum_x, sum_y, c_xy, c_yy):
+        self.n = n
+        self.c_xy = c_xy.reshape(-1, n.shape[-1])
+        self.c_yy = c_yy
+        safe = np.maximum(n, 1.0)
+        self.mean_x = sum_x.reshape(self.c_xy.shape) / safe
+        self.mean_y = sum_y / safe
+
+    def merge(self, other):
+        n = self.n + other.n
+        safe = np.maximum(n, 1.0)
+        w = self.n * other.n / safe  # 0 where either side has no samples
+        dx = other.mean_x - self.mean_x
+        dy = other.mean_y - self.mean_y
+        self.c_xy = self.c_xy + other.c_xy + dx * (dy * w)
+        self.c_yy = self.c_yy + other.c_yy + dy * dy * w
+        self.mean_x = self.mean_x + dx * (other.n / safe)
+        self.mean_y = self.mean_y + dy * (other.n / safe)
+        self.n = n
+        return self
+
+
+def _pattern(w, moments, eps):
+    """``a = cov[x, y] / (wᵀ cov[x, y])`` per neuron (column of ``w``), 0 where undefined.
+
+    ``wᵀ cov[x, y] = var[y]`` (the bias cancels), so the pattern is 0/0 for a neuron whose
+    output does not vary over the counted samples — seen at most once, or constant. Such a
+    neuron carries no signal and gets the pattern 0. "Does not vary" is judged against
+    the resolution of the model's float type: a spread of y below ``64·eps·rms(y)`` is
+    round-off of y itself (the statistics are summed in the model's dtype), and the
+    pattern computed from it would be round-off divided by round-off: any size and sign
+    (on InceptionV3 with random weights, fit on 4 images, hundreds of neurons seen once
+    got such patterns, some from a negative "variance").
+    """
+    n = moments.n
+    c_yy = moments.c_yy
+    mean_sq = c_yy / np.maximum(n, 1.0) + moments.mean_y**2
+    resolved = (n >= 2) & (c_yy > (64 * eps) ** 2 * mean_sq * np.maximum(n, 1.0))
+    denominator = np.sum(w * moments.c_xy, axis=0)
+    valid = resolved & np.isfinite(denominator) & (denominator > 0)
+    a = np.zeros_like(moments.c_xy)
+    a[:, valid] = moments.c_xy[:, valid] / denominator[valid]
+    a[~np.isfinite(a)] = 0.0
+    return a
+
+
 class PatternNet(ReverseAnalyzerBase):
     """PatternNet: back-propagation of the signal along learned patterns.
 
@@ -51,6 +105,13 @@ class PatternNet(ReverseAnalyzerBase):
         call :meth:`fit`.
     pattern_type : {"relu", "linear"}
         The estimator used by :meth:`fit`.
+
+    Raises
+    ------
+    innvestigate.SignalOverflowError
+        From :meth:`analyze`, when the back-propagated signal leaves the range of the
+        model's float type for finite inputs (the exact result is not representable;
+        typical of patterns fit to a deep network with random weights).
 
     Examples
     --------
@@ -114,14 +175,22 @@ class PatternNet(ReverseAnalyzerBase):
                 z = values[node.output_keys[0]]
                 kernel = node.weights()[0][0]
                 mask = ops.cast(ops.greater(z, 0), z.dtype) if relu else ops.ones_like(z)
-                zm = z * mask
                 channels = tuple(range(len(z.shape) - 1))
+                n = ops.sum(mask, axis=channels)
+                sum_y = ops.sum(z * mask, axis=channels)
+                # Centred within the batch: Σ x (y − ȳ) = Σ (x − x̄)(y − ȳ) because the
+                # centred y sums to zero over the counted samples. The raw moments
+                # E[xy] − E[x]E[y] cancel catastrophically in float32 (a neuron seen once
+                # would get a covariance of pure round-off, and its pattern round-off / round-off).
+                mean_y = sum_y / ops.maximum(n, 1.0)
+                yc = (z - mean_y) * mask
                 stats.append(
                     [
-                        ops.sum(mask, axis=channels),  # n per neuron
+                        n,  # samples (positions) per neuron
                         _kernel_correlation(node, x, kernel, mask),  # Σ x
-                        ops.sum(zm, axis=channels),  # Σ y
-                        _kernel_correlation(node, x, kernel, zm),  # Σ x y
+                        sum_y,  # Σ y
+                        _kernel_correlation(node, x, kernel, yc),  # Σ (x − x̄)(y − ȳ)
+                        ops.sum(yc * yc, axis=channels),  # Σ (y − ȳ)²
                     ]
                 )
             return stats
@@ -141,33 +210,21 @@ class PatternNet(ReverseAnalyzerBase):
         compiled = self._compiled_function("statistics", self._statistics_function())
         to_np = backend.get().to_numpy
         totals = None
-        n_batches = 0
         for batch in tqdm(iterate_batches(X, batch_size), disable=not progress, desc="fit patterns", unit="batch"):
             xs = self._as_input_list(batch)
             if xs is None:
                 raise TypeError(f"fit() got a batch of type {type(batch).__name__}; batches must be arrays.")
-            stats = [[np.asarray(to_np(s), dtype=np.float64) for s in layer] for layer in compiled(list(xs))]
-            totals = stats if totals is None else [[a + b for a, b in zip(t, s)] for t, s in zip(totals, stats)]
-            n_batches += 1
+            stats = [_Moments(*(np.asarray(to_np(s), dtype=np.float64) for s in layer)) for layer in compiled(list(xs))]
+            totals = stats if totals is None else [t.merge(s) for t, s in zip(totals, stats)]
         if totals is None:
             raise ValueError("fit() got no data.")
         patterns = []
-        for node, (n, sum_x, sum_y, sum_xy) in zip(self._kernel_nodes, totals):
+        for node, moments in zip(self._kernel_nodes, totals):
             kernels, _ = node.weights()
+            dtype = keras.backend.standardize_dtype(node.kernel_variables[0].dtype)
             w = np.asarray(to_np(kernels[0]), dtype=np.float64)
-            shape = w.shape
-            w = w.reshape(-1, shape[-1])
-            sum_x = sum_x.reshape(w.shape)
-            sum_xy = sum_xy.reshape(w.shape)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mean_x = sum_x / n
-                mean_y = sum_y / n
-                cov = sum_xy / n - mean_x * mean_y
-                denominator = np.sum(w * cov, axis=0)
-                a = cov / denominator
-            a[:, ~np.isfinite(denominator) | (denominator == 0) | (n == 0)] = 0.0
-            a[~np.isfinite(a)] = 0.0
-            patterns.append(a.reshape(shape).astype(keras.backend.standardize_dtype(node.kernel_variables[0].dtype)))
+            a = _pattern(w.reshape(-1, w.shape[-1]), moments, np.finfo(dtype).eps)
+            patterns.append(a.reshape(w.shape).astype(dtype))
         self._set_patterns(patterns)
         return None
 
@@ -213,9 +270,51 @@ class PatternNet(ReverseAnalyzerBase):
 
         def fn(inputs, indices, patterns):
             self._traced_patterns = list(patterns)
-            return self._postprocess(list(inputs), self._reverse(inputs, indices))
+            try:
+                return self._postprocess(list(inputs), self._reverse(inputs, indices))
+            finally:
+                # The traced tensors must not outlive the trace (an eager analysis after it
+                # would pick them up).
+                self._traced_patterns = None
 
-        return self._compiled_function("reverse_with_patterns", fn)(list(xs), indices, list(self.patterns_))
+        results = self._compiled_function("reverse_with_patterns", fn)(list(xs), indices, list(self.patterns_))
+        to_np = backend.get().to_numpy
+        results = [np.asarray(to_np(r)) for r in results]
+        if not all(np.isfinite(r).all() for r in results) and all(np.isfinite(x).all() for x in xs):
+            self._raise_overflow(xs, indices)
+        return results
+
+    def _raise_overflow(self, xs, indices):
+        """Finds where the reversed signal left the float range; raises SignalOverflowError."""
+        from innvestigate.exceptions import SignalOverflowError
+
+        to_np = backend.get().to_numpy
+        self._traced_patterns = [ops.convert_to_tensor(p) for p in self.patterns_]
+        try:
+            _, kept = self._reverse([ops.convert_to_tensor(x) for x in xs], ops.convert_to_tensor(indices), keep_all=True)
+        finally:
+            self._traced_patterns = None
+        graph = self._graph
+        head = float(np.abs(np.asarray(to_np(kept[graph.output_key]))).max())
+        # Dense/Conv layers on the longest path from each tensor to the output.
+        kernel_depth = {graph.output_key: 0}
+        largest, largest_depth = head, 0
+        for node in reversed(graph.nodes):
+            depth = max(kernel_depth.get(k, 0) for k in node.output_keys) + int(node.has_kernel)
+            for key in node.input_keys:
+                kernel_depth[key] = max(kernel_depth.get(key, 0), depth)
+                value = np.asarray(to_np(kept[key]))
+                if not np.isfinite(value).all():
+                    gain = (largest / head) ** (1.0 / largest_depth) if largest_depth and head > 0 else float("inf")
+                    dtype = keras.backend.standardize_dtype(value.dtype)
+                    raise SignalOverflowError(type(self).__name__, node.name, gain, depth, dtype)
+                peak = float(np.abs(value).max()) if value.size else 0.0
+                if peak > largest:
+                    largest, largest_depth = peak, depth
+        raise FloatingPointError(  # pragma: no cover - the compiled and eager passes disagree
+            f"{type(self).__name__} returned non-finite values for finite inputs, but an eager rerun "
+            "of the analysis stays finite."
+        )
 
     def _reverse(self, inputs, indices, keep_all=False):
         if getattr(self, "_traced_patterns", None) is None:
