@@ -76,6 +76,31 @@ def test_topic_words_make_labels_predictable():
     assert _nearest_centroid_accuracy(X0, y0) < 0.5
 
 
+def _classes_per_word(X, y):
+    """For every column that occurs: in how many distinct classes' documents it occurs."""
+    coo = X.tocoo()
+    pairs = np.unique(np.stack([coo.col, y[coo.row]]), axis=1)
+    return np.bincount(pairs[0])[np.unique(coo.col)]
+
+
+def test_background_size_restricts_shared_words_to_the_head():
+    kwargs = dict(n_samples=3_000, n_features=5_000, n_classes=20, random_state=0)
+    # Without topic words every token is a background word: only background_size columns occur.
+    X, _ = make_lshtc_like(topic_fraction=0.0, background_size=300, **kwargs)
+    assert 0 < np.unique(X.indices).size <= 300
+    X_all, _ = make_lshtc_like(topic_fraction=0.0, **kwargs)
+    assert np.unique(X_all.indices).size > 1_000
+    # background_size=None is the whole vocabulary, bit for bit.
+    X_n, y_n = make_lshtc_like(topic_fraction=0.3, **kwargs)
+    X_d, y_d = make_lshtc_like(topic_fraction=0.3, background_size=5_000, **kwargs)
+    assert (X_n != X_d).nnz == 0 and np.array_equal(y_n, y_d)
+    # With a small background the vocabulary's tail is topical: a word outside the
+    # background occurs in the documents of few classes (its topic's and overlapping ones).
+    X_t, y_t = make_lshtc_like(topic_fraction=0.5, topic_size=200, background_size=500, **kwargs)
+    X_u, y_u = make_lshtc_like(topic_fraction=0.5, topic_size=200, **kwargs)
+    assert np.median(_classes_per_word(X_t, y_t)) <= 2 < np.median(_classes_per_word(X_u, y_u))
+
+
 def test_float32_and_load_split():
     X, _ = make_lshtc_like(n_samples=500, n_features=1_000, n_classes=10, dtype=np.float32)
     assert X.dtype == np.float32
@@ -87,7 +112,8 @@ def test_float32_and_load_split():
 
 @pytest.mark.parametrize("bad", [dict(n_samples=5, n_classes=10), dict(n_features=0), dict(topic_fraction=1.5),
                                  dict(class_size_exponent=-1.0), dict(n_classes=1), dict(dtype=np.int32),
-                                 dict(tokens_per_document=0.5)])
+                                 dict(tokens_per_document=0.5), dict(background_size=0),
+                                 dict(background_size=101), dict(background_size=2.5)])
 def test_invalid_parameters(bad):
     with pytest.raises(shared_datasets.InvalidParameterError):
         make_lshtc_like(**{"n_samples": 100, "n_features": 100, "n_classes": 5, **bad})

@@ -49,6 +49,12 @@ def power_law_class_probabilities(n_classes: int, exponent: float) -> np.ndarray
     return weights / weights.sum()
 
 
+def _zipf_ranks(rng, size, n):
+    """``size`` ranks in ``0..n-1`` with ``P(r) ≈ 1/(r+1)`` (inverse transform of the continuous Zipf)."""
+    rank = np.floor(np.exp(rng.random(size) * np.log(n + 1.0))).astype(np.int64) - 1
+    return np.minimum(rank, n - 1)
+
+
 def make_lshtc_like(
     n_samples: int = 25_000,
     n_features: int = 50_000,
@@ -58,6 +64,7 @@ def make_lshtc_like(
     tokens_per_document: float = 60.0,
     topic_size: int = 30,
     topic_fraction: float = 0.5,
+    background_size: int | None = None,
     dtype=np.float64,
     random_state: int | np.random.Generator | None = 0,
 ):
@@ -70,8 +77,9 @@ def make_lshtc_like(
        LSHTC, where the long tail of classes has a handful of documents each.
     2. Document ``i`` has ``1 + Poisson(tokens_per_document - 1)`` tokens. Each token
        is, with probability ``topic_fraction``, one of ``topic_size`` words specific
-       to the document's class, otherwise a background word drawn from a Zipf
-       distribution over the vocabulary (word of rank ``r`` has frequency ``∝ 1/r``).
+       to the document's class, otherwise a background word drawn from a
+       Zipf distribution over the ``background_size`` most frequent words (default:
+       the whole vocabulary; word of rank ``r`` has frequency ``∝ 1/r``).
     3. Repeated words add up to term frequencies; features are TF-IDF,
        ``(1 + log tf) * log(n_samples / df)`` (words in every document get weight 0),
        and every row is scaled to Euclidean norm 1.
@@ -97,6 +105,12 @@ def make_lshtc_like(
     topic_fraction : float, default=0.5
         Probability that a token is a class-specific word, in [0, 1]; 0 makes labels
         unpredictable from the features.
+    background_size : int or None, default=None
+        Background (class-independent) tokens are drawn from the ``background_size``
+        most frequent words only; None (the default) means the whole vocabulary, so
+        that even the rarest words land in documents of every class. A value well
+        below ``n_features`` leaves the long tail of the vocabulary to the topics
+        (class-specific vocabularies with little shared mass).
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Dtype of the CSR values.
     random_state : int, numpy.random.Generator or None, default=0
@@ -123,6 +137,13 @@ def make_lshtc_like(
     class_size_exponent = _check_float("class_size_exponent", class_size_exponent, 0.0, 5.0)
     tokens_per_document = _check_float("tokens_per_document", tokens_per_document, 1.0, 1e6)
     topic_fraction = _check_float("topic_fraction", topic_fraction, 0.0, 1.0)
+    if background_size is None:
+        background_size = n_features
+    background_size = _check_int("background_size", background_size, 1)
+    if background_size > n_features:
+        raise InvalidParameterError(
+            f"background_size={background_size} exceeds n_features={n_features}; use at most n_features or None"
+        )
     if n_samples < n_classes:
         raise InvalidParameterError(
             f"n_samples={n_samples} < n_classes={n_classes}: every class needs at least one document"
@@ -145,9 +166,9 @@ def make_lshtc_like(
     doc = np.repeat(np.arange(n_samples), n_tokens)
     total = doc.size
     word_of_rank = rng.permutation(n_features)
-    # Zipf(1) over ranks 1..n_features by inverse transform: rank = floor(n^u).
-    rank = np.floor(np.exp(rng.random(total) * np.log(n_features + 1.0))).astype(np.int64) - 1
-    words = word_of_rank[np.minimum(rank, n_features - 1)]
+    # Zipf(1) over ranks 1..background_size by inverse transform: rank = floor(n^u).
+    rank = _zipf_ranks(rng, total, background_size)
+    words = word_of_rank[rank]
     is_topic = rng.random(total) < topic_fraction
     # Class k's topic words: topic_size consecutive entries of a second permutation,
     # starting at a random offset per class (topics of different classes may overlap,
