@@ -19,7 +19,11 @@ from .layers import (
     Rademacher,
     fast_walsh_hadamard,
 )
-from .metrics import kernel_approximation_error, kernel_target_alignment
+from .metrics import (
+    kernel_approximation_error,
+    kernel_target_alignment,
+    optimal_kernel_approximation_error,
+)
 from .regimes import REGIMES, KernelMachine, TrainingProtocol, make_basis
 from .transformer import BasisFeatures
 
@@ -42,6 +46,7 @@ __all__ = [
     "kernel_matrix",
     "kernel_target_alignment",
     "make_basis",
+    "optimal_kernel_approximation_error",
     "paired_kernel",
     "sigma_heuristic",
 ]

@@ -1,5 +1,7 @@
 """Kernel approximation error (Eq. IV.8) and kernel-target alignment (Eq. IV.9)."""
 
+import numbers
+
 import numpy as np
 from keras import ops
 
@@ -8,6 +10,7 @@ from .kernels import kernel_matrix
 
 __all__ = [
     "kernel_approximation_error",
+    "optimal_kernel_approximation_error",
     "kernel_target_alignment",
     "alignment_loss",
     "paired_squared_error",
@@ -86,6 +89,61 @@ def kernel_approximation_error(features, X, kernel, *, Y=None, sigma=None):
             ops.convert_to_numpy(kernel_matrix(kernel, X, Y, sigma=sigma)), dtype=np.float64
         )
     return float(np.mean(0.5 * (exact - approx) ** 2))
+
+
+def optimal_kernel_approximation_error(K, n_components):
+    """Smallest KAE any feature map of width ``n_components`` can reach on ``K`` (Eckart–Young).
+
+    :func:`kernel_approximation_error` is ``||K - Phi_X Phi_Y^T||_F^2 / (2 n m)`` and
+    ``Phi_X Phi_Y^T`` has rank at most ``D = n_components`` whatever the feature map, so by
+    the Eckart–Young theorem no D-dimensional map can do better than the best rank-D
+    approximation of ``K``: ``sum_{i > D} s_i^2 / (2 n m)`` with ``s_i`` the singular values
+    of ``K`` in decreasing order. For a kernel matrix of one point set (``K`` symmetric
+    positive semi-definite) ``s_i`` are its eigenvalues and the optimum is attained by the
+    feature map ``Phi = U_D Lambda_D^{1/2}`` of the truncated eigendecomposition.
+
+    Parameters
+    ----------
+    K : array of shape (n, m)
+        Exact kernel matrix of the evaluation points (e.g. ``kernel_matrix(kernel, X, Y)``).
+    n_components : int or 1-d sequence of int
+        Feature width(s) D >= 0; widths >= ``min(n, m)`` give 0.
+
+    Returns
+    -------
+    float or ndarray of float
+        The optimal KAE at each width (a float for an int ``n_components``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rbkernels import BasisFeatures, kernel_approximation_error, kernel_matrix
+    >>> X = np.random.default_rng(0).normal(size=(60, 5))
+    >>> phi = BasisFeatures(n_components=20, sigma=2.0, random_state=0).fit(X)
+    >>> K = np.asarray(kernel_matrix("gaussian", X, X, sigma=2.0), dtype=np.float64)
+    >>> bool(optimal_kernel_approximation_error(K, 20)
+    ...      <= kernel_approximation_error(phi, X, "gaussian"))
+    True
+    """
+    K = check_finite_array(np.asarray(ops.convert_to_numpy(K)), name="K").astype(np.float64)
+    if K.size == 0:
+        raise ValueError(f"K has shape {K.shape}; pass the kernel matrix of at least one pair.")
+    scalar = np.ndim(n_components) == 0
+    widths = np.atleast_1d(np.asarray(n_components))
+    if widths.ndim != 1 or not all(
+        isinstance(w, numbers.Integral) and not isinstance(w, (bool, np.bool_)) for w in widths.tolist()
+    ):
+        raise TypeError(
+            f"n_components must be an int or a 1-d sequence of ints, got {n_components!r}; "
+            "pass e.g. n_components=100 or [50, 100]."
+        )
+    if np.any(widths < 0):
+        raise ValueError(f"n_components must be >= 0, got {n_components!r}.")
+    squares = np.linalg.svd(K, compute_uv=False) ** 2  # decreasing
+    # tail[D] = sum of the squared singular values beyond the D largest.
+    tail = np.concatenate([np.cumsum(squares[::-1])[::-1], [0.0]])
+    errors = tail[np.minimum(widths, len(squares))] / (2.0 * K.size)
+    return float(errors[0]) if scalar else errors
 
 
 def kernel_target_alignment(K, y):
