@@ -34,7 +34,7 @@ def test_patternnet_recovers_signal_direction(float64, rng, pattern_type):
     X, y, signal = toy(4000, rng)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
     model.layers[0].set_weights([np.array([[1.0], [-1.0]])])  # the filter w ⟂ a_d
-    np.testing.assert_allclose(np.asarray(model(X))[:, 0], y, atol=1e-10)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(X))[:, 0], y, atol=1e-10)
     a = innvestigate.create_analyzer("pattern.net", model, pattern_type=pattern_type, neuron_selection_mode="all")
     a.fit(X)
     pattern = a.patterns_[0][:, 0]
@@ -71,8 +71,8 @@ def naive_patterns(model, X, relu_layers):
     patches = np.stack([X[:, i : i + 3, j : j + 3, :].reshape(len(X), -1) for i in range(4) for j in range(4)], 1).reshape(-1, 9)
     out = []
     inputs = [patches]
-    h = np.maximum(np.asarray(conv(X)), 0)
-    h = np.asarray(keras.layers.MaxPooling2D()(h)).reshape(len(X), -1)
+    h = np.maximum(keras.ops.convert_to_numpy(conv(X)), 0)
+    h = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D()(h)).reshape(len(X), -1)
     inputs.append(h)
     inputs.append(np.maximum(h @ dense1.get_weights()[0] + dense1.get_weights()[1], 0))
     for layer, x, relu in zip([conv, dense1, dense2], inputs, relu_layers):
@@ -112,5 +112,4 @@ def test_pattern_analyzer_needs_patterns(rng):
     a = innvestigate.create_analyzer("pattern.attribution", model)
     with pytest.raises(RuntimeError, match="fit"):
         a.analyze(np.zeros((1, 6, 6, 1), "float32"))
-
 
