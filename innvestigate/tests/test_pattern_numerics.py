@@ -84,7 +84,7 @@ def test_signal_beyond_float32_raises_and_is_exact_in_float64(float64):
     x = np.array([[1.0, 2.0]])
     model64, patterns = _amplifying_chain("float64")
     a64 = innvestigate.create_analyzer("pattern.net", model64, patterns=patterns)
-    y = float(np.asarray(model64(x))[0, 0])
+    y = float(keras.ops.convert_to_numpy(model64(x))[0, 0])
     # r(d2 out) = y·1, r(d1 out) = 10²⁰·2y, r(x) = 10²⁰·2·(2·10²⁰·y) per input.
     np.testing.assert_allclose(a64.analyze(x), np.full((1, 2), 4e40 * y), rtol=1e-12)
 
