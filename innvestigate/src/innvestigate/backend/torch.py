@@ -1,9 +1,10 @@
 """PyTorch: vector–Jacobian products with ``torch.autograd.grad``; functions run eagerly.
 
-``compile_function`` does not use ``torch.compile``: on CPU its first call per input shape
-spends seconds to minutes in TorchInductor's C++ code generation for graphs of this size
-(see the innvestigate README), while an analyzer's graph is short and dominated by a few
-large kernels that run at the same speed eagerly.
+``compile_function`` does not use ``torch.compile``: measured on CPU
+(``benchmarks/bench_torch_compile.py``, BENCHMARKS.md) each analyzer's first call took 22–39 s,
+later calls were no faster than eager ones, and the compiled analyzers returned zeros or
+failed (Dynamo breaks the graph at ``torch.autograd.grad``; donated buffers refuse
+``retain_graph=True``). Eager calls start in under a second.
 """
 
 from __future__ import annotations
