@@ -43,14 +43,13 @@ def test_pattern_is_zero_for_neurons_without_variance(rng):
 
 
 def test_pattern_statistics_are_centred(rng):
-    """Patterns of neurons with a large offset (float32 model) match the float64 formula.
+    """Patterns of neurons with offset inputs and outputs (float32 model) match the float64 formula.
 
-    The raw moments E[xy] − E[x]E[y] cancel catastrophically when |E[y]| ≫ std(y); the
-    statistics are centred per batch and merged over batches (Chan et al.), so the error
-    stays at the resolution of y itself.
+    The raw moments E[xy] − E[x]E[y] cancel catastrophically when |E[x]|, |E[y]| ≫ their
+    spread; the statistics are centred per batch and merged over batches (Chan et al.).
     """
     d = 8
-    X = rng.normal(size=(512, d)).astype("float32")
+    X = (20.0 + rng.normal(size=(512, d))).astype("float32")
     W = rng.normal(size=(d, 2)).astype("float32")
     b = np.array([3e3, -3e3 / 7], "float32")
     model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(2)])
@@ -61,8 +60,8 @@ def test_pattern_statistics_are_centred(rng):
     exact = cov / (W * cov).sum(0)
     a = innvestigate.create_analyzer("pattern.net", model, pattern_type="linear")
     a.fit(X, batch_size=64)
-    # Raw moments: 1.2e-5 of the largest entry here; centred: 1.4e-6 (the resolution of y ≈ 3000 in float32).
-    np.testing.assert_allclose(a.patterns_[0], exact, rtol=0, atol=4e-6 * np.abs(exact).max())
+    # Raw moments: 2e-3 of the largest entry (TensorFlow and JAX); centred: 6e-6.
+    np.testing.assert_allclose(a.patterns_[0], exact, rtol=0, atol=5e-5 * np.abs(exact).max())
 
 
 def _amplifying_chain(dtype):

@@ -42,18 +42,19 @@ def _kernel_correlation(node, x, kernel, cotangent):
 class _Moments:
     """Per-neuron count, means and centred co-moments of (patch, output), in float64.
 
-    Built from one batch's sums (``n``, ``Σx``, ``Σy``, ``Σ(x − x̄)(y − ȳ)``,
-    ``Σ(y − ȳ)²``) and merged over batches with the pairwise update of Chan, Golub &
+    Built from one batch's sums (``n``, ``Σx``, ``Σy``, ``Σ x(y − ȳ)``, ``Σ(y − ȳ)²``,
+    ``Σ(y − ȳ)``) and merged over batches with the pairwise update of Chan, Golub &
     LeVeque (1979), so the result equals the statistics of the concatenated data.
     """
 
-    def __init__(self, n, sum_x, sum_y, c_xy, c_yy):
+    def __init__(self, n, sum_x, sum_y, c_xy, c_yy, sum_yc):
         self.n = n
-        self.c_xy = c_xy.reshape(-1, n.shape[-1])
-        self.c_yy = c_yy
         safe = np.maximum(n, 1.0)
-        self.mean_x = sum_x.reshape(self.c_xy.shape) / safe
+        self.mean_x = sum_x.reshape(-1, n.shape[-1]) / safe
         self.mean_y = sum_y / safe
+        # Σ x (y − ȳ) = Σ (x − x̄)(y − ȳ) + x̄ Σ (y − ȳ): remove the round-off of the last sum.
+        self.c_xy = c_xy.reshape(self.mean_x.shape) - self.mean_x * sum_yc
+        self.c_yy = c_yy
 
     def merge(self, other):
         n = self.n + other.n
@@ -191,6 +192,7 @@ class PatternNet(ReverseAnalyzerBase):
                         sum_y,  # Σ y
                         _kernel_correlation(node, x, kernel, yc),  # Σ (x − x̄)(y − ȳ)
                         ops.sum(yc * yc, axis=channels),  # Σ (y − ȳ)²
+                        ops.sum(yc, axis=channels),  # Σ (y − ȳ): 0 up to round-off
                     ]
                 )
             return stats
