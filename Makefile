@@ -1,5 +1,5 @@
 # The workspace's commands. Everything installs from nothing into .venv.
-#   make test   - set up, then run every package's test suite (TF and JAX backends where Keras is used)
+#   make test   - set up, then run every package's test suite (TensorFlow, JAX and PyTorch backends where Keras is used)
 #   make demo   - set up, then run each package's quick reproduction into reports/
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,6 +26,9 @@ $(STAMP): $(VENV)/bin/python $(foreach p,$(PACKAGES),$(p)/pyproject.toml) xcsvm/
 	$(PIP) install -q mpich mpi4py
 	$(PIP) install -q -e ./shared-datasets[test]
 	$(PIP) install -q -e ./xcsvm[test,bench] -e ./rbkernels[test] -e ./innvestigate[test]
+	# PyTorch, CPU build (pip finds it in the machine's wheel folder; elsewhere:
+	# pip install torch --index-url https://download.pytorch.org/whl/cpu).
+	$(PIP) install -q "torch==2.13.0"
 	bash tools/install-offline-data.sh "$(SHARED_DATASETS_HOME)"
 	touch $@
 
@@ -52,10 +55,12 @@ test-xcsvm: setup
 test-rbkernels: setup
 	cd rbkernels && KERAS_BACKEND=tensorflow $(PY) -m pytest $(PYTEST_FLAGS)
 	cd rbkernels && KERAS_BACKEND=jax $(PY) -m pytest $(PYTEST_FLAGS) -m backend
+	cd rbkernels && KERAS_BACKEND=torch $(PY) -m pytest $(PYTEST_FLAGS) -m backend
 
 test-innvestigate: setup
 	cd innvestigate && KERAS_BACKEND=tensorflow $(PY) -m pytest $(PYTEST_FLAGS)
 	cd innvestigate && KERAS_BACKEND=jax $(PY) -m pytest $(PYTEST_FLAGS) -m backend
+	cd innvestigate && KERAS_BACKEND=torch $(PY) -m pytest $(PYTEST_FLAGS) -m backend
 
 # The workspace's main job: quick reproductions on offline data, assembled in reports/.
 demo: setup
