@@ -15,7 +15,7 @@ from keras import ops
 from innvestigate import backend
 from innvestigate.engine import checks
 from innvestigate.engine.canonizers import FuseBatchNormalization, SplitActivation
-from innvestigate.engine.graph import build_graph
+from innvestigate.engine.graph import build_graph, weights_cached
 from innvestigate.engine.reverse import resolve_mappings, reverse_propagate
 from innvestigate.exceptions import NotAnalyzeableModelException, SoftmaxOutputError
 
@@ -400,10 +400,11 @@ class ReverseAnalyzerBase(AnalyzerBase):
         return mask * y if self._head == "output" else mask
 
     def _reverse(self, inputs, indices, keep_all=False):
-        values, vjps = self._graph.forward(list(inputs), record_vjp=True)
-        y = values[self._graph.output_key]
-        head = self._head_value(y, indices)
-        return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
+        with weights_cached():
+            values, vjps = self._graph.forward(list(inputs), record_vjp=True)
+            y = values[self._graph.output_key]
+            head = self._head_value(y, indices)
+            return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
 
     def _postprocess(self, inputs, results):
         return results

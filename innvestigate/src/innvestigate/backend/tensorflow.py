@@ -10,7 +10,11 @@ __all__ = ["forward_with_vjp", "vjp", "compile_function"]
 def forward_with_vjp(fn, xs):
     xs = [tf.convert_to_tensor(x) for x in xs]
     # Persistent: a rule may pull several cotangents through the same forward pass.
-    with tf.GradientTape(persistent=True) as tape:
+    # Only the xs are watched: with the variables watched too, every traced VJP also built
+    # the gradients with respect to the weights (back through a folded BatchNorm), pruned
+    # before running but traced and optimised at the first call (LRP-ε on ResNet50: 3525
+    # graph ops instead of 2358).
+    with tf.GradientTape(persistent=True, watch_accessed_variables=False) as tape:
         for x in xs:
             tape.watch(x)
         ys = list(fn(*xs))

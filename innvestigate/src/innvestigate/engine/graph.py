@@ -10,6 +10,7 @@ graph nodes whose weights are substituted inside the analysis (see ``canonizers`
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from keras import ops
 
 from innvestigate.engine import checks
 
-__all__ = ["GraphNode", "AnalysisGraph", "build_graph", "substituted_weights"]
+__all__ = ["GraphNode", "AnalysisGraph", "build_graph", "substituted_weights", "weights_cached"]
 
 _KERNEL_VARIABLE_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
 
@@ -45,6 +46,26 @@ def substituted_weights(pairs: Sequence[tuple[Any, Any]]):
         scope.state_mapping = merged
     with scope:
         yield
+
+
+_weights_store = threading.local()
+
+
+@contextlib.contextmanager
+def weights_cached():
+    """Inside the block, each node computes :meth:`GraphNode.weights` once.
+
+    One analysis reads a node's (BatchNorm-folded) weights in its forward pass and again
+    in its rule; in a traced function each read adds the folding ops to the graph, which
+    costs tracing and graph-optimisation time at the first call. The cached tensors
+    belong to the trace that made them, so the cache lives only as long as the block.
+    """
+    previous = getattr(_weights_store, "cache", None)
+    _weights_store.cache = {} if previous is None else previous
+    try:
+        yield
+    finally:
+        _weights_store.cache = previous
 
 
 @contextlib.contextmanager
@@ -156,11 +177,17 @@ class GraphNode:
         kernels : list of tensors
         bias : tensor or None
         """
+        cache = getattr(_weights_store, "cache", None)
+        if cache is not None and self in cache:
+            kernels, bias = cache[self]
+            return list(kernels), bias
         kernels = [ops.convert_to_tensor(v) for v in self.kernel_variables]
         bias = self.bias_variable
         bias = None if bias is None else ops.convert_to_tensor(bias)
         for bn in self.fused:
             kernels, bias = _fold_batch_normalization(kernels, bias, bn)
+        if cache is not None:
+            cache[self] = (list(kernels), bias)
         return kernels, bias
 
     def linear(self, xs, kernels=None, bias=None, use_bias: bool = True):
@@ -186,9 +213,17 @@ class GraphNode:
         pairs = list(zip(self.kernel_variables, kernels))
         bias_variable = self.bias_variable
         if bias_variable is not None:
-            pairs.append((bias_variable, ops.zeros(bias_variable.shape, dtype=bias_variable.dtype)))
+            if use_bias and bias is not None and tuple(bias.shape) == tuple(bias_variable.shape):
+                # The layer adds the substituted bias itself (y + b, the same numbers as
+                # adding it afterwards to y + 0, one elementwise pass fewer).
+                pairs.append((bias_variable, bias))
+                bias = None
+            else:
+                pairs.append((bias_variable, ops.zeros(bias_variable.shape, dtype=bias_variable.dtype)))
         with substituted_weights(pairs), activation_removed(self.layer):
-            ys = self._raw_call(*xs)
+            ys = _direct_call(self.layer, xs[0]) if getattr(self._raw_call, "single_tensor", False) else None
+            if ys is None:
+                ys = self._raw_call(*xs)
         if use_bias and bias is not None:
             y = ys[0]
             shape = _bias_shape_for(self.layer, len(y.shape))
@@ -226,7 +261,31 @@ def _node_call(operation, node):
         args, kwargs = node.arguments.fill_in(tensor_dict)
         return keras.tree.flatten(operation(*args, **kwargs))
 
+    arguments = node.arguments
+    call.single_tensor = (
+        not arguments.kwargs and len(arguments.args) == 1 and isinstance(arguments.args[0], keras.KerasTensor)
+    )
     return call, keras_tensors
+
+
+def _direct_call(layer, x):
+    """``layer.call(x)`` where it computes what ``layer(x)`` does, else None.
+
+    ``Layer.__call__`` wraps ``call`` in Python bookkeeping (building, name scopes, dtype
+    checks) that costs about a millisecond per call while a function is traced; an analysis
+    calls each Dense/Conv layer's linear map several times. For a layer whose variables
+    and computations share one dtype (no mixed precision, not quantized) the wrapper's
+    only effect on the numbers is casting a floating input to the compute dtype, done here.
+    """
+    policy = layer.dtype_policy
+    if policy.compute_dtype != policy.variable_dtype or getattr(layer, "quantization_mode", None) is not None:
+        return None
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    if not dtype.startswith(("float", "bfloat")):
+        return None
+    if dtype != policy.compute_dtype:
+        x = ops.cast(x, policy.compute_dtype)
+    return keras.tree.flatten(layer.call(x))
 
 
 def _unique(tensors):

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -50,15 +51,37 @@ __all__ = [
 ]
 
 
+def _dtype(t):
+    return keras.backend.standardize_dtype(t.dtype)
+
+
+def _scalar(value, like):
+    return ops.convert_to_tensor(value, dtype=_dtype(like))
+
+
 def safe_divide(a, b):
     """``a / b`` with 0 where ``b`` is 0."""
+    # Scalar branches of ``where`` broadcast: no zeros_like / ones_like tensors are made.
     zero = ops.equal(b, 0)
-    return ops.where(zero, ops.zeros_like(a), a / ops.where(zero, ops.ones_like(b), b))
+    return ops.where(zero, _scalar(0, a), a / ops.where(zero, _scalar(1, b), b))
 
 
 def stabilize(z, epsilon):
     """``z + ε·sign(z)`` with sign(0) = 1 (Eq. II.33)."""
-    return z + epsilon * ops.where(ops.greater_equal(z, 0), ops.ones_like(z), -ops.ones_like(z))
+    eps = _scalar(epsilon, z)
+    return z + ops.where(ops.greater_equal(z, 0), eps, -eps)
+
+
+def _divide_stabilized(r, z, epsilon):
+    """``safe_divide(r, stabilize(z, ε))``, without the zero test where it cannot trigger.
+
+    For ε > 0 (in the dtype of ``z``) the stabilised denominator is ≥ ε or ≤ −ε, never 0,
+    so the plain quotient is the same number (one elementwise pass instead of four).
+    """
+    den = stabilize(z, epsilon)
+    if np.asarray(epsilon, dtype=_dtype(z)) > 0:
+        return r / den
+    return safe_divide(r, den)
 
 
 def _positive(t):
@@ -146,17 +169,17 @@ class EpsilonRule(Rule):
     @staticmethod
     def through_gradient(inputs, outputs, reversed_outputs, state, epsilon):
         # For a bias-free linear layer, x ⊙ ∂z/∂x^T s = Σ_j x_i w_ij s_j.
-        s = [safe_divide(r, stabilize(z, epsilon)) for r, z in zip(reversed_outputs, outputs)]
+        s = [_divide_stabilized(r, z, epsilon) for r, z in zip(reversed_outputs, outputs)]
         grads = state.gradient(s)
         return [x * g for x, g in zip(inputs, grads)]
 
-    def _denominator(self, z):
-        return stabilize(z, self.epsilon)
+    def _divide(self, relevance, z):
+        return _divide_stabilized(relevance, z, self.epsilon)
 
     def kernel_rule(self, x, z, relevance, state):
         if not self.bias:
             z = state.node.linear([x], use_bias=False)[0]
-        s = safe_divide(relevance, self._denominator(z))
+        s = self._divide(relevance, z)
         # The recorded VJP of the node's linear map is W^T s, whatever the bias.
         return [x * state.gradient([s])[0]]
 
@@ -170,8 +193,8 @@ class ZRule(EpsilonRule):
     def get_config(self):
         return {"bias": self.bias}
 
-    def _denominator(self, z):
-        return z
+    def _divide(self, relevance, z):
+        return safe_divide(relevance, z)
 
 
 class WSquareRule(Rule):
@@ -361,7 +384,7 @@ class BatchNormEpsilonRule(Rule):
         x, r = inputs[0], reversed_outputs[0]
         w, b, _ = _batchnorm_affine(state.layer, x)
         z = w * x + (b if self.bias else 0.0)
-        return [w * x * safe_divide(r, stabilize(z, self.epsilon))]
+        return [w * x * _divide_stabilized(r, z, self.epsilon)]
 
 
 class BatchNormTwoLinearRule(Rule):
@@ -378,8 +401,8 @@ class BatchNormTwoLinearRule(Rule):
         w, b, mean = _batchnorm_affine(state.layer, x)
         t = x - mean
         y = w * t + (b + w * mean)
-        r_t = w * t * safe_divide(r, stabilize(y, self.epsilon))
-        return [x * safe_divide(r_t, stabilize(t, self.epsilon))]
+        r_t = w * t * _divide_stabilized(r, y, self.epsilon)
+        return [x * _divide_stabilized(r_t, t, self.epsilon)]
 
 
 class BatchNormAlphaBetaRule(Rule):
