@@ -251,9 +251,11 @@ class AlphaBetaRule(Rule):
 
     def kernel_rule(self, x, z, relevance, state):
         kernels, bias = state.node.weights()
+        nonnegative = state.node.nonnegative_inputs
+        # W⁻ and x⁻ only where a term uses them (β > 0, or inputs of either sign).
         kp = [_positive(k) for k in kernels]
-        kn = [_negative(k) for k in kernels]
-        xp, xn = _positive(x), _negative(x)
+        kn = [_negative(k) for k in kernels] if (self.beta or not nonnegative) else None
+        xp, xn = _positive(x), (None if nonnegative else _negative(x))
         use_bias = self.bias and bias is not None
         zp, back_p = self._part(state, xp, xn, kp, kn, _positive(bias) if use_bias else None)
         result = self.alpha * back_p(safe_divide(relevance, zp))
