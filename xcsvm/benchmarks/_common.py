@@ -15,17 +15,26 @@ import scipy.sparse as sp
 CACHE = Path(os.environ.get("XCSVM_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 
 
-def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topic_fraction=0.05, seed=0):
-    """Train/test split of ``shared_datasets.make_lshtc_like``, cached as npz (CSR float64)."""
+def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topic_fraction=0.05, seed=0,
+               topic_size=30, background_size=None):
+    """Train/test split of ``shared_datasets.make_lshtc_like``, cached as npz (CSR float64).
+
+    The defaults are the generator's earlier benchmark setting (30 topic words per class,
+    background over the whole vocabulary); ``bench_liblinear.py`` passes the LSHTC-like
+    vocabulary structure explained in BENCHMARKS.md.
+    """
     from shared_datasets import make_lshtc_like
 
-    name = f"lshtc_{n_train}_{n_test}_{n_features}_{n_classes}_{topic_fraction}_{seed}.npz"
-    path = CACHE / name
+    name = f"lshtc_{n_train}_{n_test}_{n_features}_{n_classes}_{topic_fraction}_{seed}"
+    if topic_size != 30 or background_size is not None:
+        name += f"_t{topic_size}_b{background_size}"
+    path = CACHE / (name + ".npz")
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         X, y = make_lshtc_like(
             n_samples=n_train + n_test, n_features=n_features, n_classes=n_classes,
-            topic_fraction=topic_fraction, random_state=seed,
+            topic_fraction=topic_fraction, topic_size=topic_size, background_size=background_size,
+            random_state=seed,
         )
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, data=X.data, indices=X.indices, indptr=X.indptr, shape=X.shape, y=y, n_train=n_train)
