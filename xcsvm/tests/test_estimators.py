@@ -154,3 +154,32 @@ def test_verbose_prints_the_epoch_table(capsys):
     assert float(last[1]) == pytest.approx(model.primal_objective_, rel=1e-5)
     assert float(last[3]) == pytest.approx(model.dual_gap_, rel=1e-2, abs=1e-6)
     assert [h["epoch"] for h in model.history_] == list(range(1, model.n_iter_ + 1))
+
+
+@pytest.mark.parametrize("cls", [WWClassifier, CSClassifier])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_coef_has_no_rounding_residues(cls, fit_intercept):
+    """coef_ is non-zero exactly on the support implied by the dual variables (Eq. III.11),
+    and equals W recomputed from them: no ~1e-17 residues of duals that returned to 0."""
+    # Text-like rows: 5 words of the class' own 15-word block, 1 of 5 shared words.
+    rng = np.random.default_rng(11)
+    n, n_classes, block, shared = 200, 20, 15, 5
+    y = np.arange(n) % n_classes
+    own = y[:, None] * block + rng.integers(0, block, size=(n, 5))
+    common = n_classes * block + rng.integers(0, shared, size=(n, 1))
+    cols = np.hstack([own, common])
+    X = sp.csr_matrix((rng.uniform(0.2, 1.0, size=cols.size), (np.repeat(np.arange(n), 6), cols.ravel())),
+                      shape=(n, n_classes * block + shared))
+    model = cls(C=0.5, fit_intercept=fit_intercept, warm_start=True, random_state=0).fit(X, y)
+    alpha = model._alpha.copy()
+    rows = np.arange(len(y))
+    alpha[rows, y] = 0.0
+    coefficient = -alpha
+    coefficient[rows, y] = alpha.sum(axis=1)
+    recomputed = (X.T @ coefficient).T
+    support = (abs(X).T @ (coefficient != 0)).T > 0
+    assert 0.1 < support.mean() < 0.95  # the test has entries on both sides
+    np.testing.assert_array_equal(model.coef_ != 0, support)
+    np.testing.assert_allclose(model.coef_, recomputed, atol=1e-10 * np.abs(recomputed).max())
+    if fit_intercept:
+        np.testing.assert_array_equal(model.intercept_ != 0, coefficient.any(axis=0))

@@ -35,6 +35,37 @@ from xcsvm.solvers.problem import csr_arrays, prepare_problem
 __all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "estimator_class"]
 
 
+def _zero_outside_dual_support(W, problem, alpha):
+    """Zero the entries of ``W`` that no sample with a non-zero dual coefficient touches (WW, CS).
+
+    ``w_c = Σ_i (1[y_i = c] Σ_m α_im − α_ic) x_i`` (Eq. III.11), so ``w_cj`` is a sum over the
+    samples with ``x_ij ≠ 0`` and a non-zero coefficient for class ``c``; where there is none it
+    is 0 in exact arithmetic. Coordinate ascent adds a sample's contribution and subtracts it
+    again when its dual variable returns to 0, which leaves ~1e-17 residues there that would
+    count as non-zeros in ``density_`` (51 % instead of 35 % on the LSHTC-like benchmark).
+    Changes ``W`` in place; every other entry keeps its value.
+    """
+    n, n_classes = alpha.shape
+    rows = np.arange(n)
+    active = alpha != 0
+    active[rows, problem.y] = False
+    active[rows, problem.y] = active.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
+    sample, cls = np.nonzero(active)
+    coefficient_pattern = sp.csr_matrix(
+        (np.ones(sample.size), (sample, cls)), shape=(n, n_classes)
+    )
+    d = problem.n_features
+    x_pattern = sp.csr_matrix(
+        (np.ones(problem.indices.size), problem.indices, problem.indptr), shape=(n, d)
+    )
+    support = (x_pattern.T @ coefficient_pattern).tocoo()  # (d, K): samples behind w_cj
+    keep = np.zeros((n_classes, d), dtype=bool)
+    keep[support.col, support.row] = True
+    W[:, :d][~keep] = 0.0
+    if W.shape[1] > d:  # intercept column: the constant feature of every sample
+        W[~active.any(axis=0), d] = 0.0
+
+
 def effective_n_threads(n_jobs) -> int:
     """Threads for ``n_jobs`` (None: 1, negative: all cores but ``-n_jobs - 1``)."""
     if n_jobs is None:
@@ -168,6 +199,8 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         W = result.W
+        if self._formulation in ("ww", "cs"):
+            _zero_outside_dual_support(W, problem, result.alpha)
         primal, dual = objectives(self._formulation, problem, W, result.alpha, margin, n_threads)
         d = problem.n_features
         self.classes_ = classes
