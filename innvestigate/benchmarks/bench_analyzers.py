@@ -51,16 +51,22 @@ def build(name, size):
 
 
 def time_analyzer(model, name, x, repeats):
-    t0 = time.perf_counter()
+    """Setup (create + first call) and the median later call, in wall-clock and CPU seconds.
+
+    CPU time (all threads of this process) is the steadier measure on a machine shared
+    with other jobs: waiting for a core inflates wall time, not CPU time.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
     analyzer = innvestigate.create_analyzer(name, model)
     analyzer.analyze(x)
-    setup = time.perf_counter() - t0
-    runs = []
+    setup, setup_cpu = time.perf_counter() - t0, time.process_time() - c0
+    runs, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         analyzer.analyze(x)
         runs.append(time.perf_counter() - t)
-    return analyzer, setup, float(np.median(runs))
+        cpu.append(time.process_time() - c)
+    return analyzer, (setup, setup_cpu), (float(np.median(runs)), float(np.median(cpu)))
 
 
 def main():
@@ -88,13 +94,13 @@ def main():
             except innvestigate.NotAnalyzeableModelException:
                 continue
             rows[name] = (setup, run)
-        anchor = rows["gradient.baseline"][1]
+        anchor, anchor_cpu = rows["gradient.baseline"][1]
         print(f"\n### {model_name} ({args.size}x{args.size}, batch {args.batch}, {keras.backend.backend()})\n")
-        print("| analyzer | images/s | time / gradient pass | setup (first call) s |")
-        print("|---|---:|---:|---:|")
-        for name, (setup, run) in rows.items():
-            print(f"| {name} | {args.batch / run:.2f} | {run / anchor:.2f} | {setup:.2f} |")
-            results.append({"model": model_name, "analyzer": name, "images_per_s": args.batch / run, "ratio_to_gradient": run / anchor, "setup_s": setup, "backend": keras.backend.backend(), "batch": args.batch, "size": args.size})
+        print("| analyzer | images/s | time / gradient pass | CPU time / gradient pass | setup (first call) s | setup CPU s |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, ((setup, setup_cpu), (run, run_cpu)) in rows.items():
+            print(f"| {name} | {args.batch / run:.2f} | {run / anchor:.2f} | {run_cpu / anchor_cpu:.2f} | {setup:.2f} | {setup_cpu:.2f} |")
+            results.append({"model": model_name, "analyzer": name, "images_per_s": args.batch / run, "ratio_to_gradient": run / anchor, "cpu_ratio_to_gradient": run_cpu / anchor_cpu, "setup_s": setup, "setup_cpu_s": setup_cpu, "backend": keras.backend.backend(), "batch": args.batch, "size": args.size})
 
         # Fig. V.4: setup, then the time to analyse N images batch by batch.
         n_batches = max(1, args.fig_v4_images // args.batch)
