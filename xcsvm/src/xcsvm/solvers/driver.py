@@ -69,6 +69,15 @@ def primal_from_dual(formulation: str, problem: Problem, alpha: np.ndarray) -> n
     return W
 
 
+def _aligned_zeros(shape, alignment=64):
+    """A C-contiguous float64 zero array whose data starts on an ``alignment``-byte boundary."""
+    size = int(np.prod(shape))
+    extra = alignment // 8
+    buffer = np.zeros(size + extra)
+    offset = (-buffer.ctypes.data % alignment) // 8
+    return buffer[offset : offset + size].reshape(shape)
+
+
 def _group_order(groups_of_class, y, n_groups, rng):
     """Samples grouped by the group of their class, shuffled inside each group."""
     perm = rng.permutation(y.shape[0]).astype(np.int32)
@@ -105,17 +114,44 @@ class _Epochs:
             self.group_class_ptr = np.zeros(self.n_groups + 1, dtype=np.int32)
             np.cumsum([len(g) for g in self.groups], out=self.group_class_ptr[1:])
             self.rounds = ww_rounds(self.n_groups)
+            self._init_feature_major(W)
         elif formulation == "cs":
             self.workspace = np.zeros((4, K))
+
+    def _init_feature_major(self, W):
+        """WW keeps its weights feature-major (``ww.ww_epoch_t``): ``WT[j, class_col[c]] = W[c, j]``.
+
+        Each group's classes get contiguous columns starting on a 64-byte
+        boundary (groups padded to 8 columns), so the threads of a round never
+        share a cache line.
+        """
+        widths = np.array([len(g) for g in self.groups])
+        padded = -(-widths // 8) * 8
+        self.group_col0 = np.zeros(self.n_groups, dtype=np.int32)
+        np.cumsum(padded[:-1], out=self.group_col0[1:])
+        self.class_col = np.empty(self.problem.n_classes, dtype=np.int32)
+        for g, members in enumerate(self.groups):
+            self.class_col[members] = self.group_col0[g] + np.arange(len(members))
+        self.WT = _aligned_zeros((W.shape[1], int(padded.sum())))
+        ww.to_feature_major(W, self.class_col, self.WT, self.n_threads)
+        n_slots = self.rounds.shape[1]
+        self.scratch = np.zeros((n_slots, 2 * int(widths.max())))
+        self.scratch_index = np.zeros((n_slots, int(widths.max())), dtype=np.int32)
+
+    def sync(self):
+        """Bring ``W`` (class-major, the layout of the result) up to date with the kernels' weights."""
+        if self.formulation == "ww":
+            ww.to_class_major(self.WT, self.class_col, self.W, self.n_threads)
 
     def __call__(self, shrink):
         p = self.problem
         if self.formulation == "ww":
             order, ptr = _group_order(self.group_of_class, p.y, self.n_groups, self.rng)
-            return ww.ww_epoch(
+            return ww.ww_epoch_t(
                 *p.csr_arrays, p.sq_norms, p.upper, p.y, ptr, order, self.group_class_ptr,
-                self.group_classes, self.rounds, self.class_row, self.alpha, self.stale, self.W,
-                p.bias, shrink, self.n_threads,
+                self.group_classes, self.group_col0, self.class_col, self.rounds, self.alpha,
+                self.stale, self.WT, self.scratch, self.scratch_index, p.bias, shrink,
+                self.n_threads,
             )
         order = self.rng.permutation(p.n_samples).astype(np.int32)
         if self.formulation == "cs":
@@ -230,6 +266,7 @@ def solve(
             violation, visited = epochs(shrunk)
             record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk}
             if show:
+                epochs.sync()
                 primal, dual = objectives(formulation, problem, W, alpha, margin, n_threads)
                 record.update(primal=primal, dual=dual, gap=relative_gap(primal, dual))
                 tqdm.write(
@@ -251,6 +288,7 @@ def solve(
         bar.close()
     if formulation == "llw":
         epochs.recenter()
+    epochs.sync()
     return SolveResult(W=W, alpha=alpha, n_iter=n_iter, converged=converged, history=history)
 
 

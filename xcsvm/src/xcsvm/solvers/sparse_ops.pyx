@@ -28,25 +28,59 @@ def row_sq_norms(const floating_t[::1] data, const index_t[::1] indices, const i
     return np.asarray(out)
 
 
+#: Classes whose weights are transposed at a time by ``decision_scores``.
+cdef Py_ssize_t SCORE_BLOCK = 64
+
+
 def decision_scores(
     const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
     const double[:, ::1] W, double bias, double[:, ::1] out, int n_threads=1,
 ):
-    """``out[i, r] = W[r] . x_i`` (with the intercept column when ``bias != 0``)."""
-    cdef Py_ssize_t n = indptr.shape[0] - 1, i, r, n_rows = W.shape[0]
-    cdef Py_ssize_t bias_col = W.shape[1] - 1, stride = W.shape[1]
+    """``out[i, r] = W[r] . x_i`` (with the intercept column when ``bias != 0``).
+
+    The rows of ``W`` are taken ``SCORE_BLOCK`` at a time and transposed into a
+    feature-major buffer (``W.shape[1] x 64`` doubles), so that each non-zero
+    of a sample reads the weights of 64 classes from contiguous memory
+    instead of one cache line per class from a class-major matrix that does
+    not fit in cache. Parallel over samples (each row of ``out`` has one writer).
+    """
+    cdef Py_ssize_t n = indptr.shape[0] - 1, i, r, k, j, j0, j1, b, r0
+    cdef Py_ssize_t n_rows = W.shape[0], n_cols = W.shape[1]
+    cdef Py_ssize_t bias_col = n_cols - 1, block = SCORE_BLOCK
+    cdef double x
+    cdef double* o
+    cdef const double* row
     if out.shape[0] != n or out.shape[1] != n_rows:
         raise ValueError("out must have shape (n_samples, W.shape[0])")
     if n == 0 or n_rows == 0:
         return np.asarray(out)
+    if n_cols == 0:
+        out[:, :] = 0.0
+        return np.asarray(out)
+    cdef double[:, ::1] T = np.empty((n_cols, min(block, n_rows)))
+    cdef double* T_ptr = &T[0, 0]
+    cdef Py_ssize_t ldt = T.shape[1]
     cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
     cdef const index_t* indices_ptr = &indices[0] if indices.shape[0] > 0 else NULL
-    with nogil:
-        # Each sample's row of ``out`` is written by one thread only.
-        for i in prange(n, schedule="static", num_threads=n_threads):
-            for r in range(n_rows):
-                out[i, r] = sparse_dot(
-                    data_ptr, indices_ptr, indptr[i], indptr[i + 1],
-                    &W[0, 0] + r * stride, bias, bias_col,
-                )
+    for r0 in range(0, n_rows, block):
+        b = min(block, n_rows - r0)
+        with nogil:
+            # T[j, r] = W[r0 + r, j], in column chunks of 256 (one writer per chunk).
+            for j0 in prange(0, n_cols, 256, schedule="static", num_threads=n_threads):
+                j1 = min(j0 + 256, n_cols)
+                for r in range(b):
+                    for j in range(j0, j1):
+                        T_ptr[j * ldt + r] = W[r0 + r, j]
+            for i in prange(n, schedule="static", num_threads=n_threads):
+                o = &out[i, r0]
+                for r in range(b):
+                    o[r] = 0.0
+                for k in range(indptr[i], indptr[i + 1]):
+                    x = <double> data_ptr[k]
+                    row = T_ptr + indices_ptr[k] * ldt
+                    for r in range(b):
+                        o[r] += x * row[r]
+                if bias != 0.0:
+                    for r in range(b):
+                        o[r] += bias * W[r0 + r, bias_col]
     return np.asarray(out)

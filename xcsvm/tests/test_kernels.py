@@ -1,0 +1,88 @@
+"""The feature-major WW kernel (single machine) against the class-major one (MPI ranks).
+
+``ww.ww_epoch_t`` regroups the arithmetic of ``ww.ww_epoch`` (scores of a whole
+class group in one pass, updates deferred to the end of the sample) but must take
+exactly the same coordinate steps: from the same state, one epoch of each gives
+the same dual variables, shrinking counters and weights up to rounding.
+"""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from xcsvm.solvers import driver, ww
+from xcsvm.solvers.problem import prepare_problem
+
+
+def _sparse_problem(n, d, n_classes, seed, dtype, index_dtype, bias):
+    rng = np.random.RandomState(seed)
+    X = sp.random(n, d, density=0.08, random_state=rng, format="csr", dtype=np.float64)
+    X.data = rng.randn(X.data.size)
+    X = X + sp.csr_matrix((np.ones(n), (np.arange(n), rng.randint(0, d, size=n))), shape=(n, d))
+    X = sp.csr_matrix(X, dtype=dtype)  # every row has a non-zero
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    y = rng.randint(0, n_classes, size=n)
+    y[:n_classes] = np.arange(n_classes)
+    upper = rng.uniform(0.2, 2.0, size=n)
+    upper[3] = 0.0  # a zero-weight sample
+    return prepare_problem(X, y, n_classes, upper, bias)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("bias", [0.0, 1.5])
+@pytest.mark.parametrize(
+    "dtype, index_dtype", [(np.float64, np.int32), (np.float32, np.int64)]
+)
+def test_feature_major_epoch_equals_class_major_epoch(n_threads, bias, dtype, index_dtype):
+    n_classes = 23  # odd: a dummy group sits out; groups of unequal width
+    problem = _sparse_problem(400, 60, n_classes, 0, dtype, index_dtype, bias)
+    rng = np.random.RandomState(1)
+    alpha, stale = driver.new_dual("ww", problem)
+    alpha[:] = rng.uniform(0, 1, size=alpha.shape) * (rng.rand(*alpha.shape) < 0.3)
+    np.minimum(alpha, problem.upper[:, None], out=alpha)
+    alpha[np.arange(problem.n_samples), problem.y] = 0.0
+    # Most variables shrunk for some samples (the class-by-class path), none for others
+    # (the whole-group path).
+    stale[:] = np.where(rng.rand(*stale.shape) < 0.9, 3, 0) * (np.arange(problem.n_samples) % 2)[:, None]
+    W = driver.primal_from_dual("ww", problem, alpha)
+
+    for shrink in (True, False):
+        epochs = driver._Epochs(
+            "ww", problem, alpha.copy(), stale.copy(), W.copy(), n_threads,
+            np.random.RandomState(7), 1.0,
+        )
+        order, ptr = driver._group_order(epochs.group_of_class, problem.y, epochs.n_groups,
+                                         np.random.RandomState(3))
+        a_ref, s_ref, W_ref = alpha.copy(), stale.copy(), W.copy()
+        v_ref, m_ref = ww.ww_epoch(
+            *problem.csr_arrays, problem.sq_norms, problem.upper, problem.y, ptr, order,
+            epochs.group_class_ptr, epochs.group_classes, epochs.rounds, epochs.class_row,
+            a_ref, s_ref, W_ref, problem.bias, shrink, n_threads,
+        )
+        v, m = ww.ww_epoch_t(
+            *problem.csr_arrays, problem.sq_norms, problem.upper, problem.y, ptr, order,
+            epochs.group_class_ptr, epochs.group_classes, epochs.group_col0, epochs.class_col,
+            epochs.rounds, epochs.alpha, epochs.stale, epochs.WT, epochs.scratch,
+            epochs.scratch_index, problem.bias, shrink, n_threads,
+        )
+        epochs.sync()
+        assert m == m_ref > 0
+        assert v == pytest.approx(v_ref, rel=1e-10)
+        np.testing.assert_allclose(epochs.alpha, a_ref, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(epochs.stale, s_ref)
+        np.testing.assert_allclose(epochs.W, W_ref, rtol=0, atol=1e-11)
+        assert np.abs(epochs.alpha - alpha).max() > 1e-3  # the epoch did move
+
+
+def test_feature_major_groups_start_on_cache_lines():
+    problem = _sparse_problem(200, 30, 23, 0, np.float64, np.int32, 0.0)
+    alpha, stale = driver.new_dual("ww", problem)
+    W = np.zeros((problem.n_classes, problem.n_columns))
+    epochs = driver._Epochs("ww", problem, alpha, stale, W, 4, np.random.RandomState(0), 1.0)
+    assert epochs.WT.ctypes.data % 64 == 0
+    assert np.all(epochs.group_col0 % 8 == 0)
+    assert sorted(epochs.class_col.tolist()) == sorted(set(epochs.class_col.tolist()))
+    for g, members in enumerate(epochs.groups):
+        np.testing.assert_array_equal(
+            epochs.class_col[members], epochs.group_col0[g] + np.arange(len(members))
+        )
