@@ -281,7 +281,7 @@ cdef Py_ssize_t BLOCK_RATIO = 2
 # Rows of WT requested this many non-zeros ahead of their use (software
 # prefetch): a sample's rows lie at random places in a matrix larger than the
 # cache, and short group segments leave the hardware prefetcher little to do.
-cdef Py_ssize_t PREFETCH_AHEAD = 3
+cdef Py_ssize_t PREFETCH_AHEAD = 12
 
 cdef extern from *:
     """
