@@ -41,3 +41,24 @@ cdef inline void sparse_axpy(
         w[indices[k]] += scale * <double> data[k]
     if bias != 0.0:
         w[bias_col] += scale * bias
+
+
+# Software prefetch (GCC/Clang builtin): request a cache line before it is read.
+cdef extern from *:
+    """
+    #define XCSVM_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #define XCSVM_PREFETCHW(p) __builtin_prefetch((const void*)(p), 1, 3)
+    """
+    void XCSVM_PREFETCH(const void* p) noexcept nogil
+    void XCSVM_PREFETCHW(const void* p) noexcept nogil
+
+
+cdef inline void _prefetch_segment(const double* p, Py_ssize_t n, bint write) noexcept nogil:
+    """Request the cache lines of ``p[0:n]``."""
+    cdef Py_ssize_t t
+    for t in range(0, n, 8):
+        if write:
+            XCSVM_PREFETCHW(p + t)
+        else:
+            XCSVM_PREFETCH(p + t)
+    XCSVM_PREFETCH(p + n - 1)

@@ -3,9 +3,12 @@
 
 Contract (stable; also in ``solvers/README.md``)
 ------------------------------------------------
-Same ``data/indices/indptr``, ``sq_norms``, ``upper``, ``y``, ``W`` and
-``bias`` conventions as :mod:`xcsvm.solvers.ww` (``W`` holds all ``K``
-classes, row ``c`` = class ``c``).
+Same ``data/indices/indptr``, ``sq_norms``, ``upper``, ``y`` and ``bias``
+conventions as :mod:`xcsvm.solvers.ww`. The weights are held
+**feature-major**, as by ``ww.ww_epoch_t``: ``WT`` float64 (d [+ 1 with an
+intercept], ld >= K), C-contiguous, ``WT[j, c] = w_cj`` (the intercept in the
+last row), so the scores of all ``K`` classes of a sample are read from
+contiguous memory, a row per non-zero.
 
 ``alpha`` float64 (n, K)
     ``alpha[i, c] >= 0`` for ``c != y_i`` with ``sum_c alpha[i, c] <=
@@ -19,9 +22,11 @@ classes, row ``c`` = class ``c``).
 ``cs_epoch(..., samples, ..., workspace)``
     For every sample ``i`` of ``samples`` in order, solves the sub-problem
     in the block ``alpha[i, :]`` exactly (the sorting algorithm of Keerthi et
-    al. 2008 / LIBLINEAR's ``Solver_MCSVM_CS``) and updates all rows of
-    ``W``. Sequential: every step touches every class. ``workspace`` is a
-    float64 (4, K) scratch buffer (no allocation inside the epoch). Returns
+    al. 2008 / LIBLINEAR's ``Solver_MCSVM_CS``) and updates the weights of
+    the classes whose variable moved (all of them in one pass over the
+    sample's rows when at least half moved, else class by class).
+    Sequential: every step touches every class. ``workspace`` is a
+    float64 (5, K) scratch buffer (no allocation inside the epoch). Returns
     ``(max_violation, n_visited)`` where the violation of a block is
     ``max_m G_m - min_{m can increase} G_m`` in LIBLINEAR's terms.
 """
@@ -29,9 +34,11 @@ from libc.stdlib cimport qsort
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport floating_t, index_t, sparse_dot, sparse_axpy
+from xcsvm.solvers._sparse cimport _prefetch_segment, floating_t, index_t
 
 cdef unsigned char STALE_LIMIT = 3
+# Rows of WT requested this many non-zeros ahead of their use (as in ww.pyx).
+cdef Py_ssize_t PREFETCH_AHEAD = 12
 
 
 cdef int _descending(const void* a, const void* b) noexcept nogil:
@@ -47,25 +54,27 @@ def cs_epoch(
     const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
     const double[::1] sq_norms, const double[::1] upper, const int[::1] y,
     const int[::1] samples, double[:, ::1] alpha, unsigned char[::1] stale,
-    double[:, ::1] W, double[:, ::1] workspace, double bias=0.0, bint shrink=False,
+    double[:, ::1] WT, double[:, ::1] workspace, double bias=0.0, bint shrink=False,
 ):
     """One sequential pass of Crammer-Singer block updates over ``samples``.
 
     See the module docstring for the contract. Returns ``(max_violation, n_visited)``.
     """
-    cdef Py_ssize_t K = alpha.shape[1], stride = W.shape[1], bias_col = W.shape[1] - 1
-    if W.shape[0] != K or workspace.shape[0] < 4 or workspace.shape[1] < K:
-        raise ValueError("W needs K rows and workspace shape (4, K)")
+    cdef Py_ssize_t K = alpha.shape[1], ld = WT.shape[1], bias_row = WT.shape[0] - 1
+    if ld < K or workspace.shape[0] < 5 or workspace.shape[1] < K:
+        raise ValueError("WT needs at least K columns and workspace shape (5, K)")
     cdef double* G = &workspace[0, 0]
     cdef double* B = &workspace[1, 0]
     cdef double* D = &workspace[2, 0]
     cdef double* old = &workspace[3, 0]
-    cdef Py_ssize_t s, i, m, r, start, end
+    cdef double* step = &workspace[4, 0]
+    cdef double* W_ptr = &WT[0, 0]
+    cdef double* row
+    cdef Py_ssize_t s, i, m, r, k, start, end, n_changed
     cdef int yi
-    cdef double k_i, u_i, total, min_g, max_g, beta, new, delta, block_violation
+    cdef double k_i, u_i, total, min_g, max_g, beta, new, delta, block_violation, x
     cdef double violation = 0.0
     cdef long long visited = 0
-    cdef bint changed
     if samples.shape[0] == 0:
         return 0.0, 0
     cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
@@ -90,11 +99,24 @@ def cs_epoch(
                     old[m] = -alpha[i, m]
                     total += alpha[i, m]
             old[yi] = total
-            # Gradient of the minimisation form: G_m = w_m . x_i + 1[m != y_i].
+            # Gradient of the minimisation form: G_m = w_m . x_i + 1[m != y_i],
+            # all classes in one pass over the sample's rows of WT.
+            for m in range(K):
+                G[m] = 0.0
+            for k in range(start, end):
+                if k + PREFETCH_AHEAD < end:
+                    _prefetch_segment(W_ptr + indices_ptr[k + PREFETCH_AHEAD] * ld, K, False)
+                x = <double> data_ptr[k]
+                row = W_ptr + indices_ptr[k] * ld
+                for m in range(K):
+                    G[m] += x * row[m]
+            if bias != 0.0:
+                row = W_ptr + bias_row * ld
+                for m in range(K):
+                    G[m] += bias * row[m]
             min_g = 1e300
             max_g = -1e300
             for m in range(K):
-                G[m] = sparse_dot(data_ptr, indices_ptr, start, end, &W[0, 0] + m * stride, bias, bias_col)
                 if m != yi:
                     G[m] += 1.0
                     if old[m] < 0.0 and G[m] < min_g:
@@ -125,7 +147,7 @@ def cs_epoch(
                 beta += D[r]
                 r += 1
             beta /= r
-            changed = False
+            n_changed = 0
             for m in range(K):
                 new = (beta - B[m]) / k_i
                 if m == yi:
@@ -134,13 +156,33 @@ def cs_epoch(
                 elif new > 0.0:
                     new = 0.0
                 delta = new - old[m]
+                step[m] = delta
                 if delta != 0.0:
-                    changed = True
-                    sparse_axpy(delta, data_ptr, indices_ptr, start, end, &W[0, 0] + m * stride, bias, bias_col)
+                    n_changed += 1
                     if m != yi:
                         alpha[i, m] = -new
-            if changed:
-                stale[i] = 0
-            elif stale[i] < 255:
-                stale[i] += 1
+            if n_changed == 0:
+                if stale[i] < 255:
+                    stale[i] += 1
+                continue
+            stale[i] = 0
+            if 2 * n_changed >= K:
+                for k in range(start, end):
+                    x = <double> data_ptr[k]
+                    row = W_ptr + indices_ptr[k] * ld
+                    for m in range(K):
+                        row[m] += step[m] * x
+                if bias != 0.0:
+                    row = W_ptr + bias_row * ld
+                    for m in range(K):
+                        row[m] += step[m] * bias
+            else:
+                for m in range(K):
+                    delta = step[m]
+                    if delta == 0.0:
+                        continue
+                    for k in range(start, end):
+                        W_ptr[indices_ptr[k] * ld + m] += delta * <double> data_ptr[k]
+                    if bias != 0.0:
+                        W_ptr[bias_row * ld + m] += delta * bias
     return violation, visited

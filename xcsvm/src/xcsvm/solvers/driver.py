@@ -116,10 +116,13 @@ class _Epochs:
             self.rounds = ww_rounds(self.n_groups)
             self._init_feature_major(W)
         elif formulation == "cs":
-            self.workspace = np.zeros((4, K))
+            self.workspace = np.zeros((5, K))
+            self.groups = [np.arange(K, dtype=np.int32)]
+            self.n_groups = 1
+            self._init_feature_major(W)
 
     def _init_feature_major(self, W):
-        """WW keeps its weights feature-major (``ww.ww_epoch_t``): ``WT[j, class_col[c]] = W[c, j]``.
+        """WW and CS keep their weights feature-major (``ww.ww_epoch_t``, ``cs.cs_epoch``): ``WT[j, class_col[c]] = W[c, j]``.
 
         Each group's classes get contiguous columns starting on a 64-byte
         boundary (groups padded to 8 columns), so the threads of a round never
@@ -134,13 +137,15 @@ class _Epochs:
             self.class_col[members] = self.group_col0[g] + np.arange(len(members))
         self.WT = _aligned_zeros((W.shape[1], int(padded.sum())))
         ww.to_feature_major(W, self.class_col, self.WT, self.n_threads)
+        if self.formulation == "cs":
+            return
         n_slots = self.rounds.shape[1]
         self.scratch = np.zeros((n_slots, 2 * int(widths.max())))
         self.scratch_index = np.zeros((n_slots, int(widths.max())), dtype=np.int32)
 
     def sync(self):
         """Bring ``W`` (class-major, the layout of the result) up to date with the kernels' weights."""
-        if self.formulation == "ww":
+        if self.formulation in ("ww", "cs"):
             ww.to_class_major(self.WT, self.class_col, self.W, self.n_threads)
 
     def __call__(self, shrink):
@@ -157,7 +162,7 @@ class _Epochs:
         if self.formulation == "cs":
             return cs.cs_epoch(
                 *p.csr_arrays, p.sq_norms, p.upper, p.y, order, self.alpha, self.stale,
-                self.W, self.workspace, p.bias, shrink,
+                self.WT, self.workspace, p.bias, shrink,
             )
         violation, visited = 0.0, 0
         rows = self.class_row

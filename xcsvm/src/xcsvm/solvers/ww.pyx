@@ -66,7 +66,9 @@ from libc.math cimport fabs
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport floating_t, index_t, sparse_dot, sparse_axpy
+from xcsvm.solvers._sparse cimport (
+    XCSVM_PREFETCH, _prefetch_segment, floating_t, index_t, sparse_axpy, sparse_dot,
+)
 
 cdef unsigned char STALE_LIMIT = 3
 
@@ -283,24 +285,6 @@ cdef Py_ssize_t BLOCK_RATIO = 2
 # cache, and short group segments leave the hardware prefetcher little to do.
 cdef Py_ssize_t PREFETCH_AHEAD = 12
 
-cdef extern from *:
-    """
-    #define XCSVM_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
-    #define XCSVM_PREFETCHW(p) __builtin_prefetch((const void*)(p), 1, 3)
-    """
-    void XCSVM_PREFETCH(const void* p) noexcept nogil
-    void XCSVM_PREFETCHW(const void* p) noexcept nogil
-
-
-cdef inline void _prefetch_segment(const double* p, Py_ssize_t n, bint write) noexcept nogil:
-    """Request the cache lines of ``p[0:n]``."""
-    cdef Py_ssize_t t
-    for t in range(0, n, 8):
-        if write:
-            XCSVM_PREFETCHW(p + t)
-        else:
-            XCSVM_PREFETCH(p + t)
-    XCSVM_PREFETCH(p + n - 1)
 
 
 cdef void _ww_sample_t(
