@@ -74,13 +74,13 @@ def test_feature_major_epoch_equals_class_major_epoch(n_threads, bias, dtype, in
         assert np.abs(epochs.alpha - alpha).max() > 1e-3  # the epoch did move
 
 
-def test_feature_major_groups_start_on_cache_lines():
+def test_feature_major_groups_start_on_cache_line_pairs():
     problem = _sparse_problem(200, 30, 23, 0, np.float64, np.int32, 0.0)
     alpha, stale = driver.new_dual("ww", problem)
     W = np.zeros((problem.n_classes, problem.n_columns))
     epochs = driver._Epochs("ww", problem, alpha, stale, W, 4, np.random.RandomState(0), 1.0)
-    assert epochs.WT.ctypes.data % 64 == 0
-    assert np.all(epochs.group_col0 % 8 == 0)
+    assert epochs.WT.ctypes.data % 128 == 0
+    assert np.all(epochs.group_col0 % 16 == 0)
     assert sorted(epochs.class_col.tolist()) == sorted(set(epochs.class_col.tolist()))
     for g, members in enumerate(epochs.groups):
         np.testing.assert_array_equal(

@@ -262,10 +262,10 @@ def ww_epoch(
 # ``WT`` holds the weights transposed, one row per feature (plus a last row for
 # the constant feature when ``bias != 0``): ``WT[j, class_col[c]] = w_cj``. The
 # classes of one group occupy contiguous columns (``group_col0[g] + t`` for the
-# ``t``-th class of group ``g``), every group starting on a 64-byte boundary, so
-# a sample's non-zeros touch contiguous memory (a few cache lines per feature
+# ``t``-th class of group ``g``), every group starting on a 128-byte boundary,
+# so a sample's non-zeros touch contiguous memory (a few cache lines per feature
 # instead of one per class and feature) and two threads working on different
-# groups never write the same cache line.
+# groups never write the same pair of cache lines.
 #
 # A sample's coordinate steps against the classes of one group are exact and in
 # the same order as in ``_ww_block``; only the arithmetic is regrouped: the step
