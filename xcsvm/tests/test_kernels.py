@@ -86,3 +86,22 @@ def test_feature_major_groups_start_on_cache_line_pairs():
         np.testing.assert_array_equal(
             epochs.class_col[members], epochs.group_col0[g] + np.arange(len(members))
         )
+
+
+def test_ww_groups_changes_the_schedule_not_the_solution():
+    problem = _sparse_problem(300, 40, 9, 1, np.float64, np.int32, 0.0)
+    primal = []
+    for groups in (None, 4, 9):
+        result = driver.solve("ww", problem, tol=1e-4, max_iter=5000, random_state=0, ww_groups=groups)
+        assert result.converged
+        p, d = driver.objectives("ww", problem, result.W, result.alpha)
+        assert driver.relative_gap(p, d) < 1e-4
+        primal.append(p)
+    np.testing.assert_allclose(primal, primal[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("formulation, groups", [("llw", 2), ("ww", 0), ("ww", -3)])
+def test_ww_groups_rejects_bad_values(formulation, groups):
+    problem = _sparse_problem(50, 10, 3, 0, np.float64, np.int32, 0.0)
+    with pytest.raises(ValueError, match="ww_groups"):
+        driver.solve(formulation, problem, ww_groups=groups)
