@@ -1,6 +1,7 @@
 """The reproduction script on tiny data: files written, tables consistent."""
 import csv
 
+import numpy as np
 import pytest
 
 from xcsvm.experiments import reproduce
@@ -21,3 +22,19 @@ def test_reproduce_writes_summary_csv_and_plot(tmp_path, monkeypatch):
     summary = (tmp_path / "summary.md").read_text()
     assert "Table III.3" in summary and "Table III.4" in summary
     assert (tmp_path / "tables_III3_III4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_density_ignores_rounding_residues():
+    coef = np.array([[1.0, 1e-17, 0.0], [0.0, -2.0, 3e-11]])  # threshold 2e-12
+    assert reproduce._density(coef) == pytest.approx(100 * 3 / 6)
+    assert reproduce._density(np.zeros((2, 3))) == 0.0
+
+
+def test_class_vocabulary_data_give_ww_a_sparser_model_than_ovr():
+    # The thesis' Table III.3 finding that the reproduction's data are built for.
+    X_train, y_train, X_test, y_test = reproduce._make_data(1000, 200, 3000, 30, seed=0)
+    densities = {}
+    for solver in ("OVR", "WW"):
+        model = reproduce._estimator(solver, 1.0, 200, 1, 0).fit(X_train, y_train)
+        densities[solver] = reproduce._density(model.coef_)
+    assert densities["WW"] < 0.8 * densities["OVR"]
