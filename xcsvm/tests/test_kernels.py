@@ -105,3 +105,18 @@ def test_ww_groups_rejects_bad_values(formulation, groups):
     problem = _sparse_problem(50, 10, 3, 0, np.float64, np.int32, 0.0)
     with pytest.raises(ValueError, match="ww_groups"):
         driver.solve(formulation, problem, ww_groups=groups)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("bias", [0.0, 0.7])
+@pytest.mark.parametrize("n_rows", [1, 64, 150])
+def test_decision_scores_equal_the_dense_product(n_threads, bias, n_rows):
+    from xcsvm.solvers import sparse_ops
+
+    problem = _sparse_problem(120, 70, 3, 2, np.float32, np.int64, 0.0)
+    X = sp.csr_matrix((problem.data, problem.indices, problem.indptr), shape=(120, 70))
+    W = np.random.RandomState(4).randn(n_rows, 71)
+    out = np.empty((120, n_rows))
+    sparse_ops.decision_scores(*problem.csr_arrays, W, bias, out, n_threads)
+    expected = X.astype(np.float64) @ W[:, :70].T + (bias * W[:, 70] if bias else 0.0)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
