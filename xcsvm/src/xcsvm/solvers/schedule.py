@@ -70,10 +70,15 @@ def one_factorization(n_nodes: int) -> list[list[tuple[int, int]]]:
 
 
 def balanced_groups(class_counts, n_groups: int) -> list[np.ndarray]:
-    """Bundle classes into ``n_groups`` groups of about equal sample count.
+    """Bundle classes into ``n_groups`` groups of about equal samples *and* classes.
 
-    Longest-processing-time greedy: the classes, largest first, go to the
-    group with the fewest samples so far (ties: fewest classes).
+    The work of a matched pair of groups ``(a, b)`` is ``n_a k_b + n_b k_a``
+    coordinate steps (``n`` samples, ``k`` classes of a group), so a round is
+    balanced only when both counts are. Longest-processing-time greedy on the
+    combined load: the classes, largest first, go to the group with the
+    smallest ``samples / total samples + classes / total classes`` so far
+    (ties: fewest samples). The largest classes spread over the groups first,
+    the many small ones then even out the class counts.
 
     Examples
     --------
@@ -86,8 +91,9 @@ def balanced_groups(class_counts, n_groups: int) -> list[np.ndarray]:
     load = np.zeros(n_groups)
     size = np.zeros(n_groups, dtype=np.int64)
     members: list[list[int]] = [[] for _ in range(n_groups)]
+    total = max(float(class_counts.sum()), 1.0)
     for c in np.argsort(-class_counts, kind="stable"):
-        g = int(np.lexsort((size, load))[0])
+        g = int(np.lexsort((load, load / total + size / n_classes))[0])
         members[g].append(int(c))
         load[g] += class_counts[c]
         size[g] += 1
