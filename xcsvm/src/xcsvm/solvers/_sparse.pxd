@@ -8,6 +8,8 @@
 # feature of value ``bias`` stored in the last column ``W[r, bias_col]``; X is
 # never copied to append that column.
 
+from libc.math cimport fabs
+
 ctypedef fused floating_t:
     float
     double
@@ -47,18 +49,36 @@ cdef inline void sparse_axpy(
 cdef extern from *:
     """
     #define XCSVM_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
-    #define XCSVM_PREFETCHW(p) __builtin_prefetch((const void*)(p), 1, 3)
     """
     void XCSVM_PREFETCH(const void* p) noexcept nogil
-    void XCSVM_PREFETCHW(const void* p) noexcept nogil
 
 
-cdef inline void _prefetch_segment(const double* p, Py_ssize_t n, bint write) noexcept nogil:
+cdef inline void _prefetch_segment(const double* p, Py_ssize_t n) noexcept nogil:
     """Request the cache lines of ``p[0:n]``."""
     cdef Py_ssize_t t
     for t in range(0, n, 8):
-        if write:
-            XCSVM_PREFETCHW(p + t)
-        else:
-            XCSVM_PREFETCH(p + t)
+        XCSVM_PREFETCH(p + t)
     XCSVM_PREFETCH(p + n - 1)
+
+
+cdef inline double box_step(
+    double old, double gradient, double curvature, double upper, double* violation,
+) noexcept nogil:
+    """Exact step of a 1-D box-constrained dual coordinate: the clipped new value.
+
+    Maximises ``gradient * d - curvature / 2 * d**2`` over ``0 <= old + d <= upper``
+    and raises ``violation[0]`` to the absolute projected gradient at ``old``.
+    """
+    cdef double projected = gradient, new
+    if old <= 0.0 and gradient < 0.0:
+        projected = 0.0
+    elif old >= upper and gradient > 0.0:
+        projected = 0.0
+    if fabs(projected) > violation[0]:
+        violation[0] = fabs(projected)
+    new = old + gradient / curvature
+    if new < 0.0:
+        return 0.0
+    if new > upper:
+        return upper
+    return new

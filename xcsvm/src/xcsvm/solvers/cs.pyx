@@ -105,7 +105,7 @@ def cs_epoch(
                 G[m] = 0.0
             for k in range(start, end):
                 if k + PREFETCH_AHEAD < end:
-                    _prefetch_segment(W_ptr + indices_ptr[k + PREFETCH_AHEAD] * ld, K, False)
+                    _prefetch_segment(W_ptr + indices_ptr[k + PREFETCH_AHEAD] * ld, K)
                 x = <double> data_ptr[k]
                 row = W_ptr + indices_ptr[k] * ld
                 for m in range(K):

@@ -38,11 +38,10 @@ class*:
     ``vector = (sum over all K classes) / K``).
 """
 from cython.parallel cimport prange
-from libc.math cimport fabs
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport floating_t, index_t, sparse_dot, sparse_axpy
+from xcsvm.solvers._sparse cimport box_step, floating_t, index_t, sparse_axpy, sparse_dot
 
 cdef unsigned char STALE_LIMIT = 3
 
@@ -56,7 +55,7 @@ cdef void _llw_class(
     double* out_violation, long long* out_visited,
 ) noexcept nogil:
     cdef Py_ssize_t s, i, start, end
-    cdef double k_i, u_i, gradient, projected, old, new, delta
+    cdef double k_i, u_i, gradient, old, new, delta
     cdef double violation = 0.0
     cdef long long visited = 0
     for s in range(n_block_samples):
@@ -75,18 +74,7 @@ cdef void _llw_class(
         old = alpha_c[i]
         # Ascent direction of D(alpha, wbar) in alpha_{i,c} (Eq. III.14).
         gradient = sparse_dot(data, indices, start, end, w_c, bias, bias_col) + margin
-        projected = gradient
-        if old <= 0.0 and gradient < 0.0:
-            projected = 0.0
-        elif old >= u_i and gradient > 0.0:
-            projected = 0.0
-        if fabs(projected) > violation:
-            violation = fabs(projected)
-        new = old + gradient / k_i
-        if new < 0.0:
-            new = 0.0
-        elif new > u_i:
-            new = u_i
+        new = box_step(old, gradient, k_i, u_i, &violation)
         delta = new - old
         if delta == 0.0:
             if stale_c[i] < 255:

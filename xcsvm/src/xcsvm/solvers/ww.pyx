@@ -62,12 +62,11 @@ variables, measured before their update; ``n_visited`` counts variables not
 skipped by shrinking.  ``shrink=1`` skips variables with ``stale >= 3``.
 """
 from cython.parallel cimport parallel, prange
-from libc.math cimport fabs
 
 import numpy as np
 
 from xcsvm.solvers._sparse cimport (
-    XCSVM_PREFETCH, _prefetch_segment, floating_t, index_t, sparse_axpy, sparse_dot,
+    XCSVM_PREFETCH, _prefetch_segment, box_step, floating_t, index_t, sparse_axpy, sparse_dot,
 )
 
 cdef unsigned char STALE_LIMIT = 3
@@ -86,7 +85,7 @@ cdef void _ww_block(
     cdef int yi, c
     cdef double* w_y
     cdef double* w_c
-    cdef double k_i, u_i, score_y, score_c, gradient, projected, old, new, delta
+    cdef double k_i, u_i, score_y, score_c, gradient, old, new, delta
     cdef double violation = out_violation[0]
     cdef long long visited = 0
     for s in range(n_block_samples):
@@ -112,20 +111,9 @@ cdef void _ww_block(
             old = alpha[i * n_classes + c]
             # Ascent direction of the dual (Eq. III.15): 1 - (w_y - w_c)^T x_i.
             gradient = 1.0 - score_y + score_c
-            projected = gradient
-            if old <= 0.0 and gradient < 0.0:
-                projected = 0.0
-            elif old >= u_i and gradient > 0.0:
-                projected = 0.0
-            if fabs(projected) > violation:
-                violation = fabs(projected)
             # Exact maximiser of the 1-D problem (Eq. III.16): the curvature
             # is 2 k_i because both w_y and w_c move.
-            new = old + gradient / (2.0 * k_i)
-            if new < 0.0:
-                new = 0.0
-            elif new > u_i:
-                new = u_i
+            new = box_step(old, gradient, 2.0 * k_i, u_i, &violation)
             delta = new - old
             if delta == 0.0:
                 if stale[i * n_classes + c] < 255:
@@ -299,7 +287,7 @@ cdef void _ww_sample_t(
     """All coordinate steps of one sample against the classes of one group."""
     cdef Py_ssize_t t, a, k, n_active = 0, n_moved = 0
     cdef int c
-    cdef double x, total, score_y, gradient, projected, old, new, delta, sum_delta = 0.0
+    cdef double x, total, score_y, gradient, old, new, delta, sum_delta = 0.0
     cdef double violation = out_violation[0]
     cdef double* row
     if u_i <= 0.0:
@@ -324,7 +312,7 @@ cdef void _ww_sample_t(
             if k + PREFETCH_AHEAD < end:
                 row = WT + indices[k + PREFETCH_AHEAD] * ld
                 XCSVM_PREFETCH(row + col_y)
-                _prefetch_segment(row + col0, n_targets, False)
+                _prefetch_segment(row + col0, n_targets)
             x = <double> data[k]
             row = WT + indices[k] * ld
             score_y += x * row[col_y]
@@ -360,19 +348,8 @@ cdef void _ww_sample_t(
         old = alpha_row[c]
         # Ascent direction of the dual (Eq. III.15): 1 - (w_y - w_c)^T x_i.
         gradient = 1.0 - score_y + scores[t]
-        projected = gradient
-        if old <= 0.0 and gradient < 0.0:
-            projected = 0.0
-        elif old >= u_i and gradient > 0.0:
-            projected = 0.0
-        if fabs(projected) > violation:
-            violation = fabs(projected)
         # Exact maximiser of the 1-D problem (Eq. III.16), curvature 2 k_i.
-        new = old + gradient / (2.0 * k_i)
-        if new < 0.0:
-            new = 0.0
-        elif new > u_i:
-            new = u_i
+        new = box_step(old, gradient, 2.0 * k_i, u_i, &violation)
         delta = new - old
         if delta == 0.0:
             if stale_row[c] < 255:
@@ -465,7 +442,7 @@ def ww_epoch_t(
     """
     _check_common(alpha, stale, WT, 0.0)
     cdef Py_ssize_t n_rounds = rounds.shape[0], n_slots = rounds.shape[1]
-    cdef Py_ssize_t r, t, a, b, n_a, n_b, i_a, i_b, i, width
+    cdef Py_ssize_t r, t, a, b, n_a, n_b, i_a, i_b, width
     cdef Py_ssize_t ld = WT.shape[1], n_classes = alpha.shape[1]
     cdef Py_ssize_t bias_row = WT.shape[0] - 1
     cdef Py_ssize_t max_width = 0
