@@ -21,6 +21,9 @@ def _extensions(root: Path):
     from setuptools import Extension
 
     openmp = [] if os.environ.get("XCSVM_NO_OPENMP") else ["-fopenmp"]
+    # -falign-loops=64: the hot loops of the kernels are memory-bound and short;
+    # without it an unrelated edit that shifts them across a fetch boundary changed
+    # the one-thread WW epoch by 8-10 % (0.18 vs 0.20 s on the benchmark, same code).
     sources = sorted((root / "src" / "xcsvm").rglob("*.pyx"))
     extensions = []
     for source in sources:
@@ -30,7 +33,7 @@ def _extensions(root: Path):
                 ".".join(relative.parts),
                 [str(source.relative_to(root))],
                 include_dirs=[numpy.get_include()],
-                extra_compile_args=["-O3", *openmp],
+                extra_compile_args=["-O3", "-falign-loops=64", *openmp],
                 extra_link_args=openmp,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )

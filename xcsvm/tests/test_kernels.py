@@ -28,13 +28,15 @@ def _sparse_problem(n, d, n_classes, seed, dtype, index_dtype, bias):
     return prepare_problem(X, y, n_classes, upper, bias)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("n_threads, n_groups", [(1, None), (2, None), (3, None), (2, 5)])
 @pytest.mark.parametrize("bias", [0.0, 1.5])
 @pytest.mark.parametrize(
     "dtype, index_dtype", [(np.float64, np.int32), (np.float32, np.int64)]
 )
-def test_feature_major_epoch_equals_class_major_epoch(n_threads, bias, dtype, index_dtype):
-    n_classes = 23  # odd: a dummy group sits out; groups of unequal width
+def test_feature_major_epoch_equals_class_major_epoch(n_threads, n_groups, bias, dtype, index_dtype):
+    # 23 classes: groups of unequal width, padded columns inside the fused blocks;
+    # 5 groups: a group sits out of the fused first round and of every later one.
+    n_classes = 23
     problem = _sparse_problem(400, 60, n_classes, 0, dtype, index_dtype, bias)
     rng = np.random.RandomState(1)
     alpha, stale = driver.new_dual("ww", problem)
@@ -49,19 +51,19 @@ def test_feature_major_epoch_equals_class_major_epoch(n_threads, bias, dtype, in
     for shrink in (True, False):
         epochs = driver._Epochs(
             "ww", problem, alpha.copy(), stale.copy(), W.copy(), n_threads,
-            np.random.RandomState(7), 1.0,
+            np.random.RandomState(7), 1.0, n_groups,
         )
-        order, ptr = driver._group_order(epochs.group_of_class, problem.y, epochs.n_groups,
-                                         np.random.RandomState(3))
+        assert len(epochs.blocks) > epochs.n_groups or n_threads == 1
+        order, ptr = epochs.block_order(np.random.RandomState(3))
         a_ref, s_ref, W_ref = alpha.copy(), stale.copy(), W.copy()
         v_ref, m_ref = ww.ww_epoch(
             *problem.csr_arrays, problem.sq_norms, problem.upper, problem.y, ptr, order,
-            epochs.group_class_ptr, epochs.group_classes, epochs.rounds, epochs.class_row,
+            epochs.block_class_ptr, epochs.block_classes, epochs.rounds, epochs.class_row,
             a_ref, s_ref, W_ref, problem.bias, shrink, n_threads,
         )
         v, m = ww.ww_epoch_t(
             *problem.csr_arrays, problem.sq_norms, problem.upper, problem.y, ptr, order,
-            epochs.group_class_ptr, epochs.group_classes, epochs.group_col0, epochs.class_col,
+            epochs.block_class_ptr, epochs.block_classes, epochs.block_col0, epochs.class_col,
             epochs.rounds, epochs.alpha, epochs.stale, epochs.WT, epochs.scratch,
             epochs.scratch_index, problem.bias, shrink, n_threads,
         )
@@ -86,6 +88,31 @@ def test_feature_major_groups_start_on_cache_line_pairs():
         np.testing.assert_array_equal(
             epochs.class_col[members], epochs.group_col0[g] + np.arange(len(members))
         )
+    # Every block (a fused pair of groups too) spans contiguous columns: its t-th
+    # target is in column block_col0 + t, padding columns are marked -1.
+    for b in range(len(epochs.blocks)):
+        targets = epochs.block_classes[epochs.block_class_ptr[b] : epochs.block_class_ptr[b + 1]]
+        real = targets >= 0
+        assert real[0] and real[-1]
+        np.testing.assert_array_equal(
+            epochs.class_col[targets[real]], epochs.block_col0[b] + np.flatnonzero(real)
+        )
+        assert sorted(targets[real]) == sorted(np.concatenate([epochs.groups[g] for g in epochs.blocks[b]]))
+
+
+def test_block_order_shuffles_each_block():
+    problem = _sparse_problem(300, 30, 9, 0, np.float64, np.int32, 0.0)
+    alpha, stale = driver.new_dual("ww", problem)
+    W = np.zeros((problem.n_classes, problem.n_columns))
+    epochs = driver._Epochs("ww", problem, alpha, stale, W, 2, np.random.RandomState(0), 1.0)
+    order, ptr = epochs.block_order(np.random.RandomState(1))
+    for b, block in enumerate(epochs.blocks):
+        samples = order[ptr[b] : ptr[b + 1]]
+        expected = np.flatnonzero(np.isin(epochs.group_of_class[problem.y], block))
+        np.testing.assert_array_equal(np.sort(samples), expected)
+        if len(block) > 1:  # the groups of a fused block interleave
+            groups = epochs.group_of_class[problem.y[samples]]
+            assert np.count_nonzero(np.diff(groups)) > 5
 
 
 def test_ww_groups_changes_the_schedule_not_the_solution():

@@ -14,6 +14,7 @@ from xcsvm.solvers.schedule import (
     match_class,
     one_factorization,
     ww_rounds,
+    ww_schedule,
 )
 
 
@@ -59,6 +60,55 @@ def test_epoch_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups,
     for table in rounds:  # a group appears in at most one task per round: race-free
         used = [g for a, b in table if a >= 0 for g in ({a, b})]
         assert len(used) == len(set(used))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_classes=st.integers(2, 50),
+    n_groups=st.integers(1, 12),
+    seed=st.integers(0, 1000),
+)
+def test_fused_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups, seed):
+    counts = np.random.RandomState(seed).randint(1, 100, size=n_classes)
+    groups = balanced_groups(counts, n_groups)
+    blocks, rounds = ww_schedule(len(groups))
+    assert blocks[: len(groups)] == [(g,) for g in range(len(groups))]
+    # A block's classes as the driver lays them out: padding (-1) between its groups.
+    classes = [np.concatenate([np.append(groups[g], [-1, -1]) for g in block]) for block in blocks]
+    directed = [p for r in class_pairs_of_epoch(classes, rounds) for p in r]
+    expected = [(a, b) for a in range(n_classes) for b in range(n_classes) if a != b]
+    assert sorted(directed) == expected  # every (samples of a, class b) block exactly once
+    for table in rounds:  # a group appears in at most one task per round: race-free
+        used = [g for a, b in table if a >= 0 for x in {a, b} for g in blocks[x]]
+        assert len(used) == len(set(used))
+    # A sample is visited once per round its group takes part in: G - 1 times (G >= 2)
+    # instead of G, except in the group that sits out the fused first day (odd G).
+    G = len(groups)
+    visits = [sum(g in blocks[x] for table in rounds for a, b in table if a >= 0 for x in {a, b})
+              for g in range(G)]
+    fused = {g for block in blocks[G:] for g in block}
+    assert visits == [1 if G == 1 else G - 1 if g in fused else G for g in range(G)]
+
+
+@pytest.mark.parametrize("n_classes, n_groups", [(200, 4), (203, 4), (1000, 6), (20, 4), (64, 8)])
+def test_balanced_groups_in_whole_cache_lines(n_classes, n_groups):
+    rng = np.random.RandomState(n_classes)
+    counts = rng.randint(5, 100, size=n_classes)
+    counts[:3] = counts.sum() // n_groups // np.array([3, 4, 5])  # a few large classes
+    groups = balanced_groups(counts, n_groups, multiple=8)
+    sizes = sorted(len(g) for g in groups)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(n_classes))
+    if n_classes >= 8 * n_groups:  # all but one group in whole lines, as equal as possible
+        assert sum(s % 8 != 0 for s in sizes) <= 1
+        assert sizes[-1] - sizes[0] <= 8 + n_classes % 8
+    else:  # too few classes: the unconstrained balance
+        assert [len(g) for g in groups] == [len(g) for g in balanced_groups(counts, n_groups)]
+        return
+    # The samples still balance: a pair's work n_a k_b + n_b k_a within 10 % over pairs.
+    n = [counts[g].sum() for g in groups]
+    k = [len(g) for g in groups]
+    work = [n[a] * k[b] + n[b] * k[a] for a in range(n_groups) for b in range(a + 1, n_groups)]
+    assert max(work) <= 1.1 * min(work), work
 
 
 def test_balanced_groups_balance_sample_counts():

@@ -323,7 +323,8 @@ _ATTRIBUTES_DOC = """
     density_ : float
         Fraction of non-zero entries of ``coef_`` (the thesis' model density).
     history_ : list of dict
-        Per epoch: violation, active-set size (and objectives when verbose).
+        Per epoch: violation, active-set size, wall seconds of the epoch (and
+        objectives when verbose).
 """
 
 

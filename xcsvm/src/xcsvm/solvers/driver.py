@@ -7,6 +7,7 @@ prints the per-epoch table.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 
 from xcsvm.solvers import cs, llw, ww
 from xcsvm.solvers.problem import Problem, dual_objective, primal_objective
-from xcsvm.solvers.schedule import balanced_groups, ww_rounds
+from xcsvm.solvers.schedule import balanced_groups, ww_schedule
 
 __all__ = ["SolveResult", "solve", "primal_from_dual", "LLW_CHUNKS"]
 
@@ -25,6 +26,8 @@ LLW_CHUNKS = 10
 #: that a variable dropped too early is seen again even while the violation
 #: of the active set stays above ``tol`` (keeps the order essentially cyclic).
 UNSHRINK_PERIOD = 10
+#: WW class groups have multiples of this many classes (a cache line of weights).
+GROUP_MULTIPLE = 8
 
 
 @dataclass
@@ -69,23 +72,13 @@ def primal_from_dual(formulation: str, problem: Problem, alpha: np.ndarray) -> n
     return W
 
 
-def _aligned_zeros(shape, alignment=128):
-    """A C-contiguous float64 zero array whose data starts on an ``alignment``-byte boundary."""
+def _aligned_zeros(shape, alignment=128, dtype=np.float64):
+    """A C-contiguous zero array whose data starts on an ``alignment``-byte boundary."""
+    itemsize = np.dtype(dtype).itemsize
     size = int(np.prod(shape))
-    extra = alignment // 8
-    buffer = np.zeros(size + extra)
-    offset = (-buffer.ctypes.data % alignment) // 8
+    buffer = np.zeros(size + alignment // itemsize, dtype=dtype)
+    offset = (-buffer.ctypes.data % alignment) // itemsize
     return buffer[offset : offset + size].reshape(shape)
-
-
-def _group_order(groups_of_class, y, n_groups, rng):
-    """Samples grouped by the group of their class, shuffled inside each group."""
-    perm = rng.permutation(y.shape[0]).astype(np.int32)
-    group_of_sample = groups_of_class[y[perm]]
-    order = perm[np.argsort(group_of_sample, kind="stable")]
-    ptr = np.zeros(n_groups + 1, dtype=np.int32)
-    np.cumsum(np.bincount(group_of_sample, minlength=n_groups), out=ptr[1:])
-    return np.ascontiguousarray(order, dtype=np.int32), ptr
 
 
 class _Epochs:
@@ -102,48 +95,100 @@ class _Epochs:
         self.class_row = np.arange(K, dtype=np.int32)
         if formulation == "ww":
             # With one thread a single group: plain sequential DCA. Otherwise
-            # 2 groups per thread so a round has one pair per thread.
+            # 2 groups per thread so a round has one pair per thread; the
+            # pairs of the first match day are fused with the self round
+            # (schedule.ww_schedule).
             n_groups = ww_groups or (1 if n_threads == 1 else min(K, 2 * n_threads))
+            # Group widths in whole cache lines (multiples of 8 classes).
             counts = np.bincount(problem.y, minlength=K)
-            self.groups = balanced_groups(counts, n_groups)
+            self.groups = balanced_groups(counts, n_groups, multiple=GROUP_MULTIPLE)
             self.n_groups = len(self.groups)
             self.group_of_class = np.empty(K, dtype=np.int32)
             for g, members in enumerate(self.groups):
                 self.group_of_class[members] = g
-            self.group_classes = np.ascontiguousarray(np.concatenate(self.groups), dtype=np.int32)
-            self.group_class_ptr = np.zeros(self.n_groups + 1, dtype=np.int32)
-            np.cumsum([len(g) for g in self.groups], out=self.group_class_ptr[1:])
-            self.rounds = ww_rounds(self.n_groups)
-            self._init_feature_major(W)
+            self.blocks, self.rounds = ww_schedule(self.n_groups)
+            # In a fused block a group whose width fills 128-byte units goes first:
+            # no padding columns inside the block then.
+            self.blocks = [tuple(sorted(block, key=lambda g: len(self.groups[g]) % 16 != 0))
+                           for block in self.blocks]
+            self.fused_of_group = np.full(self.n_groups, -1, dtype=np.int32)
+            for f, block in enumerate(self.blocks[self.n_groups :]):
+                self.fused_of_group[list(block)] = f
+            fused = [g for block in self.blocks[self.n_groups :] for g in block]
+            self._init_feature_major(W, fused + [g for g in range(self.n_groups) if g not in fused])
+            self._init_blocks()
         elif formulation == "cs":
             self.workspace = np.zeros((5, K))
             self.groups = [np.arange(K, dtype=np.int32)]
             self.n_groups = 1
-            self._init_feature_major(W)
+            self._init_feature_major(W, [0])
 
-    def _init_feature_major(self, W):
+    def _init_feature_major(self, W, layout):
         """WW and CS keep their weights feature-major (``ww.ww_epoch_t``, ``cs.cs_epoch``): ``WT[j, class_col[c]] = W[c, j]``.
 
         Each group's classes get contiguous columns starting on a 128-byte
-        boundary (groups padded to 16 columns), so the threads of a round never
-        share a pair of cache lines (the unit the adjacent-line prefetcher
-        fetches: with 64-byte padding the two-thread epoch time varied from
-        0.15 to 0.22 s on the benchmark, with 128 bytes it stays at 0.16 s).
+        boundary (groups padded to 16 columns, laid out in the order
+        ``layout``), so the threads of a round never share a pair of cache
+        lines (the unit the adjacent-line prefetcher fetches: with 64-byte
+        padding the two-thread epoch time varied from 0.15 to 0.22 s on the
+        benchmark, with 128 bytes it stays at 0.16 s).
         """
-        widths = np.array([len(g) for g in self.groups])
-        padded = -(-widths // 16) * 16
+        self.group_width = np.array([len(g) for g in self.groups])
+        self.group_padded = -(-self.group_width // 16) * 16
         self.group_col0 = np.zeros(self.n_groups, dtype=np.int32)
-        np.cumsum(padded[:-1], out=self.group_col0[1:])
+        self.group_col0[layout] = np.concatenate([[0], np.cumsum(self.group_padded[layout])[:-1]])
         self.class_col = np.empty(self.problem.n_classes, dtype=np.int32)
         for g, members in enumerate(self.groups):
             self.class_col[members] = self.group_col0[g] + np.arange(len(members))
-        self.WT = _aligned_zeros((W.shape[1], int(padded.sum())))
+        self.WT = _aligned_zeros((W.shape[1], int(self.group_padded.sum())))
         ww.to_feature_major(W, self.class_col, self.WT, self.n_threads)
-        if self.formulation == "cs":
-            return
+
+    def _init_blocks(self):
+        """The kernel's view of the WW blocks: target classes, first column, work space.
+
+        A fused block ``(a, b)`` spans the columns of ``a``, its padding and
+        the columns of ``b`` (adjacent in the layout); its target list has
+        ``-1`` at the padding columns, which the kernels skip.
+        """
+        targets, col0 = [], []
+        for block in self.blocks:
+            parts = []
+            for g in block[:-1]:
+                parts += [self.groups[g], np.full(self.group_padded[g] - self.group_width[g], -1)]
+            parts.append(self.groups[block[-1]])
+            targets.append(np.concatenate(parts).astype(np.int32))
+            col0.append(self.group_col0[block[0]])
+        self.block_classes = np.ascontiguousarray(np.concatenate(targets), dtype=np.int32)
+        self.block_class_ptr = np.zeros(len(self.blocks) + 1, dtype=np.int32)
+        np.cumsum([len(t) for t in targets], out=self.block_class_ptr[1:])
+        self.block_col0 = np.array(col0, dtype=np.int32)
+        # Per-task work space, one 128-byte aligned row per task: the tasks of a
+        # round run on different threads and write their rows for every sample.
         n_slots = self.rounds.shape[1]
-        self.scratch = np.zeros((n_slots, 2 * int(widths.max())))
-        self.scratch_index = np.zeros((n_slots, int(widths.max())), dtype=np.int32)
+        width = int(np.diff(self.block_class_ptr).max())
+        self.scratch = _aligned_zeros((n_slots, -(-2 * width // 16) * 16))
+        self.scratch_index = _aligned_zeros((n_slots, -(-width // 32) * 32), dtype=np.int32)
+
+    def block_order(self, rng):
+        """Visiting order of one WW epoch: every block's samples, shuffled (CSR-like ``order, ptr``).
+
+        One permutation of all samples, restricted to each block: the samples
+        of the single groups first, then those of the fused blocks.
+        """
+        y = self.problem.y
+        perm = rng.permutation(y.shape[0]).astype(np.int32)
+        group = self.group_of_class[y[perm]]
+        parts = [perm[np.argsort(group, kind="stable")]]
+        counts = [np.bincount(group, minlength=self.n_groups)]
+        n_fused = len(self.blocks) - self.n_groups
+        if n_fused:
+            fused = self.fused_of_group[group]
+            keep = fused >= 0
+            parts.append(perm[keep][np.argsort(fused[keep], kind="stable")])
+            counts.append(np.bincount(fused[keep], minlength=n_fused))
+        ptr = np.zeros(len(self.blocks) + 1, dtype=np.int32)
+        np.cumsum(np.concatenate(counts), out=ptr[1:])
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.int32), ptr
 
     def sync(self):
         """Bring ``W`` (class-major, the layout of the result) up to date with the kernels' weights."""
@@ -153,10 +198,10 @@ class _Epochs:
     def __call__(self, shrink):
         p = self.problem
         if self.formulation == "ww":
-            order, ptr = _group_order(self.group_of_class, p.y, self.n_groups, self.rng)
+            order, ptr = self.block_order(self.rng)
             return ww.ww_epoch_t(
-                *p.csr_arrays, p.sq_norms, p.upper, p.y, ptr, order, self.group_class_ptr,
-                self.group_classes, self.group_col0, self.class_col, self.rounds, self.alpha,
+                *p.csr_arrays, p.sq_norms, p.upper, p.y, ptr, order, self.block_class_ptr,
+                self.block_classes, self.block_col0, self.class_col, self.rounds, self.alpha,
                 self.stale, self.WT, self.scratch, self.scratch_index, p.bias, shrink,
                 self.n_threads,
             )
@@ -278,8 +323,10 @@ def solve(
     try:
         for n_iter in range(1, max_iter + 1):
             shrunk = shrink_next
+            start = time.perf_counter()
             violation, visited = epochs(shrunk)
-            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk}
+            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk,
+                      "seconds": time.perf_counter() - start}
             if show:
                 epochs.sync()
                 primal, dual = objectives(formulation, problem, W, alpha, margin, n_threads)

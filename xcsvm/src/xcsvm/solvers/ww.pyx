@@ -38,8 +38,9 @@ Units of work:
 
 ``ww_block(..., samples, targets, ...)``
     For every sample ``i`` in ``samples`` (in that order) and every class
-    ``c`` in ``targets`` with ``c != y_i``: one exact coordinate step on
-    ``alpha[i, c]`` (Eq. III.16).  Touches rows ``y_i`` and ``c`` of ``W``.
+    ``c`` in ``targets`` with ``c != y_i`` (entries ``c < 0`` are skipped:
+    the column padding of a fused block, see ``schedule.ww_schedule``): one
+    exact coordinate step on ``alpha[i, c]`` (Eq. III.16).  Touches rows ``y_i`` and ``c`` of ``W``.
     Single-threaded.  Returns ``(max_violation, n_visited)``.
 ``ww_epoch(..., group_sample_ptr, group_samples, group_class_ptr,
 group_classes, rounds, ...)``
@@ -55,7 +56,10 @@ group_classes, rounds, ...)``
     (proportional merge of the two lists, each in its given order).  Race-free when no group appears twice in a round (the
     1-factorization of Algorithm 4 guarantees it): a task writes only the
     ``W`` rows of its two groups and the ``alpha``/``stale`` entries of its
-    own samples.  Returns ``(max_violation, n_visited)``.
+    own samples.  A "group" here may be a block of several class groups
+    (``schedule.ww_schedule``): its samples are those of all its groups, its
+    classes theirs, with ``-1`` at padding columns.  Returns
+    ``(max_violation, n_visited)``.
 
 ``max_violation`` is the largest absolute projected gradient of the visited
 variables, measured before their update; ``n_visited`` counts variables not
@@ -70,6 +74,9 @@ from xcsvm.solvers._sparse cimport (
 )
 
 cdef unsigned char STALE_LIMIT = 3
+# Per-task result slots lie this many entries (128 bytes) apart: tasks of a round
+# run on different threads and update their slot after every sample.
+cdef Py_ssize_t SLOT_STRIDE = 16
 
 
 cdef void _ww_block(
@@ -101,7 +108,7 @@ cdef void _ww_block(
         score_y = sparse_dot(data, indices, start, end, w_y, bias, bias_col)
         for t in range(n_targets):
             c = targets[t]
-            if c == yi:
+            if c < 0 or c == yi:  # c < 0: column padding of a fused block
                 continue
             if shrink and stale[i * n_classes + c] >= STALE_LIMIT:
                 continue
@@ -182,9 +189,10 @@ def ww_epoch(
     cdef Py_ssize_t r, t, a, b, n_a, n_b, i_a, i_b
     cdef Py_ssize_t bias_col = W.shape[1] - 1
     cdef Py_ssize_t row_stride = W.shape[1], n_classes = alpha.shape[1]
-    # One slot per task: a task writes only its own slot (no reduction races).
-    cdef double[::1] violation = np.zeros(max(n_slots, 1))
-    cdef long long[::1] visited = np.zeros(max(n_slots, 1), dtype=np.int64)
+    # One slot per task: a task writes only its own slot (no reduction races),
+    # SLOT_STRIDE entries apart so that no two tasks write the same cache line.
+    cdef double[::1] violation = np.zeros(max(n_slots, 1) * SLOT_STRIDE)
+    cdef long long[::1] visited = np.zeros(max(n_slots, 1) * SLOT_STRIDE, dtype=np.int64)
     if group_samples.shape[0] == 0 or n_slots == 0:
         return 0.0, 0
     cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
@@ -208,7 +216,7 @@ def ww_epoch(
                         group_class_ptr[a + 1] - group_class_ptr[a],
                         &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
                         &W[0, 0], row_stride, bias, bias_col, shrink,
-                        &violation[t], &visited[t],
+                        &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                     )
                 else:
                     # Interleave the samples of a and b (proportional merge of the two
@@ -227,7 +235,7 @@ def ww_epoch(
                                 group_class_ptr[b + 1] - group_class_ptr[b],
                                 &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
                                 &W[0, 0], row_stride, bias, bias_col, shrink,
-                                &violation[t], &visited[t],
+                                &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                             )
                             i_a = i_a + 1
                         else:
@@ -238,7 +246,7 @@ def ww_epoch(
                                 group_class_ptr[a + 1] - group_class_ptr[a],
                                 &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
                                 &W[0, 0], row_stride, bias, bias_col, shrink,
-                                &violation[t], &visited[t],
+                                &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                             )
                             i_b = i_b + 1
     return float(np.max(violation)), int(np.sum(visited))
@@ -294,7 +302,7 @@ cdef void _ww_sample_t(
         return  # zero weight: every alpha[i, :] is pinned to 0
     for t in range(n_targets):
         c = targets[t]
-        if c == yi:
+        if c < 0 or c == yi:  # c < 0: column padding of a fused block
             continue
         if shrink and stale_row[c] >= STALE_LIMIT:
             continue
@@ -452,8 +460,8 @@ def ww_epoch_t(
         raise ValueError("scratch must have shape (n_slots, >= 2 * largest group)")
     if scratch_index.shape[0] < n_slots or scratch_index.shape[1] < max_width:
         raise ValueError("scratch_index must have shape (n_slots, >= largest group)")
-    cdef double[::1] violation = np.zeros(max(n_slots, 1))
-    cdef long long[::1] visited = np.zeros(max(n_slots, 1), dtype=np.int64)
+    cdef double[::1] violation = np.zeros(max(n_slots, 1) * SLOT_STRIDE)
+    cdef long long[::1] visited = np.zeros(max(n_slots, 1) * SLOT_STRIDE, dtype=np.int64)
     if group_samples.shape[0] == 0 or n_slots == 0:
         return 0.0, 0
     cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
@@ -478,7 +486,7 @@ def ww_epoch_t(
                         group_class_ptr[a + 1] - group_class_ptr[a], group_col0[a],
                         alpha_ptr, stale_ptr, n_classes, &WT[0, 0], ld, bias_row, bias, shrink,
                         &scratch[t, 0], &scratch[t, 0] + width, &scratch_index[t, 0],
-                        &violation[t], &visited[t],
+                        &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                     )
                 else:
                     # Samples of a and b interleaved, as in ww_epoch.
@@ -495,7 +503,7 @@ def ww_epoch_t(
                                 group_class_ptr[b + 1] - group_class_ptr[b], group_col0[b],
                                 alpha_ptr, stale_ptr, n_classes, &WT[0, 0], ld, bias_row, bias,
                                 shrink, &scratch[t, 0], &scratch[t, 0] + width,
-                                &scratch_index[t, 0], &violation[t], &visited[t],
+                                &scratch_index[t, 0], &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                             )
                             i_a = i_a + 1
                         else:
@@ -506,7 +514,7 @@ def ww_epoch_t(
                                 group_class_ptr[a + 1] - group_class_ptr[a], group_col0[a],
                                 alpha_ptr, stale_ptr, n_classes, &WT[0, 0], ld, bias_row, bias,
                                 shrink, &scratch[t, 0], &scratch[t, 0] + width,
-                                &scratch_index[t, 0], &violation[t], &visited[t],
+                                &scratch_index[t, 0], &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                             )
                             i_b = i_b + 1
     return float(np.max(violation)), int(np.sum(visited))
