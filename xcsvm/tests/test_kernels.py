@@ -147,3 +147,20 @@ def test_decision_scores_equal_the_dense_product(n_threads, bias, n_rows):
     sparse_ops.decision_scores(*problem.csr_arrays, W, bias, out, n_threads)
     expected = X.astype(np.float64) @ W[:, :70].T + (bias * W[:, 70] if bias else 0.0)
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_cs_shrinks_classes_inside_a_block_and_keeps_the_optimum():
+    # Many classes, few of them competing for a sample: most variables of a block sit at
+    # their bound 0 and leave it (LIBLINEAR's shrinking inside Solver_MCSVM_CS).
+    problem = _sparse_problem(300, 40, 15, 3, np.float64, np.int32, 0.5)
+    shrunk = driver.solve("cs", problem, tol=1e-6, max_iter=5000, random_state=0, shrinking=True)
+    plain = driver.solve("cs", problem, tol=1e-6, max_iter=5000, random_state=0, shrinking=False)
+    assert shrunk.converged and plain.converged
+    full = np.count_nonzero(problem.upper > 0) * problem.n_classes  # zero-weight samples sit out
+    assert all(r["active"] == full for r in plain.history if r["active"])
+    assert min(r["active"] for r in shrunk.history) < 0.5 * full  # classes did leave the blocks
+    assert not shrunk.history[-1]["shrunk"]  # confirmed on all variables
+    p_shrunk, d_shrunk = driver.objectives("cs", problem, shrunk.W, shrunk.alpha)
+    p_plain, _ = driver.objectives("cs", problem, plain.W, plain.alpha)
+    assert driver.relative_gap(p_shrunk, d_shrunk) < 1e-5
+    assert p_shrunk == pytest.approx(p_plain, rel=1e-6)

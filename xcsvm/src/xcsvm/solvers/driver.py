@@ -46,9 +46,7 @@ def new_dual(formulation: str, problem: Problem):
     n, K = problem.n_samples, problem.n_classes
     if formulation == "llw":
         return np.zeros((K, n)), np.zeros((K, n), dtype=np.uint8)
-    if formulation == "ww":
-        return np.zeros((n, K)), np.zeros((n, K), dtype=np.uint8)
-    return np.zeros((n, K)), np.zeros(n, dtype=np.uint8)
+    return np.zeros((n, K)), np.zeros((n, K), dtype=np.uint8)  # WW and CS
 
 
 def primal_from_dual(formulation: str, problem: Problem, alpha: np.ndarray) -> np.ndarray:
@@ -118,7 +116,8 @@ class _Epochs:
             self._init_feature_major(W, fused + [g for g in range(self.n_groups) if g not in fused])
             self._init_blocks()
         elif formulation == "cs":
-            self.workspace = np.zeros((5, K))
+            self.workspace = np.zeros((6, K))
+            self.active = np.zeros(K, dtype=np.int32)
             self.groups = [np.arange(K, dtype=np.int32)]
             self.n_groups = 1
             self._init_feature_major(W, [0])
@@ -209,7 +208,7 @@ class _Epochs:
         if self.formulation == "cs":
             return cs.cs_epoch(
                 *p.csr_arrays, p.sq_norms, p.upper, p.y, order, self.alpha, self.stale,
-                self.WT, self.workspace, p.bias, shrink,
+                self.WT, self.workspace, self.active, p.bias, shrink,
             )
         violation, visited = 0.0, 0
         rows = self.class_row
@@ -310,8 +309,8 @@ def solve(
         raise ValueError(f"ww_groups must be a positive int and only applies to 'ww', got {ww_groups!r}")
     epochs = _Epochs(formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups)
     n_variables = problem.n_samples * (problem.n_classes - 1)
-    if formulation == "cs":
-        n_variables = problem.n_samples
+    if formulation == "cs":  # cs_epoch counts y_i among a block's active variables
+        n_variables = problem.n_samples * problem.n_classes
     history = []
     converged = False
     shrink_next = shrinking
