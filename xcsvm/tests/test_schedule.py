@@ -43,41 +43,47 @@ def test_one_factorization_meets_every_pair_once(n):
         assert len(nodes) == len(set(nodes))
 
 
-@settings(max_examples=60, deadline=None)
-@given(
+# Schedules over 2-50 classes in 1-12 groups of random sizes (property tests).
+schedule_cases = given(
     n_classes=st.integers(2, 50),
     n_groups=st.integers(1, 12),
     seed=st.integers(0, 1000),
 )
-def test_epoch_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups, seed):
+
+
+def _random_groups(n_classes, n_groups, seed):
     counts = np.random.RandomState(seed).randint(1, 100, size=n_classes)
     groups = balanced_groups(counts, n_groups)
     assert sorted(np.concatenate(groups).tolist()) == list(range(n_classes))
+    return groups
+
+
+def _every_directed_pair(n_classes):
+    return [(a, b) for a in range(n_classes) for b in range(n_classes) if a != b]
+
+
+@settings(max_examples=60, deadline=None)
+@schedule_cases
+def test_epoch_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups, seed):
+    groups = _random_groups(n_classes, n_groups, seed)
     rounds = ww_rounds(len(groups))
     directed = [p for r in class_pairs_of_epoch(groups, rounds) for p in r]
-    expected = [(a, b) for a in range(n_classes) for b in range(n_classes) if a != b]
-    assert sorted(directed) == expected  # every (samples of a, class b) block exactly once
+    assert sorted(directed) == _every_directed_pair(n_classes)  # every (samples of a, class b) once
     for table in rounds:  # a group appears in at most one task per round: race-free
         used = [g for a, b in table if a >= 0 for g in ({a, b})]
         assert len(used) == len(set(used))
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    n_classes=st.integers(2, 50),
-    n_groups=st.integers(1, 12),
-    seed=st.integers(0, 1000),
-)
+@schedule_cases
 def test_fused_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups, seed):
-    counts = np.random.RandomState(seed).randint(1, 100, size=n_classes)
-    groups = balanced_groups(counts, n_groups)
+    groups = _random_groups(n_classes, n_groups, seed)
     blocks, rounds = ww_schedule(len(groups))
     assert blocks[: len(groups)] == [(g,) for g in range(len(groups))]
     # A block's classes as the driver lays them out: padding (-1) between its groups.
     classes = [np.concatenate([np.append(groups[g], [-1, -1]) for g in block]) for block in blocks]
     directed = [p for r in class_pairs_of_epoch(classes, rounds) for p in r]
-    expected = [(a, b) for a in range(n_classes) for b in range(n_classes) if a != b]
-    assert sorted(directed) == expected  # every (samples of a, class b) block exactly once
+    assert sorted(directed) == _every_directed_pair(n_classes)
     for table in rounds:  # a group appears in at most one task per round: race-free
         used = [g for a, b in table if a >= 0 for x in {a, b} for g in blocks[x]]
         assert len(used) == len(set(used))
