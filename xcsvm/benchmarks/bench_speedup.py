@@ -80,23 +80,20 @@ def main(argv=None):
             epochs[formulation, n_threads, groups] += [r["seconds"] for r in result.history[1:]]
     median = {c: float(np.median(v)) for c, v in epochs.items()}
     rows = []
+    fastest = median.get(("ww", 1, 1))  # WW's one-group single thread, timed when bundles > 1
     for formulation, n_threads, groups in configs:
-        same = median[formulation, 1, groups]
+        seconds = median[formulation, n_threads, groups]
         if formulation == "ww":
             schedule = f"{groups} group{'s' if groups > 1 else ''}"
-            if groups == 1 and len(threads) > 1:
-                schedule += " (fastest on one thread)"
         else:
             schedule = "classes in parallel"
-        row = {"formulation": formulation.upper(), "threads": n_threads, "schedule": schedule,
-               "seconds_per_epoch": median[formulation, n_threads, groups],
-               "speedup": same / median[formulation, n_threads, groups], "vs_fastest_one_thread": "",
-               "epochs_timed": len(epochs[formulation, n_threads, groups])}
-        if formulation == "ww" and (formulation, 1, 1) in median and groups != 1:
-            row["vs_fastest_one_thread"] = median[formulation, 1, 1] / median[formulation, n_threads, groups]
-        if formulation == "ww" and groups == 1 and n_threads == 1 and len(threads) > 1:
-            row["speedup"] = ""
-        rows.append(row)
+        extra = formulation == "ww" and groups == 1 and len(threads) > 1  # the extra one-group row
+        rows.append({"formulation": formulation.upper(), "threads": n_threads,
+                     "schedule": schedule + (" (fastest on one thread)" if extra else ""),
+                     "seconds_per_epoch": seconds,
+                     "speedup": "" if extra else median[formulation, 1, groups] / seconds,
+                     "vs_fastest_one_thread": fastest / seconds if formulation == "ww" and fastest and groups != 1 else "",
+                     "epochs_timed": len(epochs[formulation, n_threads, groups])})
     table = markdown_table(rows, ["formulation", "threads", "schedule", "seconds_per_epoch", "speedup",
                                   "vs_fastest_one_thread", "epochs_timed"],
                            {"seconds_per_epoch": "{:.3f}", "speedup": "{:.2f}", "vs_fastest_one_thread": "{:.2f}"})

@@ -28,6 +28,9 @@ LLW_CHUNKS = 10
 UNSHRINK_PERIOD = 10
 #: WW class groups have multiples of this many classes (a cache line of weights).
 GROUP_MULTIPLE = 8
+#: float64 entries in 128 bytes (a pair of cache lines): the unit in which groups
+#: and per-task work space are padded and aligned.
+PAD = 16
 
 
 @dataclass
@@ -107,7 +110,7 @@ class _Epochs:
             self.blocks, self.rounds = ww_schedule(self.n_groups)
             # In a fused block a group whose width fills 128-byte units goes first:
             # no padding columns inside the block then.
-            self.blocks = [tuple(sorted(block, key=lambda g: len(self.groups[g]) % 16 != 0))
+            self.blocks = [tuple(sorted(block, key=lambda g: len(self.groups[g]) % PAD != 0))
                            for block in self.blocks]
             self.fused_of_group = np.full(self.n_groups, -1, dtype=np.int32)
             for f, block in enumerate(self.blocks[self.n_groups :]):
@@ -126,14 +129,14 @@ class _Epochs:
         """WW and CS keep their weights feature-major (``ww.ww_epoch_t``, ``cs.cs_epoch``): ``WT[j, class_col[c]] = W[c, j]``.
 
         Each group's classes get contiguous columns starting on a 128-byte
-        boundary (groups padded to 16 columns, laid out in the order
+        boundary (groups padded to ``PAD`` = 16 columns, laid out in the order
         ``layout``), so the threads of a round never share a pair of cache
         lines (the unit the adjacent-line prefetcher fetches: with 64-byte
         padding the two-thread epoch time varied from 0.15 to 0.22 s on the
         benchmark, with 128 bytes it stays at 0.16 s).
         """
         self.group_width = np.array([len(g) for g in self.groups])
-        self.group_padded = -(-self.group_width // 16) * 16
+        self.group_padded = -(-self.group_width // PAD) * PAD
         self.group_col0 = np.zeros(self.n_groups, dtype=np.int32)
         self.group_col0[layout] = np.concatenate([[0], np.cumsum(self.group_padded[layout])[:-1]])
         self.class_col = np.empty(self.problem.n_classes, dtype=np.int32)
@@ -165,8 +168,8 @@ class _Epochs:
         # round run on different threads and write their rows for every sample.
         n_slots = self.rounds.shape[1]
         width = int(np.diff(self.block_class_ptr).max())
-        self.scratch = _aligned_zeros((n_slots, -(-2 * width // 16) * 16))
-        self.scratch_index = _aligned_zeros((n_slots, -(-width // 32) * 32), dtype=np.int32)
+        self.scratch = _aligned_zeros((n_slots, -(-2 * width // PAD) * PAD))
+        self.scratch_index = _aligned_zeros((n_slots, -(-width // (2 * PAD)) * 2 * PAD), dtype=np.int32)
 
     def block_order(self, rng):
         """Visiting order of one WW epoch: every block's samples, shuffled (CSR-like ``order, ptr``).

@@ -131,6 +131,16 @@ def balanced_groups(class_counts, n_groups: int, multiple: int = 1) -> list[np.n
     return [np.array(sorted(m), dtype=np.int32) for m in members]
 
 
+def _round_table(rounds) -> np.ndarray:
+    """Lists of pairs per round as an int32 (n_rounds, n_slots, 2) table, ``(-1, -1)`` = empty slot."""
+    n_slots = max(len(r) for r in rounds)
+    table = np.full((len(rounds), n_slots, 2), -1, dtype=np.int32)
+    for r, pairs in enumerate(rounds):
+        if pairs:
+            table[r, : len(pairs)] = pairs
+    return table
+
+
 def ww_rounds(n_groups: int) -> np.ndarray:
     """Round table for :func:`xcsvm.solvers.ww.ww_epoch`.
 
@@ -149,12 +159,7 @@ def ww_rounds(n_groups: int) -> np.ndarray:
     """
     rounds = [[(g, g) for g in range(n_groups)]]
     rounds += one_factorization(n_groups) if n_groups > 1 else []
-    n_slots = max(len(r) for r in rounds)
-    table = np.full((len(rounds), n_slots, 2), -1, dtype=np.int32)
-    for r, pairs in enumerate(rounds):
-        if pairs:
-            table[r, : len(pairs)] = pairs
-    return table
+    return _round_table(rounds)
 
 
 def ww_schedule(n_groups: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
@@ -197,12 +202,7 @@ def ww_schedule(n_groups: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
     playing = {g for pair in days[0] for g in pair}
     first += [(g, g) for g in range(n_groups) if g not in playing]
     rounds = [first] + days[1:]
-    n_slots = max(len(r) for r in rounds)
-    table = np.full((len(rounds), n_slots, 2), -1, dtype=np.int32)
-    for r, pairs in enumerate(rounds):
-        if pairs:
-            table[r, : len(pairs)] = pairs
-    return blocks, table
+    return blocks, _round_table(rounds)
 
 
 def class_pairs_of_epoch(groups, rounds) -> list[list[tuple[int, int]]]:

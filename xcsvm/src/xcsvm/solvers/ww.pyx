@@ -40,7 +40,8 @@ Units of work:
     For every sample ``i`` in ``samples`` (in that order) and every class
     ``c`` in ``targets`` with ``c != y_i`` (entries ``c < 0`` are skipped:
     the column padding of a fused block, see ``schedule.ww_schedule``): one
-    exact coordinate step on ``alpha[i, c]`` (Eq. III.16).  Touches rows ``y_i`` and ``c`` of ``W``.
+    exact coordinate step on ``alpha[i, c]`` (Eq. III.16).  Touches rows
+    ``y_i`` and ``c`` of ``W``.
     Single-threaded.  Returns ``(max_violation, n_visited)``.
 ``ww_epoch(..., group_sample_ptr, group_samples, group_class_ptr,
 group_classes, rounds, ...)``
