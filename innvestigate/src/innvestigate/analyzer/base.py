@@ -60,6 +60,11 @@ class AnalyzerBase:
     name: str = ""
     #: whether the analysis explains an output neuron (False for "input"/"random")
     _explains_output = True
+    #: whether integer token inputs are analysed at their embeddings (False: on the ids)
+    _explains_embeddings = True
+    #: how an embedding-level map becomes one value per token: "sum" over the embedding
+    #: dimensions (attributions, which add up), or the Euclidean "norm" (gradients, signals)
+    _token_reduction = "sum"
 
     def __init__(self, model, neuron_selection_mode: str = "max_activation", output_index: int | None = None):
         if not isinstance(model, keras.Model):
@@ -111,7 +116,9 @@ class AnalyzerBase:
         if len(xs) != self._n_inputs:
             raise ValueError(f"The model has {self._n_inputs} inputs; got {len(xs)} arrays.")
         n = xs[0].shape[0] if xs[0].ndim else None
-        for x, spec in zip(xs, keras.tree.flatten(self._model.inputs)):
+        specs = keras.tree.flatten(self._model.inputs)
+        out = []
+        for i, (x, spec) in enumerate(zip(xs, specs)):
             if x.ndim != len(spec.shape) or any(
                 s is not None and s != d for s, d in zip(spec.shape[1:], x.shape[1:])
             ):
@@ -121,10 +128,32 @@ class AnalyzerBase:
                 )
             if x.shape[0] != n:
                 raise ValueError("All inputs must have the same number of samples.")
-            if not np.issubdtype(x.dtype, np.floating):
-                raise TypeError(f"Inputs must be floating point arrays, got dtype {x.dtype}.")
-        dtype = keras.backend.standardize_dtype(keras.tree.flatten(self._model.inputs)[0].dtype)
-        return [x.astype(dtype, copy=False) for x in xs]
+            dtype = keras.backend.standardize_dtype(spec.dtype)
+            if dtype.startswith(("int", "uint")):
+                if not np.issubdtype(x.dtype, np.integer):
+                    raise TypeError(
+                        f"Model input {i} ({spec.name!r}) takes integer token ids ({dtype}); got an array of "
+                        f"dtype {x.dtype}. Pass integer ids, e.g. x.astype('{dtype}')."
+                    )
+                self._check_token_ids(i, x)
+            elif not np.issubdtype(x.dtype, np.floating):
+                raise TypeError(
+                    f"Model input {i} ({spec.name!r}) is {dtype}; inputs must be floating point arrays, got "
+                    f"dtype {x.dtype}."
+                )
+            out.append(x.astype(dtype, copy=False))
+        return out
+
+    def _check_token_ids(self, i, x):
+        """Token ids outside an Embedding's vocabulary are refused (JAX would clamp them silently)."""
+        graph = getattr(self, "_graph", None) or build_graph(self._model, self._output_index)
+        for position in graph.input_groups[i]:
+            layer = graph.embedding_at[position]
+            if x.size and (x.min() < 0 or x.max() >= layer.input_dim):
+                raise ValueError(
+                    f"Token ids of model input {i} must lie in [0, {layer.input_dim}) for Embedding layer "
+                    f"{layer.name!r}; got ids from {x.min()} to {x.max()}."
+                )
 
     def _selection_indices(self, neuron_selection, n_samples: int):
         mode = self._neuron_selection_mode
@@ -151,7 +180,7 @@ class AnalyzerBase:
         return np.zeros(n_samples, dtype="int32")
 
     # -- public API ---------------------------------------------------------------------------
-    def analyze(self, X, neuron_selection=None, batch_size: int = 32, progress: bool = False):
+    def analyze(self, X, neuron_selection=None, batch_size: int = 32, progress: bool = False, per_token: bool = True):
         """Explains the model's output for the inputs ``X``.
 
         Parameters
@@ -166,6 +195,12 @@ class AnalyzerBase:
             Samples per batch when ``X`` is not a single in-memory batch.
         progress : bool
             Progress bar when going through data in batches.
+        per_token : bool
+            For integer token inputs (read through ``Embedding`` layers): True gives one
+            value per token, shape ``(n, L)`` - the embedding-level map summed over the
+            embedding dimensions (its Euclidean norm for ``gradient``, ``smoothgrad`` and the
+            signal methods); False gives the embedding-level map ``(n, L, d)``, one array
+            per Embedding layer.
 
         Returns
         -------
@@ -181,12 +216,44 @@ class AnalyzerBase:
                     f"analyze() got {type(X).__name__}; give a numpy array or a list of arrays."
                 ) from err
             return analyze_in_batches(
-                self.analyze, X, batch_size=batch_size, progress=progress, neuron_selection=neuron_selection
+                lambda x, **kw: self.analyze(x, per_token=per_token, **kw),
+                X,
+                batch_size=batch_size,
+                progress=progress,
+                neuron_selection=neuron_selection,
             )
         indices = self._selection_indices(neuron_selection, xs[0].shape[0])
         results = self._analyze_batch(xs, indices)
         results = [np.asarray(backend.get().to_numpy(r)) for r in results]
-        return results if self._n_inputs > 1 else results[0]
+        results = self._per_model_input(results, xs, per_token)
+        return results if len(results) > 1 else results[0]
+
+    def _embedding_graph(self):
+        """The graph whose analysis inputs ``_analyze_batch`` explains (None: the model inputs)."""
+        if not self._explains_embeddings:
+            return None
+        return getattr(self, "_graph", None)
+
+    def _per_model_input(self, results, xs, per_token: bool):
+        """Embedding-level results (one per analysis input) as one map per model input."""
+        graph = self._embedding_graph()
+        if graph is None or not graph.has_embeddings:
+            return results
+        if not per_token:
+            return results
+        out = []
+        for group, x in zip(graph.input_groups, xs):
+            if not np.issubdtype(x.dtype, np.integer):
+                out.append(results[group[0]])
+                continue
+            maps = [results[i] for i in group]
+            if not maps:
+                out.append(np.zeros(x.shape, dtype=keras.backend.floatx()))
+            elif self._token_reduction == "norm":
+                out.append(np.sqrt(sum(np.sum(np.square(m), axis=-1) for m in maps)))
+            else:
+                out.append(sum(np.sum(m, axis=-1) for m in maps))
+        return out
 
     def _analyze_batch(self, xs, indices):  # pragma: no cover - interface
         raise NotImplementedError
@@ -215,8 +282,7 @@ class AnalyzerBase:
             self._graph = build_graph(self._model, self._output_index)
 
         def fn(*inputs):
-            values, _ = self._graph.forward(list(inputs))
-            return values[self._graph.output_key]
+            return self._graph.run(list(inputs))[self._graph.output_key]
 
         return self._compiled_function("output", fn)(*xs)
 
@@ -399,9 +465,10 @@ class ReverseAnalyzerBase(AnalyzerBase):
         mask = self._head_mask(y, indices)
         return mask * y if self._head == "output" else mask
 
-    def _reverse(self, inputs, indices, keep_all=False):
+    def _reverse(self, inputs, indices, keep_all=False, masks=None):
+        """Forward pass from the analysis inputs, then the reverse pass from the selected output."""
         with weights_cached():
-            values, vjps = self._graph.forward(list(inputs), record_vjp=True)
+            values, vjps = self._graph.forward(list(inputs), record_vjp=True, input_masks=masks)
             y = values[self._graph.output_key]
             head = self._head_value(y, indices)
             return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
@@ -411,11 +478,43 @@ class ReverseAnalyzerBase(AnalyzerBase):
 
     def _analyze_batch(self, xs, indices):
         self._ensure_built()
+        graph = self._graph
 
         def fn(inputs, indices):
-            return self._postprocess(list(inputs), self._reverse(inputs, indices))
+            inputs, masks = graph.embed(list(inputs))
+            return self._postprocess(inputs, self._reverse(inputs, indices, masks=masks))
 
         return self._compiled_function("reverse", fn)(list(xs), indices)
+
+    def _embed(self, xs):
+        """The analysis inputs (embeddings of token ids) and their masks, as numpy arrays."""
+        self._ensure_built()
+        graph = self._graph
+        if not graph.has_embeddings:
+            return list(xs), [None] * len(xs)
+        pattern = graph.masked_inputs
+
+        def fn(inputs):
+            es, masks = graph.embed(list(inputs))
+            return es, [m for m, p in zip(masks, pattern) if p]
+
+        es, present = self._compiled_function("embed", fn)(list(xs))
+        to_np = backend.get().to_numpy
+        present = iter([np.asarray(to_np(m)) for m in present])
+        return [np.asarray(to_np(e)) for e in es], [next(present) if p else None for p in pattern]
+
+    def _analyze_embedded(self, inputs, masks, indices):
+        """Like ``_analyze_batch`` but from given analysis inputs (e.g. scaled embeddings)."""
+        self._ensure_built()
+        pattern = tuple(m is not None for m in masks)
+
+        def fn(inputs, present, indices):
+            it = iter(present)
+            full = [next(it) if p else None for p in pattern]
+            return self._postprocess(list(inputs), self._reverse(inputs, indices, masks=full))
+
+        present = [m for m in masks if m is not None]
+        return self._compiled_function(("embedded", pattern), fn)(list(inputs), present, indices)
 
     def analyze_with_intermediates(self, X, neuron_selection=None):
         """Like :meth:`analyze` but also returns the reversed value of every tensor (uncompiled).
@@ -431,13 +530,14 @@ class ReverseAnalyzerBase(AnalyzerBase):
             raise TypeError("analyze_with_intermediates needs an array or a list of arrays.")
         self._ensure_built()
         indices = self._selection_indices(neuron_selection, xs[0].shape[0])
-        results, kept = self._reverse([ops.convert_to_tensor(x) for x in xs], ops.convert_to_tensor(indices), keep_all=True)
-        results = self._postprocess(xs, results)
+        inputs, masks = self._graph.embed([ops.convert_to_tensor(x) for x in xs])
+        results, kept = self._reverse(inputs, ops.convert_to_tensor(indices), keep_all=True, masks=masks)
+        results = self._postprocess(inputs, results)
         to_np = backend.get().to_numpy
         per_layer = {}
         for node in self._graph.nodes:
             per_layer[node.name if node.kind != "activation" else node.layer.name] = [
                 np.asarray(to_np(kept[k])) for k in node.input_keys if k in kept
             ]
-        out = [np.asarray(to_np(r)) for r in results]
-        return (out if self._n_inputs > 1 else out[0]), per_layer
+        out = self._per_model_input([np.asarray(to_np(r)) for r in results], xs, True)
+        return (out if len(out) > 1 else out[0]), per_layer

@@ -58,6 +58,7 @@ class Gradient(ReverseAnalyzerBase):
     """
 
     _head = "ones"
+    _token_reduction = "norm"
 
     def __init__(self, model, postprocess=None, **kwargs):
         super().__init__(model, **kwargs)
@@ -89,12 +90,16 @@ class BaselineGradient(AnalyzerBase):
         self._graph = build_graph(model, self._output_index)
         self._check_softmax(self._graph)
 
+    _token_reduction = "norm"
+
     def _analyze_batch(self, xs, indices):
         graph = self._graph
 
         def fn(inputs, indices):
+            inputs, masks = graph.embed(list(inputs))
+
             def forward(*a):
-                values, _ = graph.forward(list(a))
+                values, _ = graph.forward(list(a), input_masks=masks)
                 return [values[graph.output_key]]
 
             y, vjp = backend.get().forward_with_vjp(forward, list(inputs))
@@ -115,6 +120,8 @@ class InputTimesGradient(Gradient):
     >>> innvestigate.create_analyzer("input_t_gradient", model).analyze(np.array([[3.0, 1.0]], "float32"))
     array([[ 6., -1.]], dtype=float32)
     """
+
+    _token_reduction = "sum"
 
     def __init__(self, model, **kwargs):
         super().__init__(model, **kwargs)
@@ -147,6 +154,7 @@ class Deconvnet(ReverseAnalyzerBase):
     """
 
     _head = "ones"
+    _token_reduction = "norm"
 
     def __init__(self, model, **kwargs):
         super().__init__(model, **kwargs)
@@ -169,6 +177,7 @@ class GuidedBackprop(ReverseAnalyzerBase):
     """
 
     _head = "ones"
+    _token_reduction = "norm"
 
     def __init__(self, model, **kwargs):
         super().__init__(model, **kwargs)
@@ -196,27 +205,44 @@ class _GradientWrapper(AnalyzerBase):
         self._batch_size = int(batch_size)
         self._gradient = Gradient(model, neuron_selection_mode="index", output_index=output_index)
 
+    def _embedding_graph(self):
+        return self._gradient._graph
+
     def _selected(self, xs, indices):
         if self._neuron_selection_mode == "max_activation":
             y = np.asarray(backend.get().to_numpy(self._model_output(xs)))
             return np.argmax(y.reshape(y.shape[0], -1), axis=1).astype("int32")
         return indices
 
-    def _gradient_at(self, xs, indices):
+    def _analyze_batch(self, xs, indices):
+        indices = self._selected(xs, indices)
+        inputs, masks = self._gradient._embed(xs)
+        return self._analyze_inputs(inputs, masks, indices)
+
+    def _analyze_inputs(self, xs, masks, indices):  # pragma: no cover - interface
+        """The analysis from the analysis inputs ``xs`` (embeddings for token ids)."""
+        raise NotImplementedError
+
+    def _gradient_at(self, xs, masks, indices):
         if self._neuron_selection_mode == "all":
             self._gradient._neuron_selection_mode = "all"
-        return [np.asarray(backend.get().to_numpy(g)) for g in self._gradient._analyze_batch(xs, indices)]
+        grads = self._gradient._analyze_embedded(xs, masks, indices)
+        return [np.asarray(backend.get().to_numpy(g)) for g in grads]
 
-    def _gradients_of_copies(self, copies, indices, n_copies):
+    def _gradients_of_copies(self, copies, masks, indices, n_copies):
         """Gradients at ``n_copies`` modified copies of the batch (each a list like ``xs``),
         stacked into calls of at most ``batch_size`` samples instead of one call per copy."""
         n = copies[0].shape[1]
         flat = [c.reshape((n_copies * n,) + c.shape[2:]) for c in copies]
+        flat_masks = [None if m is None else np.tile(m, (n_copies,) + (1,) * (m.ndim - 1)) for m in masks]
         tiled = np.tile(indices, n_copies)
         per_call = max(n, (self._batch_size // n) * n)
         parts = []
         for start in range(0, n_copies * n, per_call):
-            parts.append(self._gradient_at([f[start : start + per_call] for f in flat], tiled[start : start + per_call]))
+            part = slice(start, start + per_call)
+            parts.append(
+                self._gradient_at([f[part] for f in flat], [None if m is None else m[part] for m in flat_masks], tiled[part])
+            )
         grads = [np.concatenate([p[i] for p in parts]) for i in range(len(flat))]
         return [g.reshape(c.shape) for g, c in zip(grads, copies)]
 
@@ -260,15 +286,14 @@ class IntegratedGradients(_GradientWrapper):
             batch_size=self._batch_size,
         )
 
-    def _analyze_batch(self, xs, indices):
-        indices = self._selected(xs, indices)
+    def _analyze_inputs(self, xs, masks, indices):
         refs = self._reference if isinstance(self._reference, (list, tuple)) and self._n_inputs > 1 else [self._reference] * len(xs)
         refs = [_broadcast_reference(r, x) for r, x in zip(refs, xs)]
         alphas = (np.arange(self._steps) + 0.5) / self._steps
         copies = [
             (r[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - r)[None]).astype(x.dtype) for r, x in zip(refs, xs)
         ]
-        grads = self._gradients_of_copies(copies, indices, self._steps)
+        grads = self._gradients_of_copies(copies, masks, indices, self._steps)
         return [(x - r) * g.sum(0) / self._steps for x, r, g in zip(xs, refs, grads)]
 
 
@@ -316,8 +341,9 @@ class SmoothGrad(_GradientWrapper):
             batch_size=self._batch_size,
         )
 
-    def _analyze_batch(self, xs, indices):
-        indices = self._selected(xs, indices)
+    _token_reduction = "norm"
+
+    def _analyze_inputs(self, xs, masks, indices):
         m = self._augment_by_n
         if len(xs) == 1:
             # One draw of shape (m, n, ...) equals m draws of shape (n, ...) in sequence.
@@ -325,7 +351,7 @@ class SmoothGrad(_GradientWrapper):
         else:
             draws = [[self._rng.normal(0.0, self._noise_scale, size=x.shape) for x in xs] for _ in range(m)]
             noisy = [np.stack([x + d[i] for d in draws]).astype(x.dtype) for i, x in enumerate(xs)]
-        grads = self._gradients_of_copies(noisy, indices, m)
+        grads = self._gradients_of_copies(noisy, masks, indices, m)
         if self._postprocess_mode == "abs":
             grads = [np.abs(g) for g in grads]
         elif self._postprocess_mode == "square":

@@ -169,7 +169,7 @@ class PatternNet(ReverseAnalyzerBase):
         ]
 
         def fn(inputs):
-            values, _ = self._graph.forward(list(inputs))
+            values = self._graph.run(list(inputs))
             stats = []
             for node, relu in zip(self._kernel_nodes, relu_flags):
                 x = values[node.input_keys[0]]

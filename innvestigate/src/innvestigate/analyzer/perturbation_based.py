@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import keras
 import numpy as np
 
 from innvestigate import backend
@@ -14,6 +15,10 @@ __all__ = ["Occlusion", "Lime"]
 
 
 class _PredictionBased(AnalyzerBase):
+    # Token ids are occluded / perturbed as ids (replaced by ``reference_value``, e.g. a
+    # padding id), not at their embeddings.
+    _explains_embeddings = False
+
     def __init__(self, model, batch_size: int = 64, neuron_selection_mode="max_activation", output_index=None):
         super().__init__(model, neuron_selection_mode, output_index)
         if neuron_selection_mode == "all":
@@ -100,7 +105,7 @@ class Occlusion(_PredictionBased):
         x = xs[0]
         reference = np.broadcast_to(np.asarray(self._reference, dtype=x.dtype), x.shape[1:])
         base, indices = self._selected(x, indices)
-        relevance = np.zeros_like(x, dtype=np.float64)
+        relevance = np.zeros(x.shape, dtype=np.float64)
         counts = np.zeros(x.shape[1:], dtype=np.float64)
         regions = list(self._regions())
         for region in regions:
@@ -114,7 +119,8 @@ class Occlusion(_PredictionBased):
                 relevance[(i,) + region] += base[i] - y[k]
         with np.errstate(invalid="ignore", divide="ignore"):
             relevance = np.where(counts > 0, relevance / np.maximum(counts, 1), 0.0)
-        return [relevance.astype(x.dtype)]
+        out_dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(keras.backend.floatx())
+        return [relevance.astype(out_dtype)]
 
 
 class Lime(_PredictionBased):

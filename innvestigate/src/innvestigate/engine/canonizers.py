@@ -60,16 +60,13 @@ class SplitActivation(Canonizer):
                         layer.activation, name=f"{layer.name}_activation", dtype=layer.dtype_policy
                     )
                     _activation_layers[layer] = activation
-                linear = GraphNode(layer, node.input_keys, [key], node._raw_call, kind="linear")
-                linear.fused = node.fused
+                linear = node.linear_part([key])
                 act = GraphNode(activation, [key], node.output_keys, lambda x, a=activation: [a(x)], kind="activation")
                 act.source_layer = layer
                 nodes.extend([linear, act])
             else:
                 nodes.append(node)
-        graph.nodes = nodes
-        graph._finalize()
-        return graph
+        return graph.replace_nodes(nodes)
 
 
 _FUSABLE = (
@@ -92,7 +89,7 @@ class FuseBatchNormalization(Canonizer):
     """
 
     def apply(self, graph):
-        removed = set()
+        removed, replaced = set(), {}
         for node in graph.nodes:
             if not checks.is_batch_normalization(node.layer) or len(node.input_keys) != 1:
                 continue
@@ -114,10 +111,6 @@ class FuseBatchNormalization(Canonizer):
             channel_axis = 1 if data_format == "channels_first" else -1
             if axis is None or ndim is None or axis % ndim != channel_axis % ndim:
                 continue
-            producer.fused = producer.fused + [bn]
-            producer.kind = "linear"
-            producer.output_keys = list(node.output_keys)
+            replaced[id(producer)] = replaced.get(id(producer), producer).with_batch_normalization(bn, node.output_keys)
             removed.add(id(node))
-        graph.nodes = [n for n in graph.nodes if id(n) not in removed]
-        graph._finalize()
-        return graph
+        return graph.replace_nodes([replaced.get(id(n), n) for n in graph.nodes if id(n) not in removed])

@@ -15,20 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
-from innvestigate.engine import checks
+from innvestigate.engine import batchnorm, checks, keras_internals
+from innvestigate.exceptions import NotAnalyzeableModelException
 
-__all__ = ["GraphNode", "AnalysisGraph", "build_graph", "substituted_weights", "weights_cached"]
+__all__ = ["GraphNode", "AnalysisGraph", "ForwardValues", "build_graph", "substituted_weights", "weights_cached"]
 
 _KERNEL_VARIABLE_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
-
-
-def _current_stateless_scope():
-    # Keras keeps the active StatelessScope in its global state; there is no public getter.
-    from keras.src.backend.common.stateless_scope import get_stateless_scope
-
-    return get_stateless_scope()
 
 
 @contextlib.contextmanager
@@ -38,7 +33,7 @@ def substituted_weights(pairs: Sequence[tuple[Any, Any]]):
     Nested in an outer scope (the JAX compiled function substitutes all model variables),
     the outer substitutions stay visible for the variables not named here.
     """
-    outer = _current_stateless_scope()
+    outer = keras_internals.current_stateless_scope()
     scope = keras.StatelessScope(state_mapping=list(pairs), initialize_variables=False)
     if outer is not None:
         merged = dict(outer.state_mapping)
@@ -153,6 +148,54 @@ class GraphNode:
     def __repr__(self):
         return f"GraphNode({self.name!r}, kind={self.kind!r}, position={self.position})"
 
+    # -- canonical forms (new nodes; a graph's nodes are never modified) --------------------
+    def linear_part(self, output_keys):
+        """This Dense/Conv call without its activation, writing ``output_keys``."""
+        node = GraphNode(self.layer, self.input_keys, output_keys, self._raw_call, kind="linear")
+        node.fused = list(self.fused)
+        return node
+
+    def with_batch_normalization(self, bn, output_keys):
+        """This Dense/Conv call (without activation) followed by ``bn``, as one linear node."""
+        node = GraphNode(self.layer, self.input_keys, output_keys, self._raw_call, kind="linear")
+        node.fused = list(self.fused) + [bn]
+        return node
+
+    # -- call arguments and masks ----------------------------------------------------------
+    def bind(self, xs):
+        """The layer call's arguments filled in with the tensors ``xs`` (one per input key).
+
+        Returns ``(args, kwargs)`` as the layer was called in the model, e.g. for
+        ``mha(q, v, attention_mask=m)``: ``([q, v], {"attention_mask": m})``. Rules use it to
+        tell a sequence from an initial state, or a query from a value.
+        """
+        bind = getattr(self._raw_call, "bind", None)
+        if bind is None:
+            return list(xs), {}
+        return bind(xs)
+
+    def output_masks(self, xs, input_masks):
+        """The Keras masks of the node's outputs, as ``Layer.__call__`` would attach them.
+
+        ``input_masks`` holds one mask (or None) per input. A layer that supports masking
+        computes its output mask from the mask of its first argument (``compute_mask``);
+        ``Embedding(mask_zero=True)`` and ``Masking`` make a mask from their input values.
+        """
+        layer = self.layer
+        n_out = len(self.output_keys)
+        if not isinstance(layer, keras.layers.Layer) or not getattr(layer, "supports_masking", False):
+            return [None] * n_out
+        has_own = type(layer).compute_mask is not keras.layers.Layer.compute_mask
+        if not has_own and all(m is None for m in input_masks):
+            return [None] * n_out
+        args, kwargs = self.bind(xs)
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        by_id = {id(x): m for x, m in zip(xs, input_masks)}
+        previous = keras.tree.map_structure(lambda t: by_id.get(id(t)), first) if first is not None else None
+        masks = layer.compute_mask(first, previous)
+        masks = [None] * n_out if masks is None else list(keras.tree.flatten(masks)) if isinstance(masks, (list, tuple)) else [masks]
+        return (masks + [None] * n_out)[:n_out]
+
     # -- kernels -------------------------------------------------------------------------
     @property
     def has_kernel(self) -> bool:
@@ -185,7 +228,7 @@ class GraphNode:
         bias = self.bias_variable
         bias = None if bias is None else ops.convert_to_tensor(bias)
         for bn in self.fused:
-            kernels, bias = _fold_batch_normalization(kernels, bias, bn)
+            kernels, bias = batchnorm.fold_into_kernel(kernels, bias, bn)
         if cache is not None:
             cache[self] = (list(kernels), bias)
         return kernels, bias
@@ -236,23 +279,6 @@ class GraphNode:
         return self._raw_call(*xs)
 
 
-def _fold_batch_normalization(kernels, bias, bn):
-    """Folds y = γ (z − μ)/√(σ² + ε) + β into the kernel's output channels."""
-    gamma = ops.convert_to_tensor(bn.gamma) if bn.scale else 1.0
-    beta = ops.convert_to_tensor(bn.beta) if bn.center else 0.0
-    mean = ops.convert_to_tensor(bn.moving_mean)
-    variance = ops.convert_to_tensor(bn.moving_variance)
-    scale = gamma / ops.sqrt(variance + bn.epsilon)
-    new_kernels = list(kernels)
-    # The output channels are the last axis of Dense/Conv kernels (the pointwise kernel
-    # for separable convolutions).
-    new_kernels[-1] = kernels[-1] * scale
-    if bias is None:
-        bias = ops.zeros_like(mean)
-    new_bias = (bias - mean) * scale + beta
-    return new_kernels, new_bias
-
-
 def _node_call(operation, node):
     keras_tensors = _unique(node.arguments.keras_tensors)
 
@@ -261,7 +287,13 @@ def _node_call(operation, node):
         args, kwargs = node.arguments.fill_in(tensor_dict)
         return keras.tree.flatten(operation(*args, **kwargs))
 
+    def bind(xs):
+        tensor_dict = {id(kt): x for kt, x in zip(keras_tensors, xs)}
+        args, kwargs = node.arguments.fill_in(tensor_dict)
+        return list(args), dict(kwargs)
+
     arguments = node.arguments
+    call.bind = bind
     call.single_tensor = (
         not arguments.kwargs and len(arguments.args) == 1 and isinstance(arguments.args[0], keras.KerasTensor)
     )
@@ -297,44 +329,70 @@ def _unique(tensors):
     return out
 
 
-def _functional(model):
-    if isinstance(model, keras.Sequential):
-        functional = getattr(model, "_functional", None)
-        if functional is None:
-            raise ValueError(
-                f"Sequential model {model.name!r} is not built; give it an Input or call "
-                "model.build(input_shape) before analysing it."
-            )
-        return functional
-    if not hasattr(model, "_nodes_by_depth"):
-        raise TypeError(
-            f"Model {model.name!r} is a subclassed model; innvestigate reads functional and "
-            "Sequential models only (their layer graph is known)."
-        )
-    return model
+class ForwardValues(dict):
+    """Tensors of one forward pass by key, with their Keras masks in ``masks`` (key -> mask)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.masks: dict = {}
+
+
+def _is_integer_dtype(dtype) -> bool:
+    name = keras.backend.standardize_dtype(dtype)
+    return name.startswith(("int", "uint")) or name == "bool"
 
 
 class AnalysisGraph:
     """The layers of a model between its inputs and one output, in topological order.
 
+    Integer model inputs (token ids) are read through the ``Embedding`` layers that consume
+    them: those layers form the *embedding stage* and their outputs are the graph's
+    analysis inputs, where relevance and gradients are taken (:meth:`embed`).
+
     Attributes
     ----------
     model : keras.Model
     nodes : list of GraphNode
+        The nodes after the embedding stage, in topological order.
     input_keys : list
+        The analysis inputs: one key per float model input, one per Embedding layer
+        reading an integer model input.
+    input_groups : list of list of int
+        For each model input, the positions in ``input_keys`` of its analysis inputs.
+    model_input_keys : list
         One key per model input.
+    embedding_nodes : list of GraphNode
+        The Embedding layers reading integer model inputs.
+    embedding_at : dict
+        Position in ``input_keys`` -> the Embedding layer that makes that analysis input.
     output_key
         The key of the analysed output.
     """
 
-    def __init__(self, model, nodes, input_keys, output_key):
+    def __init__(self, model, nodes, input_keys, output_key, input_dtypes=None):
         self.model = model
-        self.nodes = nodes
-        self.input_keys = input_keys
+        self.model_input_keys = list(input_keys)
         self.output_key = output_key
-        self._finalize()
+        self._input_dtypes = list(input_dtypes) if input_dtypes is not None else ["float32"] * len(input_keys)
+        self.embedding_nodes: list = []
+        self.embedding_at: dict = {}
+        self.input_keys = list(input_keys)
+        self.input_groups = [[i] for i in range(len(input_keys))]
+        self.nodes = list(nodes)
+        self._prune()
+        self._split_embedding_stage()
+        self._index()
 
-    def _finalize(self):
+    # -- construction ------------------------------------------------------------------------
+    def replace_nodes(self, nodes):
+        """Replaces the node list (a canonizer's rewrite) and recomputes positions, depths,
+        kernel positions, consumers and sign information. The embedding stage is kept."""
+        self.nodes = list(nodes)
+        self._prune()
+        self._index()
+        return self
+
+    def _prune(self):
         # Keep only the nodes the analysed output depends on.
         needed = {self.output_key}
         kept = []
@@ -343,6 +401,63 @@ class AnalysisGraph:
                 kept.append(node)
                 needed.update(node.input_keys)
         self.nodes = kept[::-1]
+
+    def _split_embedding_stage(self):
+        consumers: dict = {}
+        for node in self.nodes:
+            for k in node.input_keys:
+                consumers.setdefault(k, []).append(node)
+        float_inputs = {k for k, d in zip(self.model_input_keys, self._input_dtypes) if not _is_integer_dtype(d)}
+        for node in self.nodes:
+            if isinstance(node.layer, keras.layers.Embedding):
+                source = node.input_keys[0] if len(node.input_keys) == 1 else None
+                if source in float_inputs:
+                    raise NotAnalyzeableModelException(
+                        "innvestigate",
+                        [node.name],
+                        f"Embedding layer {node.name!r} reads a float model input; token ids have no "
+                        "gradient or relevance of their own. Declare that input as integer ids, "
+                        "keras.Input(shape, dtype='int32'), and pass integer arrays",
+                    )
+                if source not in self.model_input_keys:
+                    raise NotAnalyzeableModelException(
+                        "innvestigate",
+                        [node.name],
+                        f"Embedding layer {node.name!r} does not read a model input directly; innvestigate "
+                        "explains token ids through Embedding layers that read integer model inputs "
+                        "(keras.Input(shape, dtype='int32') -> Embedding)",
+                    )
+        input_keys, groups, stage = [], [], []
+        self.embedding_at = {}
+        for key, dtype in zip(self.model_input_keys, self._input_dtypes):
+            if not _is_integer_dtype(dtype):
+                groups.append([len(input_keys)])
+                input_keys.append(key)
+                continue
+            readers = consumers.get(key, [])
+            bad = [n for n in readers if not isinstance(n.layer, keras.layers.Embedding)]
+            if bad:
+                raise NotAnalyzeableModelException(
+                    "innvestigate",
+                    [n.name for n in bad],
+                    f"an integer model input feeds {', '.join(type(n.layer).__name__ for n in bad)}; integer "
+                    "inputs (token ids) are explained through the Embedding layers that read them. Feed the "
+                    "ids to keras.layers.Embedding, or give the model float inputs",
+                )
+            group = []
+            for node in readers:
+                self.embedding_at[len(input_keys)] = node.layer
+                group.append(len(input_keys))
+                input_keys.append(node.output_keys[0])
+                stage.append(node)
+            groups.append(group)
+        stage_ids = {id(n) for n in stage}
+        self.embedding_nodes = stage
+        self.nodes = [n for n in self.nodes if id(n) not in stage_ids]
+        self.input_keys = input_keys
+        self.input_groups = groups
+
+    def _index(self):
         producers = {k: n for n in self.nodes for k in n.output_keys}
         input_set = set(self.input_keys)
         kernel_index = 0
@@ -352,6 +467,8 @@ class AnalysisGraph:
             if node.has_kernel:
                 node.kernel_position = kernel_index
                 kernel_index += 1
+            else:
+                node.kernel_position = None
         self.n_kernel_nodes = kernel_index
         depth = {self.output_key: 0}
         for node in reversed(self.nodes):
@@ -364,6 +481,7 @@ class AnalysisGraph:
         for node in self.nodes:
             for k in node.input_keys:
                 self._consumers.setdefault(k, []).append(node)
+        self._producers = producers
         nonnegative: set = set()
         for node in self.nodes:
             inputs_nonnegative = all(k in nonnegative for k in node.input_keys)
@@ -371,37 +489,111 @@ class AnalysisGraph:
             if _output_is_nonnegative(node, inputs_nonnegative):
                 nonnegative.update(node.output_keys)
 
+    # -- queries -----------------------------------------------------------------------------
+    @property
+    def has_embeddings(self) -> bool:
+        """Whether some model input is read through Embedding layers (token ids)."""
+        return bool(self.embedding_nodes)
+
+    @property
+    def masked_inputs(self) -> list:
+        """For each analysis input, whether :meth:`embed` gives it a mask (``mask_zero``)."""
+        return [bool(getattr(self.embedding_at.get(i), "mask_zero", False)) for i in range(len(self.input_keys))]
+
     def consumers(self, key) -> list:
         """The nodes that read the tensor ``key``."""
         return self._consumers.get(key, [])
 
     def producer(self, key):
-        for node in self.nodes:
-            if key in node.output_keys:
-                return node
-        return None
+        """The node that writes the tensor ``key`` (None for analysis inputs)."""
+        return self._producers.get(key)
 
-    def forward(self, inputs, record_vjp: bool = False):
-        """Evaluates the graph; returns ``values`` (key -> tensor) and, if asked, one VJP per node."""
+    # -- evaluation --------------------------------------------------------------------------
+    def embed(self, model_inputs):
+        """The analysis inputs for the model inputs, and their Keras masks.
+
+        Float inputs pass unchanged; integer ids are looked up by their Embedding layers.
+
+        Returns
+        -------
+        inputs : list of tensors
+            One per entry of ``input_keys``.
+        masks : list
+            One Keras mask (or None) per analysis input, e.g. from ``Embedding(mask_zero=True)``.
+        """
+        if not self.embedding_nodes:
+            return list(model_inputs), [None] * len(model_inputs)
+        values = dict(zip(self.model_input_keys, model_inputs))
+        masks = {}
+        for node in self.embedding_nodes:
+            xs = [values[k] for k in node.input_keys]
+            (y,) = node(*xs)[:1]
+            values[node.output_keys[0]] = y
+            masks[node.output_keys[0]] = node.output_masks(xs, [None] * len(xs))[0]
+        return [values[k] for k in self.input_keys], [masks.get(k) for k in self.input_keys]
+
+    def forward(self, inputs, record_vjp: bool = False, input_masks=None):
+        """Evaluates the graph from the analysis inputs.
+
+        Parameters
+        ----------
+        inputs : list of tensors
+            One per entry of ``input_keys`` (see :meth:`embed` for integer model inputs).
+        record_vjp : bool
+            Also record each node's vector–Jacobian product.
+        input_masks : list, optional
+            Keras masks of the inputs (from :meth:`embed`).
+
+        Returns
+        -------
+        values : ForwardValues
+            Tensor by key; ``values.masks`` holds the Keras mask of each masked tensor.
+        vjps : dict
+            Per node position, the recorded vector–Jacobian product (if ``record_vjp``).
+        """
         from innvestigate import backend
 
-        values = dict(zip(self.input_keys, inputs))
+        values = ForwardValues(zip(self.input_keys, inputs))
+        if input_masks is not None:
+            values.masks.update({k: m for k, m in zip(self.input_keys, input_masks) if m is not None})
+        masks = values.masks
         vjps = {}
         bk = backend.get() if record_vjp else None
         for node in self.nodes:
             xs = [values[k] for k in node.input_keys]
+            in_masks = [masks.get(k) for k in node.input_keys]
+            call = node if all(m is None for m in in_masks) else _masked_call(node, in_masks)
             if record_vjp:
-                ys, vjp_fn = bk.forward_with_vjp(node, xs)
+                ys, vjp_fn = bk.forward_with_vjp(call, xs)
                 vjps[node.position] = vjp_fn
             else:
-                ys = node(*xs)
-            for k, y in zip(node.output_keys, ys):
+                ys = call(*xs)
+            for k, y, m in zip(node.output_keys, ys, node.output_masks(xs, in_masks)):
                 values[k] = y
+                if m is not None:
+                    masks[k] = m
         return values, vjps
+
+    def run(self, model_inputs):
+        """:meth:`embed` then :meth:`forward` (no VJPs): the values of one forward pass."""
+        inputs, masks = self.embed(model_inputs)
+        return self.forward(inputs, input_masks=masks)[0]
+
+
+def _masked_call(node, masks):
+    """``node`` called with the Keras masks attached to its inputs, as ``Layer.__call__`` expects."""
+
+    def call(*xs):
+        for x, m in zip(xs, masks):
+            if m is not None:
+                keras_internals.set_mask(x, m)
+        return node(*xs)
+
+    return call
 
 
 def _expand(model, input_keys, prefix, nodes, call_counter):
-    functional = _functional(model)
+    functional = keras_internals.functional_of(model)
     alias = {}
     inner_inputs = keras.tree.flatten(functional.inputs)
     if len(inner_inputs) != len(input_keys):
@@ -410,8 +602,8 @@ def _expand(model, input_keys, prefix, nodes, call_counter):
         )
     for kt, key in zip(inner_inputs, input_keys):
         alias[id(kt)] = key
-    for depth in sorted(functional._nodes_by_depth.keys(), reverse=True):
-        for node in functional._nodes_by_depth[depth]:
+    for level in keras_internals.nodes_by_depth(functional):
+        for node in level:
             operation = node.operation
             if node.is_input or isinstance(operation, keras.layers.InputLayer):
                 continue
@@ -451,7 +643,7 @@ def build_graph(model, output_index: int | None = None) -> AnalysisGraph:
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"Expected a keras.Model, got {type(model).__name__}.")
-    functional = _functional(model)
+    functional = keras_internals.functional_of(model)
     model_inputs = keras.tree.flatten(functional.inputs)
     input_keys = [("input", i) for i in range(len(model_inputs))]
     nodes: list = []
@@ -464,6 +656,9 @@ def build_graph(model, output_index: int | None = None) -> AnalysisGraph:
                 "output_index=..."
             )
         output_index = 0
+    if isinstance(output_index, bool) or not isinstance(output_index, (int, np.integer)):
+        raise TypeError(f"output_index must be an int, got {output_index!r}.")
     if not 0 <= output_index < len(output_keys):
         raise ValueError(f"output_index={output_index} is out of range for {len(output_keys)} outputs.")
-    return AnalysisGraph(model, nodes, input_keys, output_keys[output_index])
+    dtypes = [t.dtype for t in model_inputs]
+    return AnalysisGraph(model, nodes, input_keys, output_keys[int(output_index)], input_dtypes=dtypes)

@@ -30,9 +30,12 @@ class ReverseState:
         Index among the Dense/Conv nodes.
     is_input_layer : bool
     graph : AnalysisGraph
+    input_masks : list
+        The Keras mask of each input (None where the input has none), e.g. the padding
+        mask of ``Embedding(mask_zero=True)`` reaching a recurrent or attention layer.
     """
 
-    def __init__(self, node, graph, vjp=None):
+    def __init__(self, node, graph, vjp=None, input_masks=None):
         self.node = node
         self.layer = node.layer
         self.position = node.position
@@ -41,6 +44,7 @@ class ReverseState:
         self.is_input_layer = node.is_input_layer
         self.graph = graph
         self._vjp = vjp
+        self.input_masks = list(input_masks) if input_masks is not None else [None] * len(node.input_keys)
 
     def __getitem__(self, key):  # thesis listings read bp_state['layer']
         return getattr(self, key)
@@ -116,7 +120,8 @@ def reverse_propagate(graph, values, vjps, mappings, head, keep_all: bool = Fals
                     kept[key] = total
         xs = [values[k] for k in node.input_keys]
         ys = [values[k] for k in node.output_keys]
-        state = ReverseState(node, graph, vjps.get(node.position))
+        masks = getattr(values, "masks", {})
+        state = ReverseState(node, graph, vjps.get(node.position), [masks.get(k) for k in node.input_keys])
         state._inputs = xs
         reversed_inputs = mappings[node.position](xs, ys, reversed_outputs, state)
         if len(reversed_inputs) != len(xs):

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import keras
 
-from innvestigate.engine import checks
+from innvestigate.engine import checks, keras_internals
 
 __all__ = ["model_wo_softmax", "model_wo_output_activation"]
 
 
-def _functional(model):
-    if isinstance(model, keras.Sequential):
-        if getattr(model, "_functional", None) is None:
-            raise ValueError(f"Sequential model {model.name!r} is not built; give it an Input first.")
-        return model._functional
-    return model
-
-
 def _output_node(functional, output):
-    for depth in sorted(functional._nodes_by_depth):
-        for node in functional._nodes_by_depth[depth]:
+    for level in keras_internals.nodes_by_depth(functional):
+        for node in level:
             if any(o is output for o in node.outputs):
                 return node
     raise ValueError("Could not find the layer producing the model output.")
@@ -32,7 +24,7 @@ def model_wo_output_activation(model, activation: str = "softmax"):
     input; outputs of a Dense/Conv layer with the activation get a twin layer without it
     with a copy of the original weights. Other outputs are kept.
     """
-    functional = _functional(model)
+    functional = keras_internals.functional_of(model)
     outputs = keras.tree.flatten(functional.outputs)
     new_outputs = []
     changed = False

@@ -27,6 +27,7 @@ import numpy as np
 from keras import ops
 
 from innvestigate import backend
+from innvestigate.engine import batchnorm
 
 __all__ = [
     "Rule",
@@ -358,19 +359,11 @@ class BoundedRule(Rule):
 
 
 def _batchnorm_affine(layer, x):
-    """``w = γ/√(σ² + ε)`` and ``b = β − γμ/√(σ² + ε)``, shaped to broadcast against ``x``."""
+    """``w = γ/√(σ² + ε)``, ``b = β − μw`` and ``μ``, shaped to broadcast against ``x``."""
     ndim = len(x.shape)
-    axis = layer.axis % ndim
     shape = [1] * ndim
-    shape[axis] = x.shape[axis]
-    gamma = ops.convert_to_tensor(layer.gamma) if layer.scale else 1.0
-    beta = ops.convert_to_tensor(layer.beta) if layer.center else 0.0
-    mean = ops.convert_to_tensor(layer.moving_mean)
-    scale = gamma / ops.sqrt(ops.convert_to_tensor(layer.moving_variance) + layer.epsilon)
-    w = ops.reshape(scale * ops.ones_like(mean), shape)
-    b = ops.reshape(beta - mean * scale, shape)
-    mean = ops.reshape(mean, shape)
-    return ops.cast(w, x.dtype), ops.cast(b, x.dtype), ops.cast(mean, x.dtype)
+    shape[layer.axis % ndim] = x.shape[layer.axis % ndim]
+    return tuple(ops.cast(ops.reshape(t, shape), x.dtype) for t in batchnorm.affine_parameters(layer))
 
 
 class BatchNormEpsilonRule(Rule):
