@@ -99,7 +99,7 @@ def test_bz2_is_decompressed_once(server, tmp_path):
 
 
 def test_corrupt_bz2_is_removed(server, tmp_path):
-    server.files["/d.bz2"] = (b"<html>not bz2</html>", "ok")
+    server.files["/d.bz2"] = (b"BZh9 not really bz2", "ok")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnverifiedDownloadWarning)
         with pytest.raises(shared_datasets.MalformedDataError, match="decompress"):
@@ -142,13 +142,30 @@ def test_load_remote_end_to_end(fake_remote, server, tmp_path):
     assert (tmp_path / "tiny_remote" / "tiny.train").is_file()
 
 
-def test_malformed_svmlight_names_file_and_line(fake_remote, tmp_path):
+def test_malformed_cached_svmlight_is_named_removed_and_fetched_again(fake_remote, server, tmp_path):
+    X, _ = fake_remote
     folder = tmp_path / "tiny_remote"
     folder.mkdir(exist_ok=True)
     (folder / "tiny.train").write_text("5 1:0.5 2:1\n7 3:abc\n")
     (folder / "tiny.test").write_text("5 1:1\n")
-    with pytest.raises(shared_datasets.MalformedDataError, match=r"tiny\.train:2: .*'3:abc'"):
-        shared_datasets.load("tiny_remote")
+    with pytest.warns(shared_datasets.CacheRepairWarning, match=r"tiny\.train:2: .*'3:abc'.*fetching it again"):
+        X_train, _, X_test, _ = shared_datasets.load("tiny_remote")
+    assert np.allclose(X_train.toarray(), X[:20].toarray()) and X_test.shape == (10, 7)
+
+
+def test_malformed_download_names_file_and_line_and_is_not_kept(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHARED_DATASETS_HOME", str(tmp_path))
+    server.files["/bad.train"] = (b"5 1:0.5 2:1\n7 3:abc\n", "ok")
+    server.files["/bad.test"] = (b"5 1:1\n", "ok")
+    files = {role: RemoteFile(f"{server.url}/bad.{role}", None) for role in ("train", "test")}
+    info = DatasetInfo("bad_remote", "remote", "test set", "local", "none", "given", 2, 1, 3, 2, sparse=True)
+    monkeypatch.setitem(remote.REMOTE, "bad_remote", remote.RemoteDataset(info, files))
+    monkeypatch.setitem(remote.REMOTE_INFOS, "bad_remote", info)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnverifiedDownloadWarning)
+        with pytest.raises(shared_datasets.MalformedDataError, match=r"bad\.train:2: .*'3:abc'.*Removed"):
+            shared_datasets.load("bad_remote")
+    assert _leftovers(tmp_path / "bad_remote") == []
 
 
 def test_cli_fetch_downloads_with_progress_bar(fake_remote, server, tmp_path, capsys):

@@ -12,9 +12,12 @@ Examples
 from .api import fetch, info, list_datasets, load
 from .catalog import DatasetInfo
 from .errors import (
+    CacheFolderError,
+    CacheRepairWarning,
     ChecksumMismatchError,
     DatasetError,
     DownloadError,
+    InsufficientMemoryError,
     InvalidParameterError,
     MalformedDataError,
     ManualDownloadRequiredError,
@@ -34,5 +37,6 @@ __all__ = [
     "make_lshtc_like", "make_signal_distractor",
     "DatasetError", "UnknownDatasetError", "InvalidParameterError", "OfflineDataMissingError",
     "ManualDownloadRequiredError", "DownloadError", "NoNetworkError", "ChecksumMismatchError",
-    "MalformedDataError", "UnsafeArchiveError",
+    "MalformedDataError", "UnsafeArchiveError", "CacheFolderError", "InsufficientMemoryError",
+    "CacheRepairWarning",
 ]

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from . import catalog
 from .errors import InvalidParameterError, UnknownDatasetError
+from .memory import check_memory
 from .offline import OFFLINE_LOADERS
 from .offline import class_names as offline_class_names
 from .preprocessing import preprocess
@@ -97,6 +98,8 @@ def _convert(X, as_sparse):
                 f"as_sparse=False would allocate {n_bytes / 2**30:.1f} GiB for a {X.shape} matrix; "
                 "keep it sparse (as_sparse=None) or load fewer samples/features"
             )
+        check_memory(n_bytes, f"as_sparse=False for a {X.shape} matrix",
+                     hint="keep it sparse (as_sparse=None) or load fewer samples/features")
         return X.toarray()
     raise InvalidParameterError(f"as_sparse must be None, True or False, got {as_sparse!r}")
 

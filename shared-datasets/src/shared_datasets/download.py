@@ -21,7 +21,17 @@ from urllib.parse import urlparse
 
 import pooch
 
-from .errors import ChecksumMismatchError, DownloadError, MalformedDataError, NoNetworkError
+from .atomic import apply_umask, partial_prefix, sweep_partials
+from .errors import (
+    CacheFolderError,
+    CacheRepairWarning,
+    ChecksumMismatchError,
+    DownloadError,
+    MalformedDataError,
+    NoNetworkError,
+)
+from .memory import format_bytes
+from .paths import ensure_cache_folder
 
 __all__ = ["RemoteFile", "UnverifiedDownloadWarning", "fetch_file", "sha256_of"]
 
@@ -85,15 +95,49 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _decompress(source: Path, target: Path, method: str) -> None:
-    """Decompress ``source`` into ``target`` through a temporary file + os.replace."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+def looks_like_html(path: Path) -> bool:
+    """True when the file starts like an HTML page (what a server answering 200 with an
+    error or login page sends instead of the data).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from shared_datasets.download import looks_like_html
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "usps"
+    >>> _ = p.write_bytes(b"\\n  <!DOCTYPE html><html><body>Moved</body></html>")
+    >>> looks_like_html(p)
+    True
+    """
+    with open(path, "rb") as f:
+        head = f.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _decompress(source: Path, target: Path, method: str, *, max_bytes: int | None = None) -> None:
+    """Decompress ``source`` into ``target`` through a temporary file + os.replace.
+
+    ``max_bytes`` (default: the free space of the target's disk) bounds the output, so a
+    decompression bomb ends in :class:`MalformedDataError` instead of a full disk.
+    """
+    if max_bytes is None:
+        max_bytes = shutil.disk_usage(target.parent).free
+    fd, tmp = tempfile.mkstemp(prefix=partial_prefix(target), dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out, _DECOMPRESSORS[method](source, "rb") as compressed:
-            shutil.copyfileobj(compressed, out, length=2**20)
+            written = 0
+            for block in iter(lambda: compressed.read(2**20), b""):
+                written += len(block)
+                if written > max_bytes:
+                    raise MalformedDataError(
+                        f"{source}: decompresses to more than {format_bytes(max_bytes)} (the free disk "
+                        f"space); refusing to fill the disk. It was removed; free space or fetch again."
+                    )
+                out.write(block)
+        apply_umask(Path(tmp))
         os.replace(tmp, target)
-    except (OSError, EOFError, lzma.LZMAError) as error:
-        Path(tmp).unlink(missing_ok=True)
+    except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+        if isinstance(error, MalformedDataError):
+            raise
         raise MalformedDataError(
             f"{source}: cannot {method}-decompress ({error}); the download is corrupt or not a "
             f".{method} file. It was removed; run the fetch again."
@@ -127,8 +171,8 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
     """
     import requests
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_cache_folder(Path(folder))
+    sweep_partials(folder)
     downloaded = folder / remote.download_name
     final = folder / remote.local_name
     if remote.decompress and final.is_file() and not downloaded.exists():
@@ -166,6 +210,24 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
             f"{remote.url}: download failed or was interrupted ({type(error).__name__}: {error}); "
             f"nothing was kept in {folder}; retry, or {hint}"
         ) from error
+    except PermissionError as error:  # the folder or an old file in it is not ours to write
+        raise CacheFolderError(
+            f"cannot write {downloaded} ({error.strerror}); make {folder} writable or set "
+            "SHARED_DATASETS_HOME to a writable folder"
+        ) from error
+    fresh = not was_present or downloaded.stat().st_mtime_ns != stamp_before
+    if fresh:
+        apply_umask(downloaded)  # pooch's temporary file was created 0600
+    if remote.known_hash is None and looks_like_html(downloaded):
+        downloaded.unlink()
+        if not fresh:  # left by an earlier version; fetch it again
+            warnings.warn(f"{downloaded} is an HTML page, not the data; removed it and fetching again.",
+                          CacheRepairWarning, stacklevel=2)
+            return fetch_file(remote, folder, progressbar=progressbar)
+        raise DownloadError(
+            f"{remote.url}: the server answered with an HTML page (an error or login page?) instead of "
+            f"the data; nothing was kept. Retry later, or {hint}"
+        )
     if remote.known_hash is None and not was_present:
         warnings.warn(
             f"{remote.download_name}: no checksum is registered for {remote.url}, so the download "
@@ -176,7 +238,7 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
         )
     if not remote.decompress:
         return downloaded
-    replaced = stamp_before is not None and downloaded.stat().st_mtime_ns != stamp_before
+    replaced = was_present and fresh
     if replaced or not final.is_file():  # pooch replaced a stale download: decompress it again
         try:
             _decompress(downloaded, final, remote.decompress)

@@ -16,6 +16,9 @@ __all__ = [
     "ChecksumMismatchError",
     "MalformedDataError",
     "UnsafeArchiveError",
+    "CacheFolderError",
+    "InsufficientMemoryError",
+    "CacheRepairWarning",
 ]
 
 
@@ -71,3 +74,18 @@ class MalformedDataError(DatasetError, ValueError):
 
 class UnsafeArchiveError(DatasetError, ValueError):
     """An archive member would be written outside the extraction folder (absolute path, '..', link)."""
+
+
+class CacheFolderError(DatasetError, OSError):
+    """The cache folder cannot be used: it is a file, or it (or a parent) is not writable.
+    The message names the folder and says how to fix it (``SHARED_DATASETS_HOME``)."""
+
+
+class InsufficientMemoryError(DatasetError, MemoryError):
+    """A request would need more memory than the machine has available; the message gives
+    the estimate and what is available, so the request can be made smaller."""
+
+
+class CacheRepairWarning(UserWarning):
+    """A cached file failed validation (wrong row count, truncated, an HTML page); it was
+    removed and is being fetched again."""

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["data_home", "mlbench_data_dirs", "fashion_mnist_dirs"]
+from .errors import CacheFolderError
+
+__all__ = ["data_home", "ensure_cache_folder", "mlbench_data_dirs", "fashion_mnist_dirs"]
 
 #: Environment variable overriding the cache folder (the workspace Makefile sets it to ``.data``).
 HOME_ENV = "SHARED_DATASETS_HOME"
@@ -29,6 +31,45 @@ def data_home() -> Path:
     if value:
         return Path(value).expanduser()
     return Path(platformdirs.user_cache_dir("shared-datasets"))
+
+
+def ensure_cache_folder(folder: Path) -> Path:
+    """Create cache folder ``folder`` (and its parents) and check that it is writable.
+
+    Raises
+    ------
+    CacheFolderError
+        ``folder`` or a parent is a file, or it cannot be created or written to; the
+        message names the path and says what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from shared_datasets.paths import ensure_cache_folder
+    >>> file = Path(tempfile.mkdtemp()) / "home"
+    >>> _ = file.write_text("")
+    >>> ensure_cache_folder(file / "usps")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    shared_datasets.errors.CacheFolderError: cannot use .../home/usps as a cache folder: .../home is a file, not a folder; ...
+    """
+    folder = Path(folder)
+    hint = (f"set {HOME_ENV} to a writable folder (it is {os.environ.get(HOME_ENV)!r}), "
+            "or fix the folder's permissions")
+    for parent in [folder, *folder.parents]:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise CacheFolderError(f"cannot use {folder} as a cache folder: {parent} is a file, "
+                                       f"not a folder; move it away or {hint}")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CacheFolderError(f"cannot create cache folder {folder} ({error.strerror or error}); {hint}") from error
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CacheFolderError(f"cache folder {folder} is not writable; {hint}")
+    return folder
 
 
 _MLBENCH_IN_DEB = Path("debian", "mlbench", "usr", "lib", "R", "site-library", "mlbench", "data")

@@ -9,16 +9,18 @@ parsing it, with an :class:`~shared_datasets.download.UnverifiedDownloadWarning`
 
 from __future__ import annotations
 
-import pickle
+import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .archives import safe_extract
 from .catalog import DatasetInfo
+from .cifar import read_cifar10_archive
 from .download import RemoteFile, fetch_file
-from .errors import InvalidParameterError, MalformedDataError, ManualDownloadRequiredError
+from .memory import check_memory
+from .errors import CacheRepairWarning, InvalidParameterError, MalformedDataError, ManualDownloadRequiredError
 from .paths import data_home
 from .splitting import split_90_10
 from .svmlight import read_svmlight
@@ -206,22 +208,13 @@ def _read_mnist_npz(paths):
             x_test.reshape(len(x_test), -1).astype(np.float32), y_test.astype(np.int64))
 
 
-def _read_cifar10(paths, folder: Path):
-    root = safe_extract(paths["archive"], folder / "extracted") / "cifar-10-batches-py"
-
-    def batch(name):
-        path = root / name
-        try:
-            # pickle is acceptable here: the archive's SHA-256 was verified against Keras' pin
-            with open(path, "rb") as f:
-                entry = pickle.load(f, encoding="bytes")
-            return np.asarray(entry[b"data"], dtype=np.float32), np.asarray(entry[b"labels"], dtype=np.int64)
-        except (OSError, KeyError, pickle.UnpicklingError) as error:
-            raise MalformedDataError(f"{path}: not a CIFAR-10 batch ({error})") from error
-
-    parts = [batch(f"data_batch_{i}") for i in range(1, 6)]
-    X_test, y_test = batch("test_batch")
-    return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), X_test, y_test
+def _read_cifar10(dataset: RemoteDataset, paths):
+    # Read from the archive itself, whose SHA-256 pooch has just verified, never from an
+    # extracted copy, and without unpickling (see shared_datasets.cifar).
+    old = dataset_folder(dataset.info.name) / "extracted"
+    if old.is_dir():  # left by shared-datasets <= 0.1.0, which unpickled from it
+        shutil.rmtree(old, ignore_errors=True)
+    return read_cifar10_archive(paths["archive"], rows=dataset.info.n_test)
 
 
 def _read_covtype(paths):
@@ -310,16 +303,84 @@ def load_remote(name: str, *, progressbar: bool = True, multilabel: str | None =
         if multilabel not in ("first", "all"):
             raise InvalidParameterError(f"multilabel must be 'first' or 'all', got {multilabel!r}")
         return _read_lshtc(name, _lshtc_paths(name), multilabel)
-    paths = fetch(name, progressbar=progressbar)
-    if dataset.reader == "svmlight":
-        return _read_svmlight_dataset(dataset, paths)
-    if dataset.reader == "mnist_npz":
-        return _read_mnist_npz(paths)
-    if dataset.reader == "cifar10":
-        return _read_cifar10(paths, dataset_folder(name))
-    if dataset.reader == "covtype":
-        return _read_covtype(paths)
-    if dataset.reader == "uci_letter":
-        return _read_uci_letter(paths)
-    raise AssertionError(f"no reader {dataset.reader!r}")  # registry entries are fixed above
+    for attempt in (1, 2):
+        cached = _cached_files(dataset)
+        paths = fetch(name, progressbar=progressbar)
+        try:
+            return _read_verified(dataset, paths)
+        except MalformedDataError as error:
+            # A file that fails validation never stays in the cache: what this load
+            # downloaded goes, and of the cached files those no pinned hash vouches for
+            # (unpinned downloads, decompressed copies); pinned files were just verified.
+            stale, fresh = _discard(dataset, cached)
+            removed = ", ".join(str(p) for p in stale + fresh)
+            if attempt == 2 or not stale:
+                note = f" Removed {removed}." if removed else ""
+                raise MalformedDataError(f"{error}.{note} Fetch it again; if this persists, the "
+                                         f"server's copy differs from the registry's.") from error
+            warnings.warn(
+                f"{name}: the cached copy failed validation ({error}); removed {removed} "
+                "and fetching it again.",
+                CacheRepairWarning, stacklevel=3,
+            )
+    raise AssertionError("unreachable")
 
+
+def _cached_files(dataset: RemoteDataset) -> list:
+    """Files of ``dataset`` already in the cache before this load."""
+    folder = dataset_folder(dataset.info.name)
+    names = {n for f in dataset.files.values() for n in (f.download_name, f.local_name)}
+    return [folder / n for n in sorted(names) if (folder / n).is_file()]
+
+
+def _discard(dataset: RemoteDataset, cached: list):
+    """Remove the files of ``dataset`` that this load downloaded, and the ``cached`` ones
+    that no pinned hash vouches for; return both lists (stale cached, fresh)."""
+    folder = dataset_folder(dataset.info.name)
+    stale, fresh = [], []
+    for f in dataset.files.values():
+        for path, pinned in ((folder / f.download_name, f.known_hash is not None),
+                             (folder / f.local_name, f.known_hash is not None and not f.decompress)):
+            if not path.is_file() or path in stale or path in fresh:
+                continue
+            if path not in cached:
+                fresh.append(path)
+            elif not pinned:
+                stale.append(path)
+    for path in stale + fresh:
+        path.unlink(missing_ok=True)
+    return stale, fresh
+
+
+def _read_verified(dataset: RemoteDataset, paths: dict):
+    """Read the files, after a memory estimate, and check shapes against the registry."""
+    info = dataset.info
+    if dataset.reader == "svmlight":
+        # scikit-learn's parser holds ~3 bytes per byte of text (values, indices, labels)
+        estimate = 4 * sum(Path(p).stat().st_size for p in paths.values())
+    else:  # dense: the raw array, its float32 copy and the stacked copy
+        estimate = 12 * (info.n_train + info.n_test) * info.n_features
+    check_memory(estimate, f"loading {info.name}",
+                 hint="free memory or use a machine with more; the estimate is for the whole set")
+    if dataset.reader == "svmlight":
+        data = _read_svmlight_dataset(dataset, paths)
+    elif dataset.reader == "mnist_npz":
+        data = _read_mnist_npz(paths)
+    elif dataset.reader == "cifar10":
+        data = _read_cifar10(dataset, paths)
+    elif dataset.reader == "covtype":
+        data = _read_covtype(paths)
+    elif dataset.reader == "uci_letter":
+        data = _read_uci_letter(paths)
+    else:
+        raise AssertionError(f"no reader {dataset.reader!r}")  # registry entries are fixed above
+    X_train, _, X_test, _ = data
+    got = (X_train.shape[0], X_test.shape[0], X_train.shape[1])
+    if got != (info.n_train, info.n_test, info.n_features):
+        where = ", ".join(str(p) for p in paths.values())
+        raise MalformedDataError(
+            f"{where}: {got[0]} + {got[1]} rows of {got[2]} features, but the registry records "
+            f"{info.n_train} + {info.n_test} rows of {info.n_features} for {info.name} "
+            f"(a truncated or replaced file)"
+        )
+    return data

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import api, catalog
+from .atomic import write_atomic
 from .synthetic import make_lshtc_like, make_signal_distractor, power_law_class_probabilities
 
 __all__ = ["main", "dataset_rows"]
@@ -28,15 +27,6 @@ __all__ = ["main", "dataset_rows"]
 COLUMNS = ["name", "n_train", "n_test", "n_features", "n_classes", "density", "source"]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are for everyone to read
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _density(X_train, X_test) -> float:
@@ -91,7 +81,7 @@ def _class_size_figure(path: Path) -> dict:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return {"seconds": seconds, "slope": slope, "mean_nnz": float(nnz.mean()), "largest": int(sizes[0]),
             "singletons": int((sizes == 1).sum()), "shape": X.shape}
 
@@ -119,7 +109,7 @@ def _signal_distractor_figure(path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
 
 
 def main(argv=None) -> int:
@@ -135,7 +125,7 @@ def main(argv=None) -> int:
     writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomic(out / "datasets.csv", text.getvalue().encode())
+    write_atomic(out / "datasets.csv", text.getvalue().encode())
 
     stats = _class_size_figure(out / "lshtc_like_class_sizes.png")
     _signal_distractor_figure(out / "signal_distractor.png")
@@ -161,7 +151,7 @@ def main(argv=None) -> int:
         "it is set by the distractor (w^T a_d = 0).", "",
         "![signal and distractor](signal_distractor.png)", "",
     ]
-    _write_atomic(out / "summary.md", "\n".join(lines).encode())
+    write_atomic(out / "summary.md", "\n".join(lines).encode())
     print(f"shared-datasets report written to {out}/ (summary.md, datasets.csv, "
           "lshtc_like_class_sizes.png, signal_distractor.png)")
     return 0

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import InvalidParameterError
+from .memory import check_memory
 
 __all__ = ["make_lshtc_like", "make_signal_distractor", "power_law_class_probabilities", "LSHTC_SHAPES"]
 
@@ -153,6 +154,15 @@ def make_lshtc_like(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise InvalidParameterError(f"dtype must be float32 or float64, got {dtype}")
+    # Peak memory: ~80 bytes per token (document index, rank, uniform draws, word,
+    # topic mask, COO triplets and their CSR copy), plus per-word and per-document arrays.
+    n_tokens_expected = n_samples * tokens_per_document
+    check_memory(
+        80.0 * n_tokens_expected + 24.0 * n_features + 16.0 * n_classes + 32.0 * n_samples,
+        f"make_lshtc_like(n_samples={n_samples}, n_features={n_features}, n_classes={n_classes}, "
+        f"tokens_per_document={tokens_per_document:g})",
+        hint="ask for fewer samples or fewer tokens per document",
+    )
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
 
     # 1. Labels: one document per class guaranteed, the rest from the Zipf prior.
@@ -248,6 +258,10 @@ def make_signal_distractor(
         raise InvalidParameterError("signal_direction and distractor_direction must be linearly independent")
     distractor_mean = _check_float("distractor_mean", distractor_mean, -np.inf, np.inf)
     distractor_std = _check_float("distractor_std", distractor_std, 0.0, np.inf)
+    # y, epsilon, and signal, distractor, X (n x d each) with their temporaries
+    check_memory(8.0 * n_samples * (4 + 4 * a_s.size),
+                 f"make_signal_distractor(n_samples={n_samples}) with {a_s.size} dimensions",
+                 hint="ask for fewer samples")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
     y = rng.uniform(-1.0, 1.0, size=n_samples)
     epsilon = rng.normal(distractor_mean, distractor_std, size=n_samples)
