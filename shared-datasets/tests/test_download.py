@@ -4,7 +4,10 @@ decompression; and end to end through shared_datasets.load. No test touches the 
 
 import bz2
 import hashlib
+import os
 import socket
+import stat
+import time
 import warnings
 
 import numpy as np
@@ -186,3 +189,112 @@ def test_stale_compressed_file_is_replaced_and_decompressed_again(server, tmp_pa
     (tmp_path / "d").write_bytes(b"old")
     path = fetch_file(RemoteFile(server.url + "/d.bz2", _sha(packed), decompress="bz2"), tmp_path)
     assert path.read_bytes() == PAYLOAD and len(server.requests) == 1
+
+
+# ---- cached files are verified on load; bad ones are removed and fetched again (issue 15)
+def _unpinned_remote(server, tmp_path, monkeypatch, train: bytes, test: bytes, rows=(20, 10)):
+    monkeypatch.setenv("SHARED_DATASETS_HOME", str(tmp_path))
+    server.files["/u.train"], server.files["/u.test"] = (train, "ok"), (test, "ok")
+    files = {role: RemoteFile(f"{server.url}/u.{role}", None) for role in ("train", "test")}
+    info = DatasetInfo("unpinned_remote", "remote", "test set", "local", "none", "given", *rows, 7, 3, sparse=True)
+    monkeypatch.setitem(remote.REMOTE, "unpinned_remote", remote.RemoteDataset(info, files))
+    monkeypatch.setitem(remote.REMOTE_INFOS, "unpinned_remote", info)
+    return tmp_path / "unpinned_remote"
+
+
+def _svmlight_bytes(X, y):
+    import io as _io
+
+    buffer = _io.BytesIO()
+    dump_svmlight_file(X, y, buffer, zero_based=False)
+    return buffer.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore::shared_datasets.download.UnverifiedDownloadWarning")
+def test_truncated_cached_unpinned_svmlight_is_removed_and_fetched_again(server, tmp_path, monkeypatch):
+    X = sp.random(30, 7, density=0.5, random_state=2, format="csr")
+    y = np.arange(30) % 3
+    train, test = _svmlight_bytes(X[:20], y[:20]), _svmlight_bytes(X[20:], y[20:])
+    folder = _unpinned_remote(server, tmp_path, monkeypatch, train, test)
+    with pytest.warns(UnverifiedDownloadWarning):
+        shared_datasets.load("unpinned_remote")
+    cached = folder / "u.train"
+    cached.write_bytes(b"".join(train.splitlines(keepends=True)[:15]))  # cut at a line end: parses
+    with pytest.warns(shared_datasets.CacheRepairWarning, match=r"15 \+ 10 rows .* registry records 20 \+ 10"):
+        X_train, _, X_test, _ = shared_datasets.load("unpinned_remote")
+    assert X_train.shape == (20, 7) and np.allclose(X_train.toarray(), X[:20].toarray())
+    assert server.requests.count("/u.train") == 2 and cached.read_bytes() == train
+
+
+def test_truncated_decompressed_copy_of_pinned_bz2_is_decompressed_again(fake_remote, server, tmp_path):
+    X, _ = fake_remote
+    shared_datasets.load("tiny_remote")
+    n_requests = len(server.requests)
+    copy = tmp_path / "tiny_remote" / "tiny.train"
+    copy.write_bytes(b"".join(copy.read_bytes().splitlines(keepends=True)[:12]))
+    with pytest.warns(shared_datasets.CacheRepairWarning, match=r"12 \+ 10 rows"):
+        X_train, _, _, _ = shared_datasets.load("tiny_remote")
+    assert np.allclose(X_train.toarray(), X[:20].toarray())
+    assert len(server.requests) == n_requests  # the pinned .bz2 was verified and decompressed again
+
+
+def test_download_with_too_few_rows_is_refused_and_not_kept(server, tmp_path, monkeypatch):
+    X = sp.random(30, 7, density=0.5, random_state=2, format="csr")
+    y = np.arange(30) % 3
+    folder = _unpinned_remote(server, tmp_path, monkeypatch, _svmlight_bytes(X[:18], y[:18]),
+                              _svmlight_bytes(X[20:], y[20:]))
+    with pytest.warns(UnverifiedDownloadWarning):
+        with pytest.raises(shared_datasets.MalformedDataError, match=r"18 \+ 10 rows .* registry records 20 \+ 10"):
+            shared_datasets.load("unpinned_remote")
+    assert _leftovers(folder) == []
+
+
+HTML = b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>back soon</body></html>\n"
+
+
+def test_html_page_answered_with_200_is_not_kept(server, tmp_path):
+    server.files["/data.txt"] = (HTML, "ok")
+    with pytest.raises(shared_datasets.DownloadError, match="HTML page"):
+        fetch_file(RemoteFile(server.url + "/data.txt", None), tmp_path)
+    assert _leftovers(tmp_path) == []
+
+
+def test_cached_html_page_is_removed_and_fetched_again(server, tmp_path):
+    server.files["/data.txt"] = (PAYLOAD, "ok")
+    (tmp_path / "data.txt").write_bytes(HTML)
+    with pytest.warns(shared_datasets.CacheRepairWarning, match="HTML page"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnverifiedDownloadWarning)
+            path = fetch_file(RemoteFile(server.url + "/data.txt", None), tmp_path)
+    assert path.read_bytes() == PAYLOAD and server.requests == ["/data.txt"]
+
+
+# ---- atomic writes keep the umask's mode; stale temporaries are swept (issue 15)
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def test_downloads_and_decompressed_files_get_the_umask_mode(server, tmp_path, umask_027):
+    packed = bz2.compress(PAYLOAD)
+    server.files["/d.bz2"] = (packed, "ok")
+    path = fetch_file(RemoteFile(server.url + "/d.bz2", _sha(packed), decompress="bz2"), tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "d.bz2").stat().st_mode) == 0o640
+
+
+def test_stale_temporaries_are_swept_on_the_next_write(server, tmp_path):
+    server.files["/data.txt"] = (PAYLOAD, "ok")
+    stale = [tmp_path / ".data.txt.partial-ab12cd34", tmp_path / "tmpk2j4h5g6", tmp_path / ".out.partial-zz99yy88"]
+    for path in stale[:2]:
+        path.write_bytes(b"half a download")
+    stale[2].mkdir()
+    (stale[2] / "member").write_bytes(b"half an extraction")
+    for path in [stale[2] / "member", *stale]:
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    fresh = tmp_path / ".other.partial-qq11ww22"  # a concurrent writer's file: recent, kept
+    fresh.write_bytes(b"in progress")
+    fetch_file(RemoteFile(server.url + "/data.txt", _sha(PAYLOAD)), tmp_path)
+    assert _leftovers(tmp_path) == [".other.partial-qq11ww22", "data.txt"]
