@@ -70,3 +70,57 @@ def check_finite_array(X, *, name="X", ndim=2):
             "computing kernel features."
         )
     return X
+
+
+def check_choice_int(value, *, name, choices):
+    """Return ``value`` as an int if it is an integer (not a bool or float) among ``choices``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value not in choices:
+        valid = ", ".join(str(c) for c in choices)
+        raise ValueError(f"{name}={value!r}; pass one of the integers {valid}.")
+    return int(value)
+
+
+def check_positive_real(value, *, name):
+    """Return ``value`` as a float if it is a finite real number > 0 (NumPy scalars included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {value!r} ({type(value).__name__}).")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}={value!r} is not valid; pass a finite number > 0.")
+    return value
+
+
+def check_validation_size(validation_size, n_samples):
+    """Number of samples held out for early stopping.
+
+    ``validation_size`` is a fraction in the open interval (0, 1) of ``n_samples``
+    (rounded, and at least one sample on each side), or an integer count in
+    ``[1, n_samples - 1]``. Anything else raises; nothing is clamped into range.
+
+    Examples
+    --------
+    >>> check_validation_size(0.1, 200), check_validation_size(30, 200), check_validation_size(0.1, 4)
+    (20, 30, 1)
+    """
+    if isinstance(validation_size, bool) or not isinstance(validation_size, numbers.Real):
+        raise TypeError(
+            f"validation_size must be a fraction in (0, 1) or an integer number of samples, "
+            f"got {validation_size!r} ({type(validation_size).__name__})."
+        )
+    if n_samples < 2:
+        raise ValueError(f"X has {n_samples} sample(s); holding out a validation split needs at least 2.")
+    if isinstance(validation_size, numbers.Integral):
+        if not 1 <= validation_size <= n_samples - 1:
+            raise ValueError(
+                f"validation_size={validation_size} samples is outside the valid range "
+                f"[1, {n_samples - 1}] for {n_samples} samples; pass a count in that range "
+                "or a fraction in (0, 1)."
+            )
+        return int(validation_size)
+    fraction = float(validation_size)
+    if not (np.isfinite(fraction) and 0.0 < fraction < 1.0):
+        raise ValueError(
+            f"validation_size={validation_size!r} is outside the valid range: pass a fraction "
+            f"in (0, 1) (e.g. 0.1) or an integer number of samples in [1, {n_samples - 1}]."
+        )
+    return min(max(int(round(fraction * n_samples)), 1), n_samples - 1)

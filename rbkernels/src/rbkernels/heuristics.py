@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from ._validation import check_finite_array
+from ._validation import check_finite_array, check_n_features
 
 __all__ = ["sigma_heuristic"]
 
@@ -18,8 +18,10 @@ def sigma_heuristic(X, *, n_samples=1000, n_neighbors=50, random_state=None):
     ----------
     X : array of shape (n, d)
     n_samples : int, default 1000
-        Number of points whose neighbour distance is averaged.
+        Number of points whose neighbour distance is averaged (all of ``X`` when it has
+        fewer), >= 1.
     n_neighbors : int, default 50
+        Which neighbour's distance is used, >= 1.
     random_state : int, RandomState or None
 
     Returns
@@ -34,6 +36,8 @@ def sigma_heuristic(X, *, n_samples=1000, n_neighbors=50, random_state=None):
     1.0
     """
     X = check_finite_array(X)
+    n_samples = check_n_features(n_samples, name="n_samples")
+    n_neighbors = check_n_features(n_neighbors, name="n_neighbors")
     n = X.shape[0]
     if n < 2:
         raise ValueError(

@@ -21,7 +21,14 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from ._validation import check_finite_array, check_kernel_name, check_n_features, check_sigma
+from ._validation import (
+    check_finite_array,
+    check_kernel_name,
+    check_n_features,
+    check_positive_real,
+    check_sigma,
+    check_validation_size,
+)
 from .heuristics import sigma_heuristic
 from .layers import ArcCosBasis, GaussianBasis, HadamardBasis
 from .metrics import alignment_loss, paired_squared_error
@@ -69,8 +76,7 @@ class TrainingProtocol:
             check_n_features(getattr(self, name), name=name)
         if self.patience is not None:
             check_n_features(self.patience, name="patience")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        self.learning_rate = check_positive_real(self.learning_rate, name="learning_rate")
 
 
 def make_basis(kernel, n_features, sigma=None, *, basis="dense", n_blocks=3, seed=None):
@@ -282,12 +288,7 @@ class KernelMachine:
                     f"validation X has {Xv.shape[1]} features, training X has {X.shape[1]}."
                 )
             return X, y, Xv, np.asarray(yv)
-        n_val = validation_size if isinstance(validation_size, int) else int(round(validation_size * len(X)))
-        if not 1 <= n_val < len(X):
-            raise ValueError(
-                f"validation_size={validation_size!r} leaves no training or no validation "
-                f"samples out of {len(X)}; pass validation_data or another size."
-            )
+        n_val = check_validation_size(validation_size, len(X))
         perm = self._rng.permutation(len(X))
         return X[perm[n_val:]], y[perm[n_val:]], X[perm[:n_val]], y[perm[:n_val]]
 
@@ -407,6 +408,12 @@ class KernelMachine:
         """
         if self.regime == "sab" and y is None:
             raise ValueError("the supervised adaptation (SAB) needs labels y.")
+        if self.regime == "sab" and len(np.unique(np.asarray(y))) < 2:
+            raise ValueError(
+                "the supervised adaptation (SAB) maximises the kernel-target alignment "
+                "(Eq. IV.9) and needs at least two classes; y has one. Use regime 'uab' "
+                "to adapt without labels."
+            )
         Xt, yt, Xv, yv = self._prepare(X, y, validation_data, validation_size)
         self.classes_ = np.unique(yt)
         yt, yv = self._encode(yt), self._encode(yv)
@@ -475,7 +482,9 @@ class KernelMachine:
         """
         X = check_finite_array(X).astype("float32")
         rng = np.random.default_rng(random_state)
-        n_pairs = n_pairs or self.protocol.test_batches * self.protocol.batch_size
+        if n_pairs is None:
+            n_pairs = self.protocol.test_batches * self.protocol.batch_size
+        n_pairs = check_n_features(n_pairs, name="n_pairs")
         a, b = _sample_pairs(X, n_pairs, rng)
         approx = np.sum(features(self.basis_, a).astype(np.float64)
                         * features(self.basis_, b).astype(np.float64), axis=1)
@@ -499,6 +508,8 @@ class KernelMachine:
         other._rng = np.random.default_rng(self.random_state)
         Xt, yt, Xv, yv = other._split(X, y, validation_data, validation_size)
         other.classes_ = np.unique(yt)
+        if len(other.classes_) < 2:
+            raise ValueError("y has a single class; a classifier needs at least two.")
         yt, yv = other._encode(yt), other._encode(yv)
         other.sigma_ = self.sigma_
         other.basis_ = copy_basis(self.basis_)

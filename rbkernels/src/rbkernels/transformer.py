@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_kernel_name, check_n_features, check_sigma
+from ._validation import check_kernel_name, check_n_features, check_sigma, check_validation_size
 from .regimes import BASES, KernelMachine, TrainingProtocol, copy_basis, features
 
 __all__ = ["BasisFeatures"]
@@ -33,8 +33,10 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     max_epochs, train_batches, val_batches, batch_size, patience, learning_rate
         The adaptation protocol (:class:`rbkernels.regimes.TrainingProtocol`); defaults
         are smaller than the thesis' (10 000 batches per epoch) to keep ``fit`` short.
-    validation_size : float, default 0.1
-        Share of ``X`` held out to stop the adaptation early.
+    validation_size : float or int, default 0.1
+        Share of ``X`` held out to stop the adaptation early: a fraction in (0, 1)
+        (rounded, at least one sample on each side) or an integer number of samples in
+        ``[1, n - 1]``; other values raise ``ValueError``.
     random_state : int or None
     verbose : bool, default False
 
@@ -101,6 +103,16 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             raise ValueError("adapt='sab' aligns the basis with the labels; pass y to fit.")
         if self.adapt is not None and len(X) < 2:
             raise ValueError(f"X has {len(X)} sample; adapting a basis needs at least 2.")
+        if self.adapt is not None:
+            n_val = check_validation_size(self.validation_size, len(X))
+        if self.adapt == "sab":
+            classes = np.unique(np.asarray(y))
+            if len(classes) < 2:
+                raise ValueError(
+                    f"adapt='sab' aligns the basis with the labels (kernel-target alignment, "
+                    f"Eq. IV.9) and needs at least two classes; y has only {classes.tolist()}. "
+                    "Use adapt='uab' to adapt without labels."
+                )
         protocol = TrainingProtocol(
             batch_size=self.batch_size, patience=self.patience, max_epochs=self.max_epochs,
             train_batches=self.train_batches, val_batches=self.val_batches,
@@ -116,7 +128,6 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             machine._set_sigma(X)
             machine._make_basis(X.astype("float32"))
         else:
-            n_val = max(1, min(len(X) - 1, int(round(self.validation_size * len(X)))))
             machine.fit_basis(X, y, validation_size=n_val)
         self.sigma_ = machine.sigma_
         self.basis_ = machine.basis_

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from .._validation import check_n_features
+from .._validation import check_choice_int, check_n_features
 from .base import KernelBasis
 
 __all__ = ["ArcCosBasis", "layer_widths"]
@@ -53,11 +53,7 @@ class ArcCosBasis(KernelBasis):
 
     def __init__(self, n_features, *, n_layers=1, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if n_layers not in (1, 2, 3):
-            raise ValueError(
-                f"n_layers={n_layers!r}; the deep ArcCos bases have 1, 2 or 3 layers."
-            )
-        self.n_layers = int(n_layers)
+        self.n_layers = check_choice_int(n_layers, name="n_layers (ArcCos layers)", choices=(1, 2, 3))
         self.n_features = check_n_features(n_features, minimum=self.n_layers)
         self.seed = seed
         self.widths = layer_widths(self.n_features, self.n_layers)

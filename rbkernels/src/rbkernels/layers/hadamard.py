@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from .._validation import check_n_features, check_sigma
+from .._validation import check_choice_int, check_n_features, check_sigma
 from .base import KernelBasis
 from .gaussian import sin_cos_features
 from .initializers import Rademacher
@@ -49,10 +49,8 @@ class HadamardBasis(KernelBasis):
     def __init__(self, n_features, sigma, *, n_blocks=3, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.n_features = check_n_features(n_features)
-        if n_blocks not in (1, 2, 3):
-            raise ValueError(f"n_blocks={n_blocks!r}; pass 1, 2 or 3 Hadamard blocks.")
+        self.n_blocks = check_choice_int(n_blocks, name="n_blocks (Hadamard blocks)", choices=(1, 2, 3))
         self.sigma = check_sigma(sigma)
-        self.n_blocks = int(n_blocks)
         self.seed = seed
         self.n_frequencies = (self.n_features + 1) // 2
         self.output_dim = self.n_features
