@@ -4,6 +4,16 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Fuzz profiles (tests/test_fuzz.py): a small fixed-seed one inside the normal suite, and the
+# long run of README's "Fuzzing" command (SHARED_DATASETS_HYPOTHESIS_PROFILE=sd-fuzz).
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+settings.register_profile("sd-quick", derandomize=True, max_examples=25, deadline=None, database=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile("sd-fuzz", max_examples=int(os.environ.get("SHARED_DATASETS_FUZZ_EXAMPLES", 10_000)), deadline=None, database=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.load_profile(os.environ.get("SHARED_DATASETS_HYPOTHESIS_PROFILE", "sd-quick"))
 
 # `make test` exports SHARED_DATASETS_HOME=<workspace>/.data; running pytest by hand in a
 # workspace checkout finds the same offline data without it.

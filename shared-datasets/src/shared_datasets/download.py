@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,6 +37,8 @@ from .paths import ensure_cache_folder
 __all__ = ["RemoteFile", "UnverifiedDownloadWarning", "fetch_file", "sha256_of"]
 
 _DECOMPRESSORS = {"bz2": bz2.open, "gz": gzip.open, "xz": lzma.open}
+# An empty or headerless file would "decompress" to nothing without an error.
+_MAGIC = {"bz2": b"BZh", "gz": b"\x1f\x8b", "xz": b"\xfd7zXZ\x00"}
 
 
 class UnverifiedDownloadWarning(UserWarning):
@@ -121,6 +124,14 @@ def _decompress(source: Path, target: Path, method: str, *, max_bytes: int | Non
     """
     if max_bytes is None:
         max_bytes = shutil.disk_usage(target.parent).free
+    with open(source, "rb") as f:
+        head = f.read(len(_MAGIC[method]))
+    if head != _MAGIC[method]:
+        raise MalformedDataError(
+            f"{source}: cannot {method}-decompress (it starts with {head!r}, not the .{method} "
+            f"header {_MAGIC[method]!r}); the download is corrupt or not a .{method} file. "
+            "It was removed; run the fetch again."
+        )
     fd, tmp = tempfile.mkstemp(prefix=partial_prefix(target), dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out, _DECOMPRESSORS[method](source, "rb") as compressed:
@@ -135,7 +146,7 @@ def _decompress(source: Path, target: Path, method: str, *, max_bytes: int | Non
                 out.write(block)
         apply_umask(Path(tmp))
         os.replace(tmp, target)
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as error:
         if isinstance(error, MalformedDataError):
             raise
         raise MalformedDataError(

@@ -18,6 +18,7 @@ __all__ = ["read_svmlight", "locate_svmlight_error"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
 _LABELS = re.compile(rf"^(?:{_NUMBER})(?:,(?:{_NUMBER}))*$", re.IGNORECASE)
+_MAX_INDEX = 2**31 - 1  # scikit-learn's parser holds indices in a C int
 _FEATURE = re.compile(rf"^\d+:(?:{_NUMBER})$", re.IGNORECASE)
 
 
@@ -54,6 +55,8 @@ def locate_svmlight_error(path: Path, *, multilabel: bool = False, zero_based: b
                 if not _FEATURE.match(token):
                     return number, f"feature {token!r} is not index:value"
                 index = int(token.split(":", 1)[0])
+                if index > _MAX_INDEX:
+                    return number, f"feature index {index} exceeds {_MAX_INDEX}, the largest the reader supports"
                 if index == 0 and zero_based is False:
                     return number, "feature index 0 in a one-based file"
                 if index <= previous:
@@ -105,7 +108,7 @@ def read_svmlight(paths, *, n_features: int | None = None, multilabel: bool = Fa
             [str(p) for p in paths], n_features=n_features, multilabel=multilabel,
             zero_based=zero_based, dtype=dtype,
         )
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # OverflowError: an index beyond a C int
         for path in paths:
             found = locate_svmlight_error(path, multilabel=multilabel, zero_based=zero_based)
             if found is not None:
