@@ -305,3 +305,11 @@ def test_fuzz_cifar10_batch_parser(seed, rows, mutation):
 def test_reference_parser_agrees_on_a_known_file():
     X, y = reference_parse(b"1 1:0.5 3:2 # c\n-1 qid:3 2:1\n\n")
     assert X.tolist() == [[0.5, 0, 2], [0, 1, 0]] and y.tolist() == [1, -1]
+
+
+def test_feature_index_beyond_a_c_int_is_malformed(tmp_path):
+    """Found by hand in issue 15: scikit-learn's parser raised OverflowError."""
+    path = tmp_path / "big.svm"
+    path.write_text("1 1:0.5\n2 1000000000000:1\n")
+    with pytest.raises(MalformedDataError, match=r"big\.svm:2: .*feature index 1000000000000 exceeds 2147483647"):
+        read_svmlight([path])
