@@ -85,3 +85,9 @@ def test_pair_kae_n_pairs_zero_is_refused(X):
         machine.pair_kernel_approximation_error(X, n_pairs=0)
     # None means test_batches x batch_size = 4 pairs: the same draw as n_pairs=4
     assert machine.pair_kernel_approximation_error(X) == machine.pair_kernel_approximation_error(X, n_pairs=4)
+
+
+def test_transfer_to_a_single_class_is_refused(X):
+    machine = KernelMachine("arccos", 8).fit_basis(X)
+    with pytest.raises(ValueError, match="single class; a classifier needs at least two"):
+        machine.transfer(X, np.ones(40))
