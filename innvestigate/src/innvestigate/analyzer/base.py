@@ -465,10 +465,10 @@ class ReverseAnalyzerBase(AnalyzerBase):
         mask = self._head_mask(y, indices)
         return mask * y if self._head == "output" else mask
 
-    def _reverse(self, inputs, indices, keep_all=False, masks=None):
+    def _reverse(self, inputs, indices, keep_all=False, side=None):
         """Forward pass from the analysis inputs, then the reverse pass from the selected output."""
         with weights_cached():
-            values, vjps = self._graph.forward(list(inputs), record_vjp=True, input_masks=masks)
+            values, vjps = self._graph.forward(list(inputs), record_vjp=True, side=side)
             y = values[self._graph.output_key]
             head = self._head_value(y, indices)
             return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
@@ -481,40 +481,33 @@ class ReverseAnalyzerBase(AnalyzerBase):
         graph = self._graph
 
         def fn(inputs, indices):
-            inputs, masks = graph.embed(list(inputs))
-            return self._postprocess(inputs, self._reverse(inputs, indices, masks=masks))
+            inputs, side = graph.embed(list(inputs))
+            return self._postprocess(inputs, self._reverse(inputs, indices, side=side))
 
         return self._compiled_function("reverse", fn)(list(xs), indices)
 
     def _embed(self, xs):
-        """The analysis inputs (embeddings of token ids) and their masks, as numpy arrays."""
+        """The analysis inputs (embeddings of token ids) and side values, as numpy arrays."""
         self._ensure_built()
         graph = self._graph
-        if not graph.has_embeddings:
-            return list(xs), [None] * len(xs)
-        pattern = graph.masked_inputs
+        if not graph.prestage_nodes:
+            return list(xs), []
 
         def fn(inputs):
-            es, masks = graph.embed(list(inputs))
-            return es, [m for m, p in zip(masks, pattern) if p]
+            return graph.embed(list(inputs))
 
-        es, present = self._compiled_function("embed", fn)(list(xs))
+        es, side = self._compiled_function("embed", fn)(list(xs))
         to_np = backend.get().to_numpy
-        present = iter([np.asarray(to_np(m)) for m in present])
-        return [np.asarray(to_np(e)) for e in es], [next(present) if p else None for p in pattern]
+        return [np.asarray(to_np(e)) for e in es], [np.asarray(to_np(v)) for v in side]
 
-    def _analyze_embedded(self, inputs, masks, indices):
+    def _analyze_embedded(self, inputs, side, indices):
         """Like ``_analyze_batch`` but from given analysis inputs (e.g. scaled embeddings)."""
         self._ensure_built()
-        pattern = tuple(m is not None for m in masks)
 
-        def fn(inputs, present, indices):
-            it = iter(present)
-            full = [next(it) if p else None for p in pattern]
-            return self._postprocess(list(inputs), self._reverse(inputs, indices, masks=full))
+        def fn(inputs, side, indices):
+            return self._postprocess(list(inputs), self._reverse(inputs, indices, side=list(side)))
 
-        present = [m for m in masks if m is not None]
-        return self._compiled_function(("embedded", pattern), fn)(list(inputs), present, indices)
+        return self._compiled_function("embedded", fn)(list(inputs), list(side), indices)
 
     def analyze_with_intermediates(self, X, neuron_selection=None):
         """Like :meth:`analyze` but also returns the reversed value of every tensor (uncompiled).
@@ -530,8 +523,8 @@ class ReverseAnalyzerBase(AnalyzerBase):
             raise TypeError("analyze_with_intermediates needs an array or a list of arrays.")
         self._ensure_built()
         indices = self._selection_indices(neuron_selection, xs[0].shape[0])
-        inputs, masks = self._graph.embed([ops.convert_to_tensor(x) for x in xs])
-        results, kept = self._reverse(inputs, ops.convert_to_tensor(indices), keep_all=True, masks=masks)
+        inputs, side = self._graph.embed([ops.convert_to_tensor(x) for x in xs])
+        results, kept = self._reverse(inputs, ops.convert_to_tensor(indices), keep_all=True, side=side)
         results = self._postprocess(inputs, results)
         to_np = backend.get().to_numpy
         per_layer = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from innvestigate.analyzer.base import ReverseAnalyzerBase
 from innvestigate.analyzer.lrp import rules as lrp_rules
-from innvestigate.analyzer.lrp.analyzer import _bn_rule, layer_rule_defaults
+from innvestigate.analyzer.lrp import composites
 from innvestigate.engine import checks
 
 __all__ = ["DeepTaylor", "BoundedDeepTaylor", "feeds_relu"]
@@ -45,7 +45,7 @@ class DeepTaylor(ReverseAnalyzerBase):
 
     def __init__(self, model, bn_layer_rule="fuse", neuron_selection_mode="max_activation", output_index=None):
         super().__init__(model, neuron_selection_mode, output_index, fuse_batch_normalization=(bn_layer_rule == "fuse"))
-        self._bn_rule = _bn_rule(bn_layer_rule)
+        self._bn_rule = composites.batch_norm_rule(bn_layer_rule)
         self._store(bn_layer_rule=bn_layer_rule if isinstance(bn_layer_rule, str) else None)
         self._init_extra()
         self._ensure_built()
@@ -62,7 +62,7 @@ class DeepTaylor(ReverseAnalyzerBase):
             self._first_layer_rules()
             # Every other kernel layer reads non-negative ReLU outputs: Z⁺ (Eq. II.36).
             + [(lambda layer, state: state.node.has_kernel, lrp_rules.ZPlusRule())]
-            + layer_rule_defaults(self._bn_rule)
+            + composites.layer_rule_defaults(self._bn_rule, sequence_layers=False)
         )
 
     def _default_mapping(self):

@@ -96,10 +96,10 @@ class BaselineGradient(AnalyzerBase):
         graph = self._graph
 
         def fn(inputs, indices):
-            inputs, masks = graph.embed(list(inputs))
+            inputs, side = graph.embed(list(inputs))
 
             def forward(*a):
-                values, _ = graph.forward(list(a), input_masks=masks)
+                values, _ = graph.forward(list(a), side=side)
                 return [values[graph.output_key]]
 
             y, vjp = backend.get().forward_with_vjp(forward, list(inputs))
@@ -216,32 +216,33 @@ class _GradientWrapper(AnalyzerBase):
 
     def _analyze_batch(self, xs, indices):
         indices = self._selected(xs, indices)
-        inputs, masks = self._gradient._embed(xs)
-        return self._analyze_inputs(inputs, masks, indices)
+        inputs, side = self._gradient._embed(xs)
+        return self._analyze_inputs(inputs, side, indices)
 
-    def _analyze_inputs(self, xs, masks, indices):  # pragma: no cover - interface
+    def _analyze_inputs(self, xs, side, indices):  # pragma: no cover - interface
         """The analysis from the analysis inputs ``xs`` (embeddings for token ids)."""
         raise NotImplementedError
 
-    def _gradient_at(self, xs, masks, indices):
+    def _gradient_at(self, xs, side, indices):
         if self._neuron_selection_mode == "all":
             self._gradient._neuron_selection_mode = "all"
-        grads = self._gradient._analyze_embedded(xs, masks, indices)
+        grads = self._gradient._analyze_embedded(xs, side, indices)
         return [np.asarray(backend.get().to_numpy(g)) for g in grads]
 
-    def _gradients_of_copies(self, copies, masks, indices, n_copies):
+    def _gradients_of_copies(self, copies, side, indices, n_copies):
         """Gradients at ``n_copies`` modified copies of the batch (each a list like ``xs``),
         stacked into calls of at most ``batch_size`` samples instead of one call per copy."""
         n = copies[0].shape[1]
         flat = [c.reshape((n_copies * n,) + c.shape[2:]) for c in copies]
-        flat_masks = [None if m is None else np.tile(m, (n_copies,) + (1,) * (m.ndim - 1)) for m in masks]
+        # Side values (padding masks, ...) are per sample: tiled like the copies.
+        flat_side = [np.tile(v, (n_copies,) + (1,) * (v.ndim - 1)) for v in side]
         tiled = np.tile(indices, n_copies)
         per_call = max(n, (self._batch_size // n) * n)
         parts = []
         for start in range(0, n_copies * n, per_call):
             part = slice(start, start + per_call)
             parts.append(
-                self._gradient_at([f[part] for f in flat], [None if m is None else m[part] for m in flat_masks], tiled[part])
+                self._gradient_at([f[part] for f in flat], [v[part] for v in flat_side], tiled[part])
             )
         grads = [np.concatenate([p[i] for p in parts]) for i in range(len(flat))]
         return [g.reshape(c.shape) for g, c in zip(grads, copies)]
@@ -286,14 +287,14 @@ class IntegratedGradients(_GradientWrapper):
             batch_size=self._batch_size,
         )
 
-    def _analyze_inputs(self, xs, masks, indices):
+    def _analyze_inputs(self, xs, side, indices):
         refs = self._reference if isinstance(self._reference, (list, tuple)) and self._n_inputs > 1 else [self._reference] * len(xs)
         refs = [_broadcast_reference(r, x) for r, x in zip(refs, xs)]
         alphas = (np.arange(self._steps) + 0.5) / self._steps
         copies = [
             (r[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - r)[None]).astype(x.dtype) for r, x in zip(refs, xs)
         ]
-        grads = self._gradients_of_copies(copies, masks, indices, self._steps)
+        grads = self._gradients_of_copies(copies, side, indices, self._steps)
         return [(x - r) * g.sum(0) / self._steps for x, r, g in zip(xs, refs, grads)]
 
 
@@ -343,7 +344,7 @@ class SmoothGrad(_GradientWrapper):
 
     _token_reduction = "norm"
 
-    def _analyze_inputs(self, xs, masks, indices):
+    def _analyze_inputs(self, xs, side, indices):
         m = self._augment_by_n
         if len(xs) == 1:
             # One draw of shape (m, n, ...) equals m draws of shape (n, ...) in sequence.
@@ -351,7 +352,7 @@ class SmoothGrad(_GradientWrapper):
         else:
             draws = [[self._rng.normal(0.0, self._noise_scale, size=x.shape) for x in xs] for _ in range(m)]
             noisy = [np.stack([x + d[i] for d in draws]).astype(x.dtype) for i, x in enumerate(xs)]
-        grads = self._gradients_of_copies(noisy, masks, indices, m)
+        grads = self._gradients_of_copies(noisy, side, indices, m)
         if self._postprocess_mode == "abs":
             grads = [np.abs(g) for g in grads]
         elif self._postprocess_mode == "square":

@@ -16,6 +16,7 @@ __all__ = [
     "is_model",
     "is_relu",
     "is_relu_like",
+    "operation_kind",
 ]
 
 KERNEL_LAYER_TYPES = (
@@ -30,6 +31,7 @@ KERNEL_LAYER_TYPES = (
     keras.layers.DepthwiseConv2D,
     keras.layers.SeparableConv1D,
     keras.layers.SeparableConv2D,
+    keras.layers.EinsumDense,
 )
 
 # Linear maps without parameters: LRP distributes relevance in proportion to each input's
@@ -165,3 +167,29 @@ def is_relu(layer) -> bool:
 def is_relu_like(layer) -> bool:
     """True for ReLU activation layers, including capped ones (ReLU6) and thresholds."""
     return is_activation_layer(layer) and activation_name(layer) in ("relu", "relu_variant", "relu6")
+
+
+# ``keras.ops`` calls recorded in a functional model (``x + p``, ``ops.reshape(x, ...)``) are
+# Operations, not Layers. Keras exports their functions but not their classes, so they are
+# recognised by class name within Keras' own ops package.
+_OPERATION_KINDS = {
+    "linear": ("Add", "Subtract", "Negative"),
+    "multiply": ("Multiply",),
+    "shape": (
+        "Reshape", "Transpose", "ExpandDims", "Squeeze", "GetItem", "Concatenate", "Stack",
+        "Flip", "Roll", "Tile", "Repeat", "BroadcastTo", "Cast", "Copy", "Pad", "MoveAxis", "SwapAxes",
+    ),
+    "elementwise": (
+        "Tanh", "Sigmoid", "Relu", "Relu6", "Gelu", "Silu", "Swish", "Softplus", "Elu", "Selu",
+        "LeakyRelu", "HardSigmoid", "HardSilu", "Celu",
+    ),
+}
+_KIND_BY_NAME = {name: kind for kind, names in _OPERATION_KINDS.items() for name in names}
+
+
+def operation_kind(op) -> str | None:
+    """For a ``keras.ops`` call inside a functional model: "linear" (add, subtract), "multiply",
+    "shape" (reshape, transpose, slicing, ...) or "elementwise" (tanh, GELU, ...); else None."""
+    if isinstance(op, keras.layers.Layer) or not type(op).__module__.startswith("keras.src.ops"):
+        return None
+    return _KIND_BY_NAME.get(type(op).__name__)

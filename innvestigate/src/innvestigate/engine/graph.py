@@ -131,8 +131,12 @@ class GraphNode:
         tensors). Rules use it to skip the terms of negative inputs, which are then zero.
     """
 
-    def __init__(self, layer, input_keys, output_keys, call: Callable, kind: str = "layer"):
+    def __init__(self, layer, input_keys, output_keys, call: Callable, kind: str = "layer", output_dtypes=None):
         self.layer = layer
+        #: whether every output is an integer or boolean tensor (masks, ids): nothing flows back
+        self.non_float_outputs = bool(output_dtypes) and not any(
+            keras.backend.standardize_dtype(d).startswith(("float", "bfloat")) for d in output_dtypes
+        )
         self.input_keys = list(input_keys)
         self.output_keys = list(output_keys)
         self._raw_call = call
@@ -365,6 +369,12 @@ class AnalysisGraph:
         The Embedding layers reading integer model inputs.
     embedding_at : dict
         Position in ``input_keys`` -> the Embedding layer that makes that analysis input.
+    prestage_nodes : list of GraphNode
+        The Embedding layers and the integer/boolean operations on token ids (masks).
+    side_keys : list of (kind, key)
+        What :meth:`embed` passes to :meth:`forward` besides the analysis inputs:
+        ("mask", key) for the Keras mask of an analysis input, ("value", key) for a value
+        computed from token ids.
     output_key
         The key of the analysed output.
     """
@@ -375,6 +385,8 @@ class AnalysisGraph:
         self.output_key = output_key
         self._input_dtypes = list(input_dtypes) if input_dtypes is not None else ["float32"] * len(input_keys)
         self.embedding_nodes: list = []
+        self.prestage_nodes: list = []
+        self.side_keys: list = []
         self.embedding_at: dict = {}
         self.input_keys = list(input_keys)
         self.input_groups = [[i] for i in range(len(input_keys))]
@@ -427,35 +439,52 @@ class AnalysisGraph:
                         "explains token ids through Embedding layers that read integer model inputs "
                         "(keras.Input(shape, dtype='int32') -> Embedding)",
                     )
-        input_keys, groups, stage = [], [], []
+        # The pre-stage: Embedding layers reading integer inputs, and the operations that
+        # compute integer/boolean values (padding masks) from the ids; no relevance or
+        # gradient flows through either.
+        integer_keys = {k for k, d in zip(self.model_input_keys, self._input_dtypes) if _is_integer_dtype(d)}
+        stage, embedding_readers = [], {}
+        for node in self.nodes:
+            if not node.input_keys or not all(k in integer_keys for k in node.input_keys):
+                continue
+            if isinstance(node.layer, keras.layers.Embedding):
+                embedding_readers.setdefault(node.input_keys[0], []).append(node)
+                stage.append(node)
+            elif node.non_float_outputs:
+                stage.append(node)
+                integer_keys.update(node.output_keys)
+            else:
+                raise NotAnalyzeableModelException(
+                    "innvestigate",
+                    [node.name],
+                    f"an integer model input feeds {type(node.layer).__name__} {node.name!r}; integer inputs "
+                    "(token ids) are explained through the Embedding layers that read them. Feed the ids to "
+                    "keras.layers.Embedding, or give the model float inputs",
+                )
+        input_keys, groups = [], []
         self.embedding_at = {}
         for key, dtype in zip(self.model_input_keys, self._input_dtypes):
             if not _is_integer_dtype(dtype):
                 groups.append([len(input_keys)])
                 input_keys.append(key)
                 continue
-            readers = consumers.get(key, [])
-            bad = [n for n in readers if not isinstance(n.layer, keras.layers.Embedding)]
-            if bad:
-                raise NotAnalyzeableModelException(
-                    "innvestigate",
-                    [n.name for n in bad],
-                    f"an integer model input feeds {', '.join(type(n.layer).__name__ for n in bad)}; integer "
-                    "inputs (token ids) are explained through the Embedding layers that read them. Feed the "
-                    "ids to keras.layers.Embedding, or give the model float inputs",
-                )
             group = []
-            for node in readers:
+            for node in embedding_readers.get(key, []):
                 self.embedding_at[len(input_keys)] = node.layer
                 group.append(len(input_keys))
                 input_keys.append(node.output_keys[0])
-                stage.append(node)
             groups.append(group)
         stage_ids = {id(n) for n in stage}
-        self.embedding_nodes = stage
+        self.embedding_nodes = [n for n in stage if isinstance(n.layer, keras.layers.Embedding)]
+        self.prestage_nodes = stage
         self.nodes = [n for n in self.nodes if id(n) not in stage_ids]
         self.input_keys = input_keys
         self.input_groups = groups
+        # Values the main graph reads from the pre-stage besides the analysis inputs: masks
+        # of the embeddings (mask_zero) and the integer/boolean outputs of pre-stage operations.
+        read = {k for n in self.nodes for k in n.input_keys} | {self.output_key}
+        self.side_keys = [("mask", input_keys[i]) for i, layer in sorted(self.embedding_at.items()) if getattr(layer, "mask_zero", False)]
+        self.side_keys += [("value", k) for n in stage if n.non_float_outputs for k in n.output_keys if k in read]
 
     def _index(self):
         producers = {k: n for n in self.nodes for k in n.output_keys}
@@ -495,11 +524,6 @@ class AnalysisGraph:
         """Whether some model input is read through Embedding layers (token ids)."""
         return bool(self.embedding_nodes)
 
-    @property
-    def masked_inputs(self) -> list:
-        """For each analysis input, whether :meth:`embed` gives it a mask (``mask_zero``)."""
-        return [bool(getattr(self.embedding_at.get(i), "mask_zero", False)) for i in range(len(self.input_keys))]
-
     def consumers(self, key) -> list:
         """The nodes that read the tensor ``key``."""
         return self._consumers.get(key, [])
@@ -510,29 +534,32 @@ class AnalysisGraph:
 
     # -- evaluation --------------------------------------------------------------------------
     def embed(self, model_inputs):
-        """The analysis inputs for the model inputs, and their Keras masks.
+        """The analysis inputs for the model inputs, and the side values the graph needs.
 
-        Float inputs pass unchanged; integer ids are looked up by their Embedding layers.
+        Float inputs pass unchanged; integer ids are looked up by their Embedding layers,
+        and the pre-stage computes what else the ids determine (padding masks).
 
         Returns
         -------
         inputs : list of tensors
             One per entry of ``input_keys``.
-        masks : list
-            One Keras mask (or None) per analysis input, e.g. from ``Embedding(mask_zero=True)``.
+        side : list of tensors
+            One per entry of ``side_keys`` (pass to :meth:`forward`).
         """
-        if not self.embedding_nodes:
-            return list(model_inputs), [None] * len(model_inputs)
+        if not self.prestage_nodes:
+            return list(model_inputs), []
         values = dict(zip(self.model_input_keys, model_inputs))
         masks = {}
-        for node in self.embedding_nodes:
+        for node in self.prestage_nodes:
             xs = [values[k] for k in node.input_keys]
-            (y,) = node(*xs)[:1]
-            values[node.output_keys[0]] = y
-            masks[node.output_keys[0]] = node.output_masks(xs, [None] * len(xs))[0]
-        return [values[k] for k in self.input_keys], [masks.get(k) for k in self.input_keys]
+            for k, y, m in zip(node.output_keys, node(*xs), node.output_masks(xs, [None] * len(xs))):
+                values[k] = y
+                if m is not None:
+                    masks[k] = m
+        side = [masks[k] if kind == "mask" else values[k] for kind, k in self.side_keys]
+        return [values[k] for k in self.input_keys], side
 
-    def forward(self, inputs, record_vjp: bool = False, input_masks=None):
+    def forward(self, inputs, record_vjp: bool = False, side=None):
         """Evaluates the graph from the analysis inputs.
 
         Parameters
@@ -540,9 +567,10 @@ class AnalysisGraph:
         inputs : list of tensors
             One per entry of ``input_keys`` (see :meth:`embed` for integer model inputs).
         record_vjp : bool
-            Also record each node's vector–Jacobian product.
-        input_masks : list, optional
-            Keras masks of the inputs (from :meth:`embed`).
+            Also record each node's vector–Jacobian product (with respect to its floating
+            point inputs; integer and boolean inputs get zeros).
+        side : list of tensors, optional
+            The side values from :meth:`embed` (masks, values computed from token ids).
 
         Returns
         -------
@@ -554,17 +582,20 @@ class AnalysisGraph:
         from innvestigate import backend
 
         values = ForwardValues(zip(self.input_keys, inputs))
-        if input_masks is not None:
-            values.masks.update({k: m for k, m in zip(self.input_keys, input_masks) if m is not None})
         masks = values.masks
+        for (kind, key), v in zip(self.side_keys, side or []):
+            if kind == "mask":
+                masks[key] = v
+            else:
+                values[key] = v
         vjps = {}
         bk = backend.get() if record_vjp else None
         for node in self.nodes:
             xs = [values[k] for k in node.input_keys]
             in_masks = [masks.get(k) for k in node.input_keys]
             call = node if all(m is None for m in in_masks) else _masked_call(node, in_masks)
-            if record_vjp:
-                ys, vjp_fn = bk.forward_with_vjp(call, xs)
+            if record_vjp and not node.non_float_outputs:
+                ys, vjp_fn = _forward_with_vjp_of_floats(bk, call, xs)
                 vjps[node.position] = vjp_fn
             else:
                 ys = call(*xs)
@@ -576,8 +607,37 @@ class AnalysisGraph:
 
     def run(self, model_inputs):
         """:meth:`embed` then :meth:`forward` (no VJPs): the values of one forward pass."""
-        inputs, masks = self.embed(model_inputs)
-        return self.forward(inputs, input_masks=masks)[0]
+        inputs, side = self.embed(model_inputs)
+        return self.forward(inputs, side=side)[0]
+
+
+def _is_float(x) -> bool:
+    return keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat"))
+
+
+def _forward_with_vjp_of_floats(bk, call, xs):
+    """``bk.forward_with_vjp`` over the floating point ``xs`` only; the others (ids, masks)
+    are held fixed and get zero cotangents."""
+    floats = [i for i, x in enumerate(xs) if _is_float(x)]
+    if len(floats) == len(xs):
+        return bk.forward_with_vjp(call, xs)
+
+    def partial(*fs):
+        full = list(xs)
+        for i, f in zip(floats, fs):
+            full[i] = f
+        return call(*full)
+
+    ys, vjp = bk.forward_with_vjp(partial, [xs[i] for i in floats])
+
+    def vjp_fn(cotangents):
+        grads = vjp(cotangents)
+        out = [ops.zeros_like(x) for x in xs]
+        for i, g in zip(floats, grads):
+            out[i] = g
+        return out
+
+    return ys, vjp_fn
 
 
 def _masked_call(node, masks):
@@ -620,7 +680,7 @@ def _expand(model, input_keys, prefix, nodes, call_counter):
             out_keys = [(prefix, id(kt)) for kt in node.outputs]
             for kt, key in zip(node.outputs, out_keys):
                 alias[id(kt)] = key
-            nodes.append(GraphNode(operation, in_keys, out_keys, call))
+            nodes.append(GraphNode(operation, in_keys, out_keys, call, output_dtypes=[kt.dtype for kt in node.outputs]))
     return [alias[id(kt)] for kt in keras.tree.flatten(functional.outputs)]
 
 

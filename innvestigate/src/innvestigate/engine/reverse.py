@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from keras import ops
 
-__all__ = ["ReverseState", "reverse_propagate", "resolve_mappings", "call_condition"]
+__all__ = ["ReverseState", "reverse_propagate", "resolve_mappings", "call_condition", "no_flow_mapping"]
 
 
 class ReverseState:
@@ -68,10 +68,19 @@ def call_condition(condition: Callable, layer, state) -> bool:
     return bool(condition(layer, state) if n_params >= 2 else condition(layer))
 
 
+def no_flow_mapping(inputs, outputs, reversed_outputs, state):
+    """Zeros for every input: the mapping of nodes with integer or boolean outputs."""
+    return [ops.zeros_like(x) for x in inputs]
+
+
 def resolve_mappings(graph, conditional_mappings, default_mapping):
     """For each node, the first mapping whose condition holds (else the default)."""
     chosen = []
     for node in graph.nodes:
+        if node.non_float_outputs:
+            # Integer or boolean outputs (masks, ids): nothing flows back through them.
+            chosen.append(no_flow_mapping)
+            continue
         state = ReverseState(node, graph)
         for condition, mapping in conditional_mappings:
             if call_condition(condition, node.layer, state):

@@ -11,55 +11,10 @@ from innvestigate.engine import checks
 
 __all__ = ["LRP", "LRP_ANALYZERS", "BATCHNORM_RULES", "layer_rule_defaults"]
 
-BATCHNORM_RULES = ("fuse", "one_linear", "two_linear", "hui_binder")
-
-_ELEMENTWISE_PREPROCESSING = (keras.layers.Rescaling, keras.layers.Normalization)
-
-
-def _multiply_gate_rule(inputs, outputs, reversed_outputs, state):
-    """Multiply: relevance goes to the inputs shaped like the output (the signal); the
-    broadcast inputs (gates, e.g. squeeze-and-excitation) receive none (Arras et al., 2017)."""
-    from keras import ops
-
-    out_shape = tuple(outputs[0].shape)
-    full = [tuple(x.shape) == out_shape for x in inputs]
-    n_full = max(sum(full), 1)
-    return [reversed_outputs[0] / n_full if f else ops.zeros_like(x) for x, f in zip(inputs, full)]
-
-
-def layer_rule_defaults(bn_rule, linear_rule=None):
-    """Rules for the layers without a kernel, shared by LRP and Deep Taylor.
-
-    Merges and average pooling use ``linear_rule`` (the analyzer's own Z/ε rule where it
-    has one, so that LRP-Z stays exact) or LRP-ε with ε = 1e-7.
-    """
-    if not isinstance(linear_rule, lrp_rules.EpsilonRule):
-        linear_rule = lrp_rules.EpsilonRule()
-    return [
-        (lambda layer, state: checks.is_batch_normalization(layer), bn_rule),
-        (lambda layer, state: checks.is_activation_layer(layer), lrp_rules.PassRule()),
-        (lambda layer, state: isinstance(layer, _ELEMENTWISE_PREPROCESSING), lrp_rules.PassRule()),
-        (lambda layer, state: isinstance(layer, keras.layers.Multiply), _multiply_gate_rule),
-        (lambda layer, state: checks.is_linear_without_kernel(layer), linear_rule),
-        (
-            lambda layer, state: checks.is_max_pooling(layer) or checks.is_shape_only(layer),
-            lrp_rules.GradientRule(),
-        ),
-    ]
-
-
-def _bn_rule(bn_layer_rule):
-    if isinstance(bn_layer_rule, lrp_rules.Rule):
-        return bn_layer_rule
-    if bn_layer_rule in ("fuse", "one_linear"):
-        # "fuse" folds what it can; a BatchNormalization that follows no Dense/Conv layer
-        # (e.g. after a concatenation) is treated as one linear layer.
-        return lrp_rules.BatchNormEpsilonRule()
-    if bn_layer_rule == "two_linear":
-        return lrp_rules.BatchNormTwoLinearRule()
-    if bn_layer_rule == "hui_binder":
-        return lrp_rules.BatchNormAlphaBetaRule()
-    raise ValueError(f"bn_layer_rule={bn_layer_rule!r} is not one of {BATCHNORM_RULES} or a Rule.")
+# Kept importable from here for existing code; they live in the composites module.
+BATCHNORM_RULES = composites.BATCHNORM_RULES
+layer_rule_defaults = composites.layer_rule_defaults
+_bn_rule = composites.batch_norm_rule
 
 
 # -- (de)serialisation of rules and conditions for save/load ------------------------------------
@@ -148,6 +103,18 @@ class LRP(ReverseAnalyzerBase):
     bn_layer_rule : {"fuse", "one_linear", "two_linear", "hui_binder"} or Rule
         Batch normalization: folded into the preceding layer, or a rule of its own as one
         linear layer (ε-rule), two linear layers (shift, then scale), or Eq. A.3.
+    merge_layer_rule : {"z", "analyzer"} or Rule
+        Add/Subtract/Average merges and average pooling: ``"z"`` (default) the z-rule with
+        a tiny stabiliser (1e-7) whatever ``rule`` is, as iNNvestigate and Zennit do;
+        ``"analyzer"`` the analyzer's own ε there too (this package up to 3.0.0a1).
+
+    Notes
+    -----
+    Layers without a kernel get fixed rules (:func:`~innvestigate.analyzer.lrp.composites.layer_rule_defaults`):
+    the identity for element-wise activations (ReLU, GELU, tanh, ...), signal-take-all at
+    ``Multiply`` gates, the LN-rule for LayerNormalization/GroupNormalization/RMSNormalization,
+    the AH-rule for attention (``lrp.attnlrp``: AttnLRP), the recurrent rule of Arras et al.
+    for LSTM/GRU/SimpleRNN, and the gradient for max pooling and reshaping layers.
     neuron_selection_mode, output_index : see :class:`~innvestigate.analyzer.base.AnalyzerBase`
 
     Examples
@@ -170,6 +137,7 @@ class LRP(ReverseAnalyzerBase):
         bn_layer_rule="fuse",
         neuron_selection_mode="max_activation",
         output_index=None,
+        merge_layer_rule="z",
     ):
         if rule is None:
             raise ValueError("LRP needs rule=... (a Rule, Rule class or one of " + ", ".join(lrp_rules.RULES) + ").")
@@ -196,8 +164,14 @@ class LRP(ReverseAnalyzerBase):
             self._input_layer_rule = lrp_rules.get_rule(input_layer_rule)
         else:
             self._input_layer_rule = None
-        self._bn_rule = _bn_rule(bn_layer_rule)
+        self._bn_rule = composites.batch_norm_rule(bn_layer_rule)
+        if isinstance(merge_layer_rule, dict):
+            merge_layer_rule = _rule_from_json(merge_layer_rule)
+        composites.merge_rule(merge_layer_rule)  # validates
+        self._merge_layer_rule = merge_layer_rule
         self._record_lrp_params(rule, rules, input_layer_rule, bn_layer_rule)
+        merge_json = merge_layer_rule if isinstance(merge_layer_rule, str) else _rule_to_json(merge_layer_rule)
+        self._store(merge_layer_rule=merge_json if merge_json is not None else _Unsaveable())
         self._ensure_built()
 
     def _record_lrp_params(self, rule, rules, input_layer_rule, bn_layer_rule):
@@ -234,8 +208,13 @@ class LRP(ReverseAnalyzerBase):
         pairs.append((lambda layer, state: state.node.has_kernel, self._rule))
         return pairs
 
+    #: the attention rule of the analyzer ("ah": attention weights held constant)
+    _attention_rule = "ah"
+
     def _conditional_mappings(self):
-        return self._kernel_rules() + layer_rule_defaults(self._bn_rule, self._rule)
+        return self._kernel_rules() + composites.layer_rule_defaults(
+            self._bn_rule, self._rule, merge_layer_rule=self._merge_layer_rule, attention_rule=self._attention_rule
+        )
 
     def _default_mapping(self):
         return None  # every layer must be matched; see _unsupported_layers
@@ -247,38 +226,22 @@ class LRP(ReverseAnalyzerBase):
         ) + ")"
 
 
-def _fixed(rule_factory, doc, extra_params=(), **defaults):
-    """An LRP analyzer class with a fixed rule (registered under its own name)."""
+class _FixedRuleLRP(LRP):
+    """LRP with one rule for every Dense/Conv layer; the rule's parameters are the analyzer's."""
 
-    class Fixed(LRP):
-        __doc__ = doc
+    #: parameter defaults of the rule
+    _defaults: dict = {}
 
-        def __init__(self, model, **kwargs):
-            params = {k: kwargs.pop(k, v) for k, v in defaults.items()}
-            for k in ("rule",):
-                kwargs.pop(k, None)
-            self._fixed_params = params
-            super().__init__(model, rule=rule_factory(**params), **kwargs)
-            self._params.pop("rule", None)
-            self._store(**params)
+    def __init__(self, model, **kwargs):
+        params = {k: kwargs.pop(k, v) for k, v in self._defaults.items()}
+        kwargs.pop("rule", None)
+        super().__init__(model, rule=self._make_rule(**params), **kwargs)
+        self._params.pop("rule", None)
+        self._store(**params)
 
-    return Fixed
-
-
-def _preset(name, doc):
-    class Preset(LRP):
-        __doc__ = doc
-
-        def __init__(self, model, epsilon: float = 0.1, **kwargs):
-            kwargs.pop("rule", None)
-            user_rules = kwargs.pop("rules", None) or []
-            rules = composites.as_conditions(user_rules) + composites.PRESETS[name](epsilon)
-            super().__init__(model, rule=lrp_rules.EpsilonRule(epsilon), rules=rules, **kwargs)
-            self._params.pop("rule", None)
-            self._params["rules"] = None if not user_rules else self._params["rules"]
-            self._store(epsilon=float(epsilon))
-
-    return Preset
+    @staticmethod
+    def _make_rule(**params):  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 _EXAMPLE = """
@@ -291,50 +254,219 @@ _EXAMPLE = """
     (1, 3)
 """
 
-LRPZ = _fixed(lambda: lrp_rules.ZRule(), "LRP-Z (Eq. II.31)." + _EXAMPLE.format(name="lrp.z"))
-LRPZIgnoreBias = _fixed(lambda: lrp_rules.ZRule(bias=False), "LRP-Z without bias." + _EXAMPLE.format(name="lrp.z_IB"))
-LRPEpsilon = _fixed(
-    lambda epsilon: lrp_rules.EpsilonRule(epsilon), "LRP-ε (Eq. II.33); parameter ``epsilon``." + _EXAMPLE.format(name="lrp.epsilon"), epsilon=1e-7
-)
-LRPEpsilonIgnoreBias = _fixed(
-    lambda epsilon: lrp_rules.EpsilonRule(epsilon, bias=False), "LRP-ε without bias." + _EXAMPLE.format(name="lrp.epsilon_IB"), epsilon=1e-7
-)
-LRPWSquare = _fixed(lambda: lrp_rules.WSquareRule(), "LRP with the W² rule (Eq. II.35)." + _EXAMPLE.format(name="lrp.w_square"))
-LRPFlat = _fixed(lambda: lrp_rules.FlatRule(), "LRP with the flat rule." + _EXAMPLE.format(name="lrp.flat"))
-LRPAlphaBeta = _fixed(
-    lambda alpha, beta, bias: lrp_rules.AlphaBetaRule(alpha, beta, bias),
-    "LRP-αβ (Eq. II.34); parameters ``alpha``, ``beta``, ``bias``." + _EXAMPLE.format(name="lrp.alpha_beta"),
-    alpha=2.0,
-    beta=1.0,
-    bias=True,
-)
-LRPAlpha2Beta1 = _fixed(lambda: lrp_rules.Alpha2Beta1Rule(), "LRP-α2β1." + _EXAMPLE.format(name="lrp.alpha_2_beta_1"))
-LRPAlpha2Beta1IgnoreBias = _fixed(
-    lambda: lrp_rules.Alpha2Beta1Rule(bias=False), "LRP-α2β1 without bias." + _EXAMPLE.format(name="lrp.alpha_2_beta_1_IB")
-)
-LRPAlpha1Beta0 = _fixed(lambda: lrp_rules.Alpha1Beta0Rule(), "LRP-α1β0." + _EXAMPLE.format(name="lrp.alpha_1_beta_0"))
-LRPAlpha1Beta0IgnoreBias = _fixed(
-    lambda: lrp_rules.Alpha1Beta0Rule(bias=False), "LRP-α1β0 without bias." + _EXAMPLE.format(name="lrp.alpha_1_beta_0_IB")
-)
-LRPZPlus = _fixed(lambda: lrp_rules.ZPlusRule(), "LRP-Z⁺ (Eq. II.36)." + _EXAMPLE.format(name="lrp.z_plus"))
-LRPZPlusFast = _fixed(lambda: lrp_rules.ZPlusFastRule(), "LRP-Z⁺ in one pass (Eq. V.1)." + _EXAMPLE.format(name="lrp.z_plus_fast"))
-LRPGamma = _fixed(
-    lambda gamma, bias: lrp_rules.GammaRule(gamma, bias),
-    "LRP-γ; parameters ``gamma``, ``bias``." + _EXAMPLE.format(name="lrp.gamma"),
-    gamma=0.25,
-    bias=True,
-)
-LRPBounded = _fixed(
-    lambda low, high: lrp_rules.BoundedRule(low, high),
-    "LRP with the Z^B rule (Eq. II.37) on every layer; parameters ``low``, ``high``." + _EXAMPLE.format(name="lrp.bounded"),
-    low=-1.0,
-    high=1.0,
-)
+
+class LRPZ(_FixedRuleLRP):
+    __doc__ = "LRP-Z (Eq. II.31)." + _EXAMPLE.format(name="lrp.z")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.ZRule()
+
+
+class LRPZIgnoreBias(_FixedRuleLRP):
+    __doc__ = "LRP-Z without bias." + _EXAMPLE.format(name="lrp.z_IB")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.ZRule(bias=False)
+
+
+class LRPEpsilon(_FixedRuleLRP):
+    __doc__ = "LRP-ε (Eq. II.33); parameter ``epsilon``." + _EXAMPLE.format(name="lrp.epsilon")
+    _defaults = {"epsilon": 1e-7}
+
+    @staticmethod
+    def _make_rule(epsilon):
+        return lrp_rules.EpsilonRule(epsilon)
+
+
+class LRPEpsilonIgnoreBias(_FixedRuleLRP):
+    __doc__ = "LRP-ε without bias." + _EXAMPLE.format(name="lrp.epsilon_IB")
+    _defaults = {"epsilon": 1e-7}
+
+    @staticmethod
+    def _make_rule(epsilon):
+        return lrp_rules.EpsilonRule(epsilon, bias=False)
+
+
+class LRPWSquare(_FixedRuleLRP):
+    __doc__ = "LRP with the W² rule (Eq. II.35)." + _EXAMPLE.format(name="lrp.w_square")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.WSquareRule()
+
+
+class LRPFlat(_FixedRuleLRP):
+    __doc__ = "LRP with the flat rule." + _EXAMPLE.format(name="lrp.flat")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.FlatRule()
+
+
+class LRPAlphaBeta(_FixedRuleLRP):
+    __doc__ = "LRP-αβ (Eq. II.34); parameters ``alpha``, ``beta``, ``bias``." + _EXAMPLE.format(name="lrp.alpha_beta")
+    _defaults = {"alpha": 2.0, "beta": 1.0, "bias": True}
+
+    @staticmethod
+    def _make_rule(alpha, beta, bias):
+        return lrp_rules.AlphaBetaRule(alpha, beta, bias)
+
+
+class LRPAlpha2Beta1(_FixedRuleLRP):
+    __doc__ = "LRP-α2β1." + _EXAMPLE.format(name="lrp.alpha_2_beta_1")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.Alpha2Beta1Rule()
+
+
+class LRPAlpha2Beta1IgnoreBias(_FixedRuleLRP):
+    __doc__ = "LRP-α2β1 without bias." + _EXAMPLE.format(name="lrp.alpha_2_beta_1_IB")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.Alpha2Beta1Rule(bias=False)
+
+
+class LRPAlpha1Beta0(_FixedRuleLRP):
+    __doc__ = "LRP-α1β0." + _EXAMPLE.format(name="lrp.alpha_1_beta_0")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.Alpha1Beta0Rule()
+
+
+class LRPAlpha1Beta0IgnoreBias(_FixedRuleLRP):
+    __doc__ = "LRP-α1β0 without bias." + _EXAMPLE.format(name="lrp.alpha_1_beta_0_IB")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.Alpha1Beta0Rule(bias=False)
+
+
+class LRPZPlus(_FixedRuleLRP):
+    __doc__ = "LRP-Z⁺ (Eq. II.36)." + _EXAMPLE.format(name="lrp.z_plus")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.ZPlusRule()
+
+
+class LRPZPlusFast(_FixedRuleLRP):
+    __doc__ = "LRP-Z⁺ in one pass (Eq. V.1)." + _EXAMPLE.format(name="lrp.z_plus_fast")
+
+    @staticmethod
+    def _make_rule():
+        return lrp_rules.ZPlusFastRule()
+
+
+class LRPGamma(_FixedRuleLRP):
+    __doc__ = "LRP-γ; parameters ``gamma``, ``bias``." + _EXAMPLE.format(name="lrp.gamma")
+    _defaults = {"gamma": 0.25, "bias": True}
+
+    @staticmethod
+    def _make_rule(gamma, bias):
+        return lrp_rules.GammaRule(gamma, bias)
+
+
+class LRPBounded(_FixedRuleLRP):
+    __doc__ = (
+        "LRP with the Z^B rule (Eq. II.37) on every layer; parameters ``low``, ``high``."
+        + _EXAMPLE.format(name="lrp.bounded")
+    )
+    _defaults = {"low": -1.0, "high": 1.0}
+
+    @staticmethod
+    def _make_rule(low, high):
+        return lrp_rules.BoundedRule(low, high)
+
+
+class LRPAttnLRP(_FixedRuleLRP):
+    """AttnLRP (Achtibat et al., ICML 2024; the LXT package) for transformers.
+
+    The ε-rule (``epsilon``) on Dense/EinsumDense/Conv layers and the attention projections;
+    in attention, the uniform rule on the products ``q kᵀ`` and ``A v`` and the softmax rule
+    ``R_s = s ⊙ (R_A − A Σ R_A)``, so that query and key receive relevance (the default LRP
+    analyzers hold the attention weights constant, the AH-rule); the uniform rule at
+    ``Multiply`` (each factor half); the LN-rule for layer normalization; the identity for
+    element-wise non-linearities (GELU, SiLU, ...); the z-rule at residual ``Add``s.
+
+    Parameters
+    ----------
+    model : keras.Model
+    epsilon : float
+        ε of the linear parts (default 1e-6).
+
+    Examples
+    --------
+    >>> import numpy as np, keras, innvestigate
+    >>> tokens = keras.Input((6,), dtype="int32")
+    >>> h = keras.layers.Embedding(20, 8)(tokens)
+    >>> h = keras.layers.LayerNormalization()(h + keras.layers.MultiHeadAttention(2, 4)(h, h))
+    >>> out = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling1D()(h))
+    >>> a = innvestigate.create_analyzer("lrp.attnlrp", keras.Model(tokens, out))
+    >>> a.analyze(np.array([[1, 4, 2, 7, 0, 3]])).shape
+    (1, 6)
+    """
+
+    _defaults = {"epsilon": 1e-6}
+    _attention_rule = "attnlrp"
+
+    @staticmethod
+    def _make_rule(epsilon):
+        return lrp_rules.EpsilonRule(epsilon)
+
+
+class _PresetLRP(LRP):
+    """LRP composites of Kohlbrenner et al. (2020) / Lapuschkin et al. (2017)."""
+
+    _preset = ""
+
+    def __init__(self, model, epsilon: float = 0.1, **kwargs):
+        kwargs.pop("rule", None)
+        user_rules = kwargs.pop("rules", None) or []
+        rules = composites.as_conditions(user_rules) + composites.PRESETS[self._preset](epsilon)
+        super().__init__(model, rule=lrp_rules.EpsilonRule(epsilon), rules=rules, **kwargs)
+        self._params.pop("rule", None)
+        self._params["rules"] = None if not user_rules else self._params["rules"]
+        self._store(epsilon=float(epsilon))
+
 
 _PRESET_DOC = (
     "LRP {which}: ε (``epsilon``, default 0.1) for Dense layers, {conv} for convolutions{flat} "
-    "(Kohlbrenner et al., 2020)." 
+    "(Kohlbrenner et al., 2020)."
 )
+
+
+class LRPSequentialPresetA(_PresetLRP):
+    __doc__ = _PRESET_DOC.format(which="sequential_preset_a", conv="α1β0", flat="") + _EXAMPLE.format(
+        name="lrp.sequential_preset_a"
+    )
+    _preset = "sequential_preset_a"
+
+
+class LRPSequentialPresetB(_PresetLRP):
+    __doc__ = _PRESET_DOC.format(which="sequential_preset_b", conv="α2β1", flat="") + _EXAMPLE.format(
+        name="lrp.sequential_preset_b"
+    )
+    _preset = "sequential_preset_b"
+
+
+class LRPSequentialPresetAFlat(_PresetLRP):
+    __doc__ = _PRESET_DOC.format(
+        which="sequential_preset_a_flat", conv="α1β0", flat=" and the flat rule for the input layer"
+    ) + _EXAMPLE.format(name="lrp.sequential_preset_a_flat")
+    _preset = "sequential_preset_a_flat"
+
+
+class LRPSequentialPresetBFlat(_PresetLRP):
+    __doc__ = _PRESET_DOC.format(
+        which="sequential_preset_b_flat", conv="α2β1", flat=" and the flat rule for the input layer"
+    ) + _EXAMPLE.format(name="lrp.sequential_preset_b_flat")
+    _preset = "sequential_preset_b_flat"
+
 
 LRP_ANALYZERS = {
     "lrp": LRP,
@@ -353,16 +485,9 @@ LRP_ANALYZERS = {
     "lrp.z_plus_fast": LRPZPlusFast,
     "lrp.gamma": LRPGamma,
     "lrp.bounded": LRPBounded,
+    "lrp.attnlrp": LRPAttnLRP,
+    "lrp.sequential_preset_a": LRPSequentialPresetA,
+    "lrp.sequential_preset_b": LRPSequentialPresetB,
+    "lrp.sequential_preset_a_flat": LRPSequentialPresetAFlat,
+    "lrp.sequential_preset_b_flat": LRPSequentialPresetBFlat,
 }
-for _name, _conv, _flat in [
-    ("sequential_preset_a", "α1β0", ""),
-    ("sequential_preset_b", "α2β1", ""),
-    ("sequential_preset_a_flat", "α1β0", " and the flat rule for the input layer"),
-    ("sequential_preset_b_flat", "α2β1", " and the flat rule for the input layer"),
-]:
-    LRP_ANALYZERS[f"lrp.{_name}"] = _preset(
-        _name, _PRESET_DOC.format(which=_name, conv=_conv, flat=_flat) + _EXAMPLE.format(name=f"lrp.{_name}")
-    )
-for _name, _cls in LRP_ANALYZERS.items():
-    if _cls is not LRP:
-        _cls.__name__ = _cls.__qualname__ = "LRP" + "".join(p.capitalize() for p in _name[4:].replace(".", "_").split("_"))
