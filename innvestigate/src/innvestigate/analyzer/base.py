@@ -136,6 +136,12 @@ class AnalyzerBase:
                         f"dtype {x.dtype}. Pass integer ids, e.g. x.astype('{dtype}')."
                     )
                 self._check_token_ids(i, x)
+            elif dtype == "bool":
+                if x.dtype != np.bool_:
+                    raise TypeError(
+                        f"Model input {i} ({spec.name!r}) is boolean (a mask); got an array of dtype {x.dtype}. "
+                        "Pass a boolean array."
+                    )
             elif not np.issubdtype(x.dtype, np.floating):
                 raise TypeError(
                     f"Model input {i} ({spec.name!r}) is {dtype}; inputs must be floating point arrays, got "
@@ -237,13 +243,13 @@ class AnalyzerBase:
     def _per_model_input(self, results, xs, per_token: bool):
         """Embedding-level results (one per analysis input) as one map per model input."""
         graph = self._embedding_graph()
-        if graph is None or not graph.has_embeddings:
+        if graph is None or (not graph.has_embeddings and len(results) == len(xs)):
             return results
-        if not per_token:
+        if not per_token and graph.has_embeddings:
             return results
         out = []
         for group, x in zip(graph.input_groups, xs):
-            if not np.issubdtype(x.dtype, np.integer):
+            if np.issubdtype(x.dtype, np.floating):
                 out.append(results[group[0]])
                 continue
             maps = [results[i] for i in group]
@@ -490,7 +496,7 @@ class ReverseAnalyzerBase(AnalyzerBase):
         """The analysis inputs (embeddings of token ids) and side values, as numpy arrays."""
         self._ensure_built()
         graph = self._graph
-        if not graph.prestage_nodes:
+        if not graph.prestage_nodes and not graph.side_keys:
             return list(xs), []
 
         def fn(inputs):

@@ -485,6 +485,12 @@ class AnalysisGraph:
         read = {k for n in self.nodes for k in n.input_keys} | {self.output_key}
         self.side_keys = [("mask", input_keys[i]) for i, layer in sorted(self.embedding_at.items()) if getattr(layer, "mask_zero", False)]
         self.side_keys += [("value", k) for n in stage if n.non_float_outputs for k in n.output_keys if k in read]
+        # Integer or boolean model inputs read as they are (an attention mask input).
+        self.side_keys += [
+            ("value", k)
+            for k, d in zip(self.model_input_keys, self._input_dtypes)
+            if _is_integer_dtype(d) and k in read
+        ]
 
     def _index(self):
         producers = {k: n for n in self.nodes for k in n.output_keys}
@@ -546,7 +552,7 @@ class AnalysisGraph:
         side : list of tensors
             One per entry of ``side_keys`` (pass to :meth:`forward`).
         """
-        if not self.prestage_nodes:
+        if not self.side_keys and not self.prestage_nodes:
             return list(model_inputs), []
         values = dict(zip(self.model_input_keys, model_inputs))
         masks = {}
