@@ -13,6 +13,7 @@ Examples
 __version__ = "0.1.0"
 
 from xcsvm.estimators import CSClassifier, LLWClassifier, WWClassifier
+from xcsvm.exceptions import ModelFileError
 from xcsvm.io import load_model, save_model
 
-__all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "save_model", "load_model", "__version__"]
+__all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "save_model", "load_model", "ModelFileError", "__version__"]
