@@ -27,6 +27,7 @@ from .errors import (
     UnsafeArchiveError,
 )
 from .paths import data_home
+from .planted import make_planted_patches, make_planted_tokens
 from .preprocessing import preprocess
 from .synthetic import make_lshtc_like, make_signal_distractor
 
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "load", "fetch", "list_datasets", "info", "DatasetInfo", "data_home", "preprocess",
-    "make_lshtc_like", "make_signal_distractor",
+    "make_lshtc_like", "make_signal_distractor", "make_planted_tokens", "make_planted_patches",
     "DatasetError", "UnknownDatasetError", "InvalidParameterError", "OfflineDataMissingError",
     "ManualDownloadRequiredError", "DownloadError", "NoNetworkError", "ChecksumMismatchError",
     "MalformedDataError", "UnsafeArchiveError", "CacheFolderError", "InsufficientMemoryError",
