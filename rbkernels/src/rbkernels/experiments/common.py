@@ -161,6 +161,8 @@ def parser(description, *, datasets, quick_datasets, features, quick_features):
     p.add_argument("--max-train", type=int, default=None,
                    help="subsample the training set (quick default 1500)")
     p.add_argument("--max-test", type=int, default=None, help="subsample the test set")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rows of an existing CSV in --out and run only the missing cells")
     for k, v in FULL_PROTOCOL.items():
         p.add_argument("--" + k.replace("_", "-"), type=type(v) if v is not None else int,
                        default=None, help=f"protocol size (full {v}, quick {QUICK_PROTOCOL[k]})")
@@ -253,12 +255,50 @@ def markdown_table(rows, columns):
     return "\n".join(lines)
 
 
-def run_grid(cells, *, desc, csv_path, data_cache):
-    """Run ``cells`` (dicts of run_cell kwargs plus 'dataset'), saving CSV after each."""
+_INT_COLUMNS = ("n_features", "seed", "n_blocks", "epochs", "classifier_epochs", "split")
+_FLOAT_COLUMNS = ("accuracy", "kae", "seconds", "sigma")
+CELL_KEYS = ("dataset", "kernel", "regime", "basis", "n_features", "seed")
+
+
+def read_rows(path):
+    """Rows of a CSV written by :func:`write_csv`, numbers parsed back (``--resume``)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in _INT_COLUMNS:
+            if r.get(k) not in (None, ""):
+                r[k] = int(float(r[k]))
+        for k in _FLOAT_COLUMNS:
+            if r.get(k) not in (None, ""):
+                r[k] = float(r[k])
+    return rows
+
+
+def _cell_key(row):
+    basis = row.get("basis", "dense")
+    blocks = str(row.get("n_blocks", 3)) if basis == "hadamard" else ""
+    return tuple(str(row.get(k, basis)) for k in CELL_KEYS) + (blocks,)
+
+
+def run_grid(cells, *, desc, csv_path, data_cache, resume=False):
+    """Run ``cells`` (dicts of run_cell kwargs plus 'dataset'), saving CSV after each.
+
+    With ``resume``, rows already in ``csv_path`` are kept and their cells skipped, so a
+    run of hours can be stopped and continued (the protocol is not checked: resume only
+    with the arguments of the first run).
+    """
     from tqdm.auto import tqdm
 
-    rows = []
+    rows = read_rows(csv_path) if resume else []
+    done = {_cell_key(r) for r in rows}
+    wanted = {_cell_key(c) for c in cells}
+    rows = [r for r in rows if _cell_key(r) in wanted]
     for cell in tqdm(cells, desc=desc):
+        if _cell_key(cell) in done:
+            continue
         cell = dict(cell)
         dataset = cell.pop("dataset")
         _, row = run_cell(data_cache[dataset], **cell)

@@ -10,6 +10,11 @@ Usage::
 
     python -m xcsvm.experiments.reproduce --quick --out reports/xcsvm   # seconds
     python -m xcsvm.experiments.reproduce --out reports/xcsvm           # larger data, ~2 minutes
+    python -m xcsvm.experiments.reproduce --shape lshtc_small --out DIR  # Table III.2's LSHTC-small shape
+
+``--shape lshtc_small`` generates data of LSHTC-small's shape (4 463 training / 1 858 test
+documents, 1 139 classes, 51 033 features; ``shared_datasets.load("lshtc_like",
+shape_of="lshtc_small")``) with the same class-vocabulary setting.
 
 Writes ``summary.md``, ``results.csv`` and ``tables_III3_III4.png`` into ``--out``.
 """
@@ -68,21 +73,44 @@ def _estimator(solver, C, max_iter, n_jobs, seed):
     return cls(C=C, tol=0.1, max_iter=max_iter, n_jobs=n_jobs, random_state=seed, fit_intercept=False)
 
 
-def run(quick=True, out=Path("reports/xcsvm"), seed=0, n_jobs=1, max_iter=None, progress=True):
-    """Run the experiment and write the report; returns the list of result rows."""
+def _make_shaped_data(shape_of, seed):
+    import shared_datasets
+    from shared_datasets.synthetic import LSHTC_SHAPES
+
+    n_train, n_test, n_classes, n_features = LSHTC_SHAPES[shape_of]
+    X_train, y_train, X_test, y_test = shared_datasets.load(
+        "lshtc_like", shape_of=shape_of, topic_size=min(n_features, 8 * n_features // n_classes),
+        background_size=n_features // 10, random_state=seed)
+    size = dict(n_train=X_train.shape[0], n_test=X_test.shape[0], n_features=n_features,
+                n_classes=n_classes, shape_of=shape_of)
+    return (X_train, y_train, X_test, y_test), size
+
+
+def run(quick=True, out=Path("reports/xcsvm"), seed=0, n_jobs=1, max_iter=None, progress=True,
+        shape_of=None, exponents=range(-3, 2), solvers=SOLVERS, llw_max_iter=None):
+    """Run the experiment and write the report; returns the list of result rows.
+
+    ``shape_of`` ("lshtc_small", ...) replaces the quick/full sizes by a shape of Table III.2;
+    ``llw_max_iter`` caps LLW's epochs separately (its epochs cost ~K times WW's on many classes).
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import f1_score
     from tqdm.auto import tqdm
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    size = SIZES[quick]
     max_iter = max_iter or (50 if quick else 300)
-    X_train, y_train, X_test, y_test = _make_data(**size, seed=seed)
+    if shape_of is None:
+        size = SIZES[quick]
+        X_train, y_train, X_test, y_test = _make_data(**size, seed=seed)
+    else:
+        (X_train, y_train, X_test, y_test), size = _make_shaped_data(shape_of, seed)
+    exponents, solvers = list(exponents), list(solvers)
     rows = []
-    jobs = [(e, s) for e in range(-3, 2) for s in SOLVERS]
+    jobs = [(e, s) for e in exponents for s in solvers]
     for exponent, solver in tqdm(jobs, desc="Tables III.3/III.4", disable=not progress):
-        model = _estimator(solver, 10.0**exponent, max_iter, n_jobs, seed)
+        epochs = llw_max_iter if solver == "LLW" and llw_max_iter else max_iter
+        model = _estimator(solver, 10.0**exponent, epochs, n_jobs, seed)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -98,12 +126,14 @@ def run(quick=True, out=Path("reports/xcsvm"), seed=0, n_jobs=1, max_iter=None, 
             "macro_f1": 100 * float(f1_score(y_test, predicted, average="macro")),
             "density": _density(coef),
             "seconds": seconds, "converged": converged,
-            "n_iter": int(np.max(model.n_iter_)),
+            "n_iter": int(np.max(model.n_iter_)), "max_iter": epochs,
             "dual_gap": float(getattr(model, "dual_gap_", float("nan"))),
         })
     _write_csv(out / "results.csv", rows)
     _plot(out / "tables_III3_III4.png", rows)
     _write_summary(out / "summary.md", rows, size, quick, max_iter)
+    if progress:
+        print(f"total fit seconds: {sum(r['seconds'] for r in rows):.1f}")
     return rows
 
 
@@ -129,12 +159,13 @@ def _write_csv(path, rows):
 
 
 def _table(rows, metrics):
-    header = "| log10(C) | " + " | ".join(f"{m} {s}" for m in metrics for s in SOLVERS) + " |"
-    lines = [header, "|" + "---|" * (1 + len(metrics) * len(SOLVERS))]
-    for exponent in range(-3, 2):
+    solvers = [s for s in SOLVERS if any(r["solver"] == s for r in rows)]
+    header = "| log10(C) | " + " | ".join(f"{m} {s}" for m in metrics for s in solvers) + " |"
+    lines = [header, "|" + "---|" * (1 + len(metrics) * len(solvers))]
+    for exponent in sorted({r["log10_C"] for r in rows}):
         cells = []
         for metric in metrics:
-            for solver in SOLVERS:
+            for solver in solvers:
                 row = next(r for r in rows if r["solver"] == solver and r["log10_C"] == exponent)
                 best = min if metric in ("error", "density") else max
                 column = [r[metric] for r in rows if r["log10_C"] == exponent]
@@ -145,7 +176,11 @@ def _table(rows, metrics):
 
 
 def _write_summary(path, rows, size, quick, max_iter):
-    best = {s: min((r for r in rows if r["solver"] == s), key=lambda r: r["error"]) for s in SOLVERS}
+    best = {s: min((r for r in rows if r["solver"] == s), key=lambda r: r["error"])
+            for s in SOLVERS if any(r["solver"] == s for r in rows)}
+    mode = f"shape of {size['shape_of']}" if "shape_of" in size else ("quick" if quick else "full")
+    llw_caps = {r["max_iter"] for r in rows if r["solver"] == "LLW"}
+    llw_cap = f" (LLW: at most {llw_caps.pop()})" if len(llw_caps) == 1 and max_iter not in llw_caps else ""
     text = [
         "# xcsvm: scaled Tables III.3 / III.4 on LSHTC-like data",
         "",
@@ -153,8 +188,8 @@ def _write_summary(path, rows, size, quick, max_iter):
         f"(topic_size={min(size['n_features'], 8 * size['n_features'] // size['n_classes'])}, "
         f"background_size={size['n_features'] // 10}), {size['n_train']} training and "
         f"{size['n_test']} test documents, {size['n_features']} features, {size['n_classes']} classes "
-        f"({'quick' if quick else 'full'} mode). No intercept (the thesis' setting). Stopping tolerance "
-        f"0.1, at most {max_iter} epochs; `*` = stopped by max_iter. Bold: best of the row. Density: "
+        f"({mode} mode). No intercept (the thesis' setting). Stopping tolerance "
+        f"0.1, at most {max_iter} epochs{llw_cap}; `*` = stopped by max_iter. Bold: best of the row. Density: "
         "weights with |w| > 1e-12 max|W|. OVR is LIBLINEAR's hinge-loss one-vs-rest "
         "(`LinearSVC(loss='hinge')`).",
         "",
@@ -192,7 +227,7 @@ def _plot(path, rows):
                ("density", "model density (%)")]
     figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     for axis, (metric, label) in zip(axes, metrics):
-        for solver in SOLVERS:
+        for solver in [s for s in SOLVERS if any(r["solver"] == s for r in rows)]:
             points = sorted((r["log10_C"], r[metric]) for r in rows if r["solver"] == solver)
             axis.plot(*zip(*points), marker="o", label=solver)
         axis.set_xlabel("log10(C)")
@@ -219,8 +254,15 @@ def main(argv=None):
                         help="OpenMP threads (1: WW's sequential order, which needs far fewer epochs; see BENCHMARKS.md)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-iter", type=int, default=None)
+    parser.add_argument("--shape", choices=["lshtc_small"], default=None,
+                        help="data of the shape of a Table III.2 data set instead of the quick/full sizes")
+    parser.add_argument("--log10-C", type=int, nargs="+", default=list(range(-3, 2)))
+    parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
+    parser.add_argument("--llw-max-iter", type=int, default=None, help="LLW's own epoch cap")
     args = parser.parse_args(argv)
-    rows = run(quick=args.quick, out=args.out, seed=args.seed, n_jobs=args.n_jobs, max_iter=args.max_iter)
+    rows = run(quick=args.quick, out=args.out, seed=args.seed, n_jobs=args.n_jobs, max_iter=args.max_iter,
+               shape_of=args.shape, exponents=args.log10_C, solvers=args.solvers,
+               llw_max_iter=args.llw_max_iter)
     print(f"wrote {args.out / 'summary.md'}, results.csv, tables_III3_III4.png ({len(rows)} fits)")
 
 
