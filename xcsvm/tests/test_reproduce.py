@@ -38,3 +38,23 @@ def test_class_vocabulary_data_give_ww_a_sparser_model_than_ovr():
         model = reproduce._estimator(solver, 1.0, 200, 1, 0).fit(X_train, y_train)
         densities[solver] = reproduce._density(model.coef_)
     assert densities["WW"] < 0.8 * densities["OVR"]
+
+
+@pytest.mark.parametrize("formulation", ["ww", "llw", "cs"])
+def test_validation_reference_is_the_optimum_the_solvers_reach(formulation):
+    # Table III.1's difference columns compare with exact_primal; it must be the minimiser
+    # of the objective primal_objective evaluates, which xcsvm's tight solutions approach.
+    from conftest import blobs
+
+    from xcsvm import CSClassifier, LLWClassifier, WWClassifier
+    from xcsvm.experiments import validation
+
+    X, y = blobs(80, 4, 4, seed=1)
+    W = validation.exact_primal(formulation, X, y, 4, 1.0)
+    reference = validation.primal_objective(formulation, W, X, y, 1.0)
+    cls = {"ww": WWClassifier, "llw": LLWClassifier, "cs": CSClassifier}[formulation]
+    model = cls(C=1.0, tol=1e-6, max_iter=100_000, fit_intercept=False, random_state=0).fit(X, y)
+    ours = validation.primal_objective(formulation, model.coef_, X, y, 1.0)
+    assert reference <= ours * (1 + 1e-7)
+    assert ours == pytest.approx(reference, rel=1e-5)
+    assert ours == pytest.approx(model.primal_objective_, rel=1e-6)
