@@ -82,6 +82,13 @@ def atomic_write(path, write, *, binary: bool = True, what: str = "file") -> Pat
         with os.fdopen(handle, "wb" if binary else "w") as stream:
             write(stream)
         os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        # the error names the hidden temporary; the user knows only the target and its folder
+        raise OSError(
+            error.errno, f"cannot write {what} {path} (folder {directory}): {error.strerror or error}"
+        ) from error
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -24,6 +24,21 @@ from xcsvm.exceptions import DataFormatError, ModelFormatError
 __all__ = ["main", "build_parser", "read_svmlight", "evaluation_metrics"]
 
 
+def _index_overflow_line(path) -> str:
+    """``"line N: index I: "`` of the first feature index beyond int32, or "" (error path only)."""
+    limit = np.iinfo(np.int32).max
+    try:
+        with open(path, "rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                for token in line.split(b"#", 1)[0].split()[1:]:
+                    index = token.split(b":", 1)[0]
+                    if index.isdigit() and int(index) > limit:
+                        return f"line {number}: index {int(index)}: "
+    except OSError:
+        pass
+    return ""
+
+
 def read_svmlight(path, *, zero_based=False, n_features=None):
     """Read an svmlight/LIBSVM file as ``(X CSR float64, y)``.
 
@@ -42,6 +57,11 @@ def read_svmlight(path, *, zero_based=False, n_features=None):
         X, y = load_svmlight_file(str(path), zero_based=zero_based, dtype=np.float64)
     except FileNotFoundError:
         raise
+    except OverflowError as error:  # sklearn's parser reads feature indices as C ints
+        raise DataFormatError(
+            f"{path}: {_index_overflow_line(path)}feature index too large ({error}); svmlight feature "
+            f"indices must be at most {np.iinfo(np.int32).max}: renumber the features"
+        ) from error
     except (ValueError, RuntimeError, UnicodeDecodeError) as error:
         hint = " (indices start at 0 here: pass --zero-based)" if "index 0" in str(error).lower() else ""
         raise DataFormatError(f"{path} is not a valid svmlight/LIBSVM file: {error}{hint}") from error
@@ -112,10 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output_folder(path, what):
+    from pathlib import Path
+
+    folder = Path(path).parent if str(Path(path).parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {what} {path}: folder {folder} does not exist; create it or choose another path"
+        )
+
+
 def _train(args) -> int:
     from xcsvm.estimators import estimator_class
     from xcsvm.io import save_model
 
+    _check_output_folder(args.model_file, "model")  # before training, not after it
     X, y = read_svmlight(args.train_file, zero_based=args.zero_based)
     params = dict(
         C=args.C,
@@ -153,26 +184,17 @@ def _load(args):
 
 
 def _predict(args) -> int:
+    if args.output is not None:
+        _check_output_folder(args.output, "predictions")
     model, X, _ = _load(args)
     predictions = model.predict(X)
     lines = "\n".join(str(label) for label in predictions) + "\n"
     if args.output is None:
         sys.stdout.write(lines)
     else:
-        import os
-        import tempfile
-        from pathlib import Path
+        from xcsvm._atomic import atomic_write
 
-        target = Path(args.output)
-        handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-        try:
-            with os.fdopen(handle, "w") as stream:
-                stream.write(lines)
-            os.replace(temporary, target)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        atomic_write(args.output, lambda stream: stream.write(lines), binary=False, what="predictions")
     return 0
 
 

@@ -66,13 +66,97 @@ def _zero_outside_dual_support(W, problem, alpha):
         W[~active.any(axis=0), d] = 0.0
 
 
-def effective_n_threads(n_jobs) -> int:
-    """Threads for ``n_jobs`` (None: 1, negative: all cores but ``-n_jobs - 1``)."""
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:  # pragma: no cover
+            pass
+    return os.cpu_count() or 1
+
+
+def effective_n_threads(n_jobs, max_useful=None) -> int:
+    """Threads for ``n_jobs``, capped at the usable cores and at ``max_useful``.
+
+    None: 1; negative: all usable cores but ``-n_jobs - 1``. More threads than
+    cores only time-slice the same cores (each epoch 6-80x slower with
+    ``n_jobs=1000``), and more threads than units of work (classes, class
+    pairs, samples) would idle at every barrier.
+    """
+    cores = usable_cores()
     if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
+        threads = 1
+    elif n_jobs < 0:
+        threads = max(1, cores + 1 + int(n_jobs))
+    else:
+        threads = int(n_jobs)
+    threads = min(threads, cores)
+    if max_useful is not None:
+        threads = min(threads, max(1, int(max_useful)))
+    return max(1, threads)
+
+
+def _check_float64_range(X, name="X"):
+    """Refuse finite extended-precision values that float64 cannot hold, before conversion.
+
+    ``validate_data`` would convert them to inf and report "contains infinity",
+    which is not what is wrong: the values are finite but out of range.
+    """
+    data = getattr(X, "data", None) if sp.issparse(X) else X
+    if isinstance(data, np.ndarray) and data.dtype.kind == "f" and data.dtype.itemsize > 8 and data.size:
+        finite = data[np.isfinite(data)]
+        largest = np.max(np.abs(finite)) if finite.size else 0
+        if largest > np.finfo(np.float64).max:
+            raise ValueError(
+                f"{name} ({data.dtype}) holds finite values beyond the float64 range (largest |x| = "
+                f"{largest:.3g} > {np.finfo(np.float64).max:.3g}); xcsvm computes in float64 -- scale {name} "
+                "(e.g. divide by its largest absolute value) before fitting"
+            )
+
+
+def _class_labels(y):
+    """``(classes, y_index)`` for any sortable hashable labels (README), checked.
+
+    Unlike scikit-learn's ``check_classification_targets``, non-integral float
+    labels (1.5, 2.5) and objects such as ``fractions.Fraction`` are class
+    labels here; NaN, unsortable mixtures and a target in which every sample
+    has its own non-integral float value (a regression target) are refused.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        check_classification_targets(y)  # sklearn's message for multi-output targets
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinite labels; every sample needs a class label")
+    if y.dtype.kind == "O":
+        for label in y[:1000]:
+            try:
+                hash(label)
+            except TypeError:
+                raise ValueError(
+                    f"label {label!r} of type {type(label).__name__} is not hashable; "
+                    "use hashable, mutually sortable labels (numbers, strings, Fractions, ...)"
+                ) from None
+            if isinstance(label, float) and not np.isfinite(label):
+                raise ValueError("y contains NaN or infinite labels; every sample needs a class label")
+    try:
+        classes, y_index = np.unique(y, return_inverse=True)
+    except TypeError as error:
+        raise ValueError(
+            f"the labels in y cannot be sorted against each other ({error}); use labels of one "
+            "comparable kind (all numbers or all strings)"
+        ) from error
+    if (
+        y.dtype.kind == "f"
+        and classes.shape[0] == y.shape[0] > 2
+        and not np.all(classes == np.round(classes))
+    ):
+        raise ValueError(
+            f"Unknown label type: continuous -- every one of the {y.shape[0]} samples has its own "
+            "non-integral float label, which looks like a regression target; xcsvm is a classifier "
+            "and needs class labels (floats such as 1.5, 2.5 are fine when classes repeat)"
+        )
+    return classes, y_index.reshape(-1)
 
 
 class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
@@ -149,6 +233,7 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         """
         if self.n_jobs is not None and self.n_jobs == 0:
             raise ValueError("n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores")
+        _check_float64_range(X)
         X, y = validate_data(
             self,
             X,
@@ -157,8 +242,7 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             accept_large_sparse=True,
         )
-        check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
+        classes, y_index = _class_labels(y)
         if classes.shape[0] < 2:
             raise ValueError(
                 f"y has {classes.shape[0]} class; xcsvm needs samples of at least two classes"
@@ -178,7 +262,10 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         problem = prepare_problem(X, y_index, n_classes, upper, bias)
         margin = self._margin(n_classes)
         initial = self._warm_start_alpha(classes, problem)
-        n_threads = effective_n_threads(self.n_jobs)
+        # Work that can run in parallel: WW matches class pairs (at most K // 2 per round),
+        # LLW gives each thread whole classes, CS is sequential.
+        max_useful = {"ww": n_classes // 2, "llw": n_classes, "cs": 1}[self._formulation]
+        n_threads = effective_n_threads(self.n_jobs, max_useful)
         result = solve(
             self._formulation,
             problem,
@@ -199,6 +286,12 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         W = result.W
+        if not np.all(np.isfinite(W)):
+            raise ValueError(
+                f"{type(self).__name__}: the solver produced non-finite weights (an intermediate overflowed "
+                f"float64; largest |x| in X is {np.max(np.abs(problem.data)) if problem.data.size else 0:.3g}); "
+                "scale X (e.g. divide by its largest absolute value, or use sklearn's MaxAbsScaler)"
+            )
         if self._formulation in ("ww", "cs"):
             _zero_outside_dual_support(W, problem, result.alpha)
         primal, dual = objectives(self._formulation, problem, W, result.alpha, margin, n_threads)
@@ -247,6 +340,7 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
 
     def _scores(self, X):
         check_is_fitted(self)
+        _check_float64_range(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False, accept_large_sparse=True
         )
@@ -254,10 +348,26 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         if sp.issparse(X) and not sp.issparse(coef):
             W = np.ascontiguousarray(coef, dtype=np.float64)
             out = np.empty((X.shape[0], W.shape[0]))
-            scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, effective_n_threads(self.n_jobs))
+            n_threads = effective_n_threads(self.n_jobs, X.shape[0])
+            scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, n_threads)
         else:
             scores = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True), dtype=np.float64)
-        return scores + self.intercept_
+        scores = scores + self.intercept_
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                "the decision scores w^T x + b overflow float64 for some samples (largest |x| is "
+                f"{abs(X).max() if X.size else 0:.3g}); scale X as the training data was scaled"
+            )
+        return scores
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``(X, y)`` (weighted by ``sample_weight``).
+
+        Computed directly, so that labels scikit-learn's metrics would call
+        "continuous" (1.5, 2.5) or "unknown" (``Fraction``) work as in ``fit``.
+        """
+        correct = np.asarray(self.predict(X) == np.asarray(y), dtype=np.float64)
+        return float(np.average(correct, weights=sample_weight))
 
     def decision_function(self, X):
         """Class scores ``w_c^T x + b_c``.
@@ -299,7 +409,11 @@ _PARAMETERS_DOC = """
         Start from the dual variables of the previous fit (same samples and
         classes; the variables are clipped to the new bounds).
     n_jobs : int or None, default=None
-        OpenMP threads (None: 1, -1: all cores).
+        OpenMP threads (None: 1, -1: all usable cores, -2: all but one ...).
+        Capped at the cores this process may use (``os.sched_getaffinity``)
+        and at the parallel work: ``n_classes // 2`` class pairs for WW,
+        ``n_classes`` for LLW, one thread for CS training and ``n_samples``
+        for prediction; a larger ``n_jobs`` runs exactly like the cap.
     random_state : int, RandomState or None, default=None
         Seed of the per-epoch shuffles.
     verbose : int, default=0

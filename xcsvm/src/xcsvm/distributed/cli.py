@@ -102,7 +102,10 @@ def _train(args) -> dict | None:
     from .solver import fit_distributed
 
     comm = CountingComm(MPI.COMM_WORLD)
+    from xcsvm.estimators import usable_cores
+
     n_threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
+    n_threads = max(1, min(n_threads, usable_cores()))  # more threads than cores only time-slice them
     if comm.rank == 0:
         directory = os.path.dirname(os.path.abspath(args.model))
         if not os.path.isdir(directory):

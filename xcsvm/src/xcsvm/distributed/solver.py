@@ -228,6 +228,12 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     comm = comm if isinstance(comm, CountingComm) else CountingComm(
         MPI.COMM_WORLD if comm is None else comm)
     problem = prepare_problem(X, y, C, sample_weight, fit_intercept, intercept_scaling)
+    overflow = np.flatnonzero(~np.isfinite(problem.sqnorm))
+    if overflow.size:
+        raise ValueError(
+            f"X has {overflow.size} row(s) whose squared norm ||x||^2 overflows float64 (first: row "
+            f"{overflow[0]}); the solver needs ||x||^2 as a finite number. Scale X (e.g. divide by its "
+            "largest absolute value, or use sklearn's MaxAbsScaler / Normalizer)")
     empty = np.flatnonzero(problem.sqnorm <= 0.0)
     if empty.size:
         raise ValueError(

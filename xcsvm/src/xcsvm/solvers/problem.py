@@ -88,6 +88,27 @@ def prepare_problem(X, y, n_classes, upper, bias=0.0) -> Problem:
     """
     data, indices, indptr = csr_arrays(X)
     sq_norms = sparse_ops.row_sq_norms(data, indices, indptr, float(bias))
+    overflow = np.flatnonzero(~np.isfinite(sq_norms))
+    if overflow.size:
+        # ||x_i||^2 is the curvature of every dual step (Eq. III.16); inf makes every
+        # step 0 (W = 0) or NaN (CS), so no fit would be right.
+        row = overflow[0]
+        largest = float(np.max(np.abs(data[indptr[row]:indptr[row + 1]]))) if indptr[row + 1] > indptr[row] else 0.0
+        raise ValueError(
+            f"X has {overflow.size} row(s) whose squared norm ||x||^2 overflows float{8 * data.itemsize} "
+            f"(first: row {row}, largest |x| = {largest:.3g}); the solver needs ||x||^2 as a finite number. "
+            "Scale X (e.g. divide by its largest absolute value, or use sklearn's MaxAbsScaler / Normalizer)"
+        )
+    if bias == 0.0 and np.any(sq_norms <= 0.0):
+        n_rows = indptr.shape[0] - 1
+        row_of_entry = np.repeat(np.arange(n_rows), np.diff(indptr))
+        has_value = np.bincount(row_of_entry[data != 0], minlength=n_rows) > 0
+        lost = np.flatnonzero((sq_norms <= 0.0) & has_value)
+        if lost.size:
+            raise ValueError(
+                f"X has {lost.size} row(s) with non-zero entries whose squared norm underflows to 0 "
+                f"(first: row {lost[0]}); scale X up (e.g. divide by its largest absolute value)"
+            )
     empty = np.flatnonzero(sq_norms <= 0.0)
     if empty.size:
         raise ValueError(
