@@ -11,7 +11,13 @@ Examples
 
 from innvestigate import analyzer
 from innvestigate.analyzer import ANALYZERS, create_analyzer, load_analyzer
-from innvestigate.exceptions import NotAnalyzeableModelException, SignalOverflowError, SoftmaxOutputError
+from innvestigate.exceptions import (
+    AnalyzerFileError,
+    NeuronSelectionError,
+    NotAnalyzeableModelException,
+    SignalOverflowError,
+    SoftmaxOutputError,
+)
 from innvestigate.utils.model import model_wo_softmax
 
 __version__ = "3.0.0a1"
@@ -22,6 +28,8 @@ __all__ = [
     "create_analyzer",
     "load_analyzer",
     "model_wo_softmax",
+    "AnalyzerFileError",
+    "NeuronSelectionError",
     "NotAnalyzeableModelException",
     "SignalOverflowError",
     "SoftmaxOutputError",

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["NotAnalyzeableModelException", "SoftmaxOutputError", "SignalOverflowError"]
+__all__ = [
+    "AnalyzerFileError",
+    "NeuronSelectionError",
+    "NotAnalyzeableModelException",
+    "SoftmaxOutputError",
+    "SignalOverflowError",
+]
 
 
 class NotAnalyzeableModelException(ValueError):
@@ -60,3 +66,42 @@ class SignalOverflowError(FloatingPointError):
             "Fit the patterns on representative data for a trained model, or analyse a float64 "
             "copy of the model."
         )
+
+
+class NeuronSelectionError(ValueError, IndexError):
+    """``neuron_selection`` names an output neuron the analysed output does not have.
+
+    A subclass of both ``ValueError`` and ``IndexError`` (as numpy's ``AxisError``), raised
+    by ``analyze`` before any computation. Negative indices are refused too: they do not
+    count from the end.
+
+    Examples
+    --------
+    >>> err = NeuronSelectionError("neuron_selection=3 is out of range [0, 3)")
+    >>> isinstance(err, IndexError) and isinstance(err, ValueError)
+    True
+    """
+
+
+class AnalyzerFileError(ValueError):
+    """An analyzer directory written by ``analyzer.save`` cannot be read.
+
+    Raised by :func:`innvestigate.load_analyzer` for a missing path, a path that is a file,
+    and damaged or edited files (``analyzer.json``, ``arrays.npz``, ``model.keras``): the
+    message says which file, what is wrong and what to do. ``path`` is the analyzer directory.
+
+    Examples
+    --------
+    >>> err = AnalyzerFileError("/tmp/a", "analyzer.json is not valid JSON")
+    >>> err.path
+    '/tmp/a'
+    """
+
+    def __init__(self, path, problem: str, advice: str | None = None):
+        self.path = str(path)
+        self.problem = problem
+        advice = advice or (
+            "The directory was damaged or edited after analyzer.save(path) wrote it; save the "
+            "analyzer again (or restore the directory from a backup)."
+        )
+        super().__init__(f"Cannot load the analyzer saved at {self.path!r}: {problem}. {advice}")

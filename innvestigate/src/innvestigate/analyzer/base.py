@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from typing import Any
 
 import keras
@@ -13,15 +10,38 @@ import numpy as np
 from keras import ops
 
 from innvestigate import backend
+from innvestigate.analyzer.files import FORMAT, read_analyzer_dir, write_analyzer_dir
 from innvestigate.engine import checks
 from innvestigate.engine.canonizers import FuseBatchNormalization, SplitActivation
 from innvestigate.engine.graph import build_graph, weights_cached
 from innvestigate.engine.reverse import resolve_mappings, reverse_propagate
-from innvestigate.exceptions import NotAnalyzeableModelException, SoftmaxOutputError
+from innvestigate.engine.keras_internals import functional_of
+from innvestigate.exceptions import NeuronSelectionError, NotAnalyzeableModelException, SoftmaxOutputError
 
 __all__ = ["AnalyzerBase", "ReverseAnalyzerBase", "gradient_mapping", "NEURON_SELECTION_MODES"]
 
 NEURON_SELECTION_MODES = ("max_activation", "index", "all")
+
+
+def _finite_input(i, spec, x, dtype):
+    """``x`` cast to ``dtype``; NaN, infinite values and values beyond ``dtype``'s range are refused."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = np.flatnonzero(~finite.reshape(x.shape[0], -1).all(axis=1))
+        raise ValueError(
+            f"Model input {i} ({spec.name!r}) contains NaN or infinite values, first in sample {bad[0]} "
+            f"({len(bad)} of {x.shape[0]} samples affected); explanations need finite inputs: remove "
+            "or impute those samples."
+        )
+    cast = x.astype(dtype, copy=False)
+    if cast is not x and not np.isfinite(cast).all():
+        bad = np.flatnonzero(~np.isfinite(cast).reshape(x.shape[0], -1).all(axis=1))
+        raise ValueError(
+            f"Model input {i} ({spec.name!r}) has values beyond the {dtype} range of the model "
+            f"(largest magnitude {np.abs(x).max():.3g}, first in sample {bad[0]}); rescale the input or "
+            "analyse a float64 model."
+        )
+    return cast
 
 
 def gradient_mapping(inputs, outputs, reversed_outputs, state):
@@ -31,6 +51,33 @@ def gradient_mapping(inputs, outputs, reversed_outputs, state):
 
 def _is_array_like(x) -> bool:
     return isinstance(x, np.ndarray) or (hasattr(x, "__array__") and hasattr(x, "shape") and not hasattr(x, "as_numpy_iterator"))
+
+
+def _is_nested_number_list(X) -> bool:
+    """A nested Python list whose first leaf is a number, e.g. ``x.tolist()``."""
+    if not isinstance(X, list) or not X:
+        return False
+    leaf = X
+    while isinstance(leaf, list) and leaf:
+        leaf = leaf[0]
+    return isinstance(leaf, (bool, int, float, np.number, np.bool_))
+
+
+def _nested_list_as_array(X) -> np.ndarray:
+    """A nested list of numbers as one array; ragged or non-numeric lists are refused."""
+    try:
+        array = np.asarray(X)
+    except ValueError as err:
+        raise ValueError(
+            f"X is a nested list that is not rectangular ({err}); give a numpy array of shape "
+            "(n_samples, ...) or a nested list with the same length at every level."
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"X is a nested list holding non-numbers (numpy reads it as {array.dtype}); a nested "
+            "list must hold only numbers."
+        )
+    return array
 
 
 class AnalyzerBase:
@@ -69,6 +116,7 @@ class AnalyzerBase:
     def __init__(self, model, neuron_selection_mode: str = "max_activation", output_index: int | None = None):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+        functional_of(model)  # unbuilt Sequential / subclassed models: the engine's errors, now
         if neuron_selection_mode not in NEURON_SELECTION_MODES:
             raise ValueError(
                 f"neuron_selection_mode={neuron_selection_mode!r} is not one of {NEURON_SELECTION_MODES}."
@@ -107,6 +155,8 @@ class AnalyzerBase:
 
     # -- inputs -----------------------------------------------------------------------------
     def _as_input_list(self, X):
+        if self._n_inputs == 1 and _is_nested_number_list(X):
+            X = _nested_list_as_array(X)
         if isinstance(X, (list, tuple)) and X and all(_is_array_like(x) for x in X):
             xs = [np.asarray(x) for x in X]
         elif _is_array_like(X):
@@ -116,6 +166,10 @@ class AnalyzerBase:
         if len(xs) != self._n_inputs:
             raise ValueError(f"The model has {self._n_inputs} inputs; got {len(xs)} arrays.")
         n = xs[0].shape[0] if xs[0].ndim else None
+        if n == 0:
+            raise ValueError(
+                "X has 0 samples; analyze needs at least one sample (the first axis is the batch)."
+            )
         specs = keras.tree.flatten(self._model.inputs)
         out = []
         for i, (x, spec) in enumerate(zip(xs, specs)):
@@ -147,6 +201,8 @@ class AnalyzerBase:
                     f"Model input {i} ({spec.name!r}) is {dtype}; inputs must be floating point arrays, got "
                     f"dtype {x.dtype}."
                 )
+            else:
+                x = _finite_input(i, spec, x, dtype)
             out.append(x.astype(dtype, copy=False))
         return out
 
@@ -177,6 +233,14 @@ class AnalyzerBase:
                 raise ValueError(
                     f"neuron_selection has shape {indices.shape}; give one int or one per sample ({n_samples})."
                 )
+            n_outputs = self._n_output_neurons()
+            if n_outputs is not None and indices.size and (indices.min() < 0 or indices.max() >= n_outputs):
+                bad = np.flatnonzero((indices < 0) | (indices >= n_outputs))
+                raise NeuronSelectionError(
+                    f"neuron_selection={int(indices[bad[0]])} (sample {bad[0]}) is out of range: the analysed "
+                    f"output has {n_outputs} neurons, valid indices are [0, {n_outputs}) (negative indices "
+                    "do not count from the end)."
+                )
             return indices.astype("int32")
         if neuron_selection is not None:
             raise ValueError(
@@ -184,6 +248,17 @@ class AnalyzerBase:
                 f"{mode!r}); create the analyzer with neuron_selection_mode='index'."
             )
         return np.zeros(n_samples, dtype="int32")
+
+    def _n_output_neurons(self) -> int | None:
+        """Neurons of the analysed output per sample (None where its shape is not static)."""
+        try:
+            outputs = keras.tree.flatten(functional_of(self._model).outputs)
+            shape = outputs[self._output_index or 0].shape[1:]
+        except (IndexError, TypeError, ValueError, AttributeError):
+            return None
+        if any(d is None for d in shape):
+            return None
+        return int(np.prod(shape, dtype=np.int64))
 
     # -- public API ---------------------------------------------------------------------------
     def analyze(self, X, neuron_selection=None, batch_size: int = 32, progress: bool = False, per_token: bool = True):
@@ -193,10 +268,17 @@ class AnalyzerBase:
         ----------
         X : array, list of arrays, generator, keras.utils.PyDataset or tf.data.Dataset
             One batch (an array, or one array per model input), or data to go through
-            in batches.
+            in batches. For a model with one input, a nested Python list of numbers (e.g.
+            ``x.tolist()``) is read as ``np.asarray(X)`` when it is rectangular (Python floats
+            become float64, then the model's float type, like any float array); ragged or
+            non-numeric lists are refused. Float inputs must be finite: NaN or infinite
+            values raise ``ValueError`` naming the input and the first bad sample. A batch
+            needs at least one sample.
         neuron_selection : int or array of int, optional
             With ``neuron_selection_mode="index"``: the output neuron to explain, one for
-            all samples or one per sample.
+            all samples or one per sample, in ``[0, n_outputs)``; others raise
+            :class:`~innvestigate.exceptions.NeuronSelectionError` (an ``IndexError`` and a
+            ``ValueError``).
         batch_size : int
             Samples per batch when ``X`` is not a single in-memory batch.
         progress : bool
@@ -303,8 +385,13 @@ class AnalyzerBase:
     def save(self, path: str, save_model: bool = True):
         """Saves the analyzer: ``analyzer.json`` (class and parameters), ``arrays.npz`` and the model.
 
-        Written into a new directory ``path`` atomically (replacing an older one). No pickle
-        is used; the model is stored in the ``.keras`` format.
+        Written into a new directory next to ``path`` and swapped with an older analyzer
+        directory at ``path`` in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere
+        two renames, between which ``path`` is briefly absent): ``path`` never holds a partial
+        analyzer. A ``path`` that exists and is not an analyzer directory is not replaced
+        (``FileExistsError``). Files get the mode the umask gives; temporary directories of an
+        interrupted save into the same folder are removed. No pickle is used; the model is
+        stored in the ``.keras`` format. See :mod:`innvestigate.analyzer.files`.
 
         Examples
         --------
@@ -327,55 +414,28 @@ class AnalyzerBase:
         for k, v in self._array_state().items():
             arrays[f"state:{k}"] = np.asarray(v)
         try:
-            text = json.dumps({"analyzer": self.name, "class": type(self).__name__, "params": json_params}, indent=1)
-        except TypeError as err:
+            text = json.dumps(
+                {"format": FORMAT, "analyzer": self.name, "class": type(self).__name__, "params": json_params},
+                indent=1,
+                allow_nan=False,
+            )
+        except (TypeError, ValueError) as err:
             raise TypeError(f"Parameters of {type(self).__name__} cannot be stored as JSON: {err}") from err
-        parent = os.path.dirname(os.path.abspath(path))
-        tmp = tempfile.mkdtemp(dir=parent, prefix=".innvestigate-save-")
-        try:
-            with open(os.path.join(tmp, "analyzer.json"), "w") as f:
-                f.write(text)
-            np.savez(os.path.join(tmp, "arrays.npz"), **arrays)
-            if save_model:
-                self._model.save(os.path.join(tmp, "model.keras"))
-            old = None
-            if os.path.exists(path):
-                old = tempfile.mkdtemp(dir=parent, prefix=".innvestigate-old-")
-                os.rmdir(old)
-                os.replace(path, old)
-            os.replace(tmp, path)
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        write_analyzer_dir(path, text, arrays, self._model.save if save_model else None)
 
     @classmethod
     def load(cls, path: str, model=None):
-        """Loads an analyzer written by :meth:`save` (``model`` overrides the stored model)."""
+        """Loads an analyzer written by :meth:`save` (``model`` overrides the stored model).
+
+        Raises
+        ------
+        AnalyzerFileError
+            For a missing path, a path that is a file, and damaged or edited files: every
+            field is checked before anything is constructed (see :mod:`innvestigate.analyzer.files`).
+        """
         from innvestigate.analyzer import ANALYZERS
 
-        with open(os.path.join(path, "analyzer.json")) as f:
-            spec = json.load(f)
-        if spec["analyzer"] not in ANALYZERS:
-            raise ValueError(f"Unknown analyzer {spec['analyzer']!r} in {path}.")
-        with np.load(os.path.join(path, "arrays.npz"), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        if model is None:
-            model_path = os.path.join(path, "model.keras")
-            if not os.path.exists(model_path):
-                raise ValueError(f"{path} holds no model; pass model=... to load().")
-            model = keras.saving.load_model(model_path)
-        params = dict(spec["params"])
-        for k, v in arrays.items():
-            if k.startswith("param:"):
-                params[k[len("param:"):]] = v
-        for k, v in params.items():
-            if isinstance(v, list) and k in ("low", "high", "reference_inputs", "patch_size", "strides"):
-                params[k] = tuple(v) if k in ("patch_size", "strides") else v
-        analyzer = ANALYZERS[spec["analyzer"]](model, **params)
-        analyzer._set_array_state({k[len("state:"):]: v for k, v in arrays.items() if k.startswith("state:")})
-        return analyzer
+        return read_analyzer_dir(path, model, ANALYZERS)
 
 
 class ReverseAnalyzerBase(AnalyzerBase):
