@@ -163,6 +163,9 @@ def parser(description, *, datasets, quick_datasets, features, quick_features):
     p.add_argument("--max-test", type=int, default=None, help="subsample the test set")
     p.add_argument("--resume", action="store_true",
                    help="keep the rows of an existing CSV in --out and run only the missing cells")
+    p.add_argument("--tabulate-only", action="store_true",
+                   help="run no cell: rebuild tables and figures from the rows already in the CSV "
+                        "(a run stopped early; the repeats per cell are in the tables)")
     for k, v in FULL_PROTOCOL.items():
         p.add_argument("--" + k.replace("_", "-"), type=type(v) if v is not None else int,
                        default=None, help=f"protocol size (full {v}, quick {QUICK_PROTOCOL[k]})")
@@ -283,19 +286,21 @@ def _cell_key(row):
     return tuple(str(row.get(k, basis)) for k in CELL_KEYS) + (blocks,)
 
 
-def run_grid(cells, *, desc, csv_path, data_cache, resume=False):
+def run_grid(cells, *, desc, csv_path, data_cache, resume=False, tabulate_only=False):
     """Run ``cells`` (dicts of run_cell kwargs plus 'dataset'), saving CSV after each.
 
     With ``resume``, rows already in ``csv_path`` are kept and their cells skipped, so a
     run of hours can be stopped and continued (the protocol is not checked: resume only
-    with the arguments of the first run).
+    with the arguments of the first run). ``tabulate_only`` returns those rows and runs nothing.
     """
     from tqdm.auto import tqdm
 
-    rows = read_rows(csv_path) if resume else []
+    rows = read_rows(csv_path) if resume or tabulate_only else []
     done = {_cell_key(r) for r in rows}
     wanted = {_cell_key(c) for c in cells}
     rows = [r for r in rows if _cell_key(r) in wanted]
+    if tabulate_only:
+        return rows
     for cell in tqdm(cells, desc=desc):
         if _cell_key(cell) in done:
             continue
