@@ -92,15 +92,23 @@ bench-rbkernels: setup
 bench-innvestigate: setup
 	cd innvestigate && KERAS_BACKEND=tensorflow $(PY) benchmarks/bench_analyzers.py
 
-# Full-size reproductions of the thesis' tables and figures (hours on 2 cores).
+# The thesis' tables and figures as committed in <package>/reproduction/ (see each
+# <package>/REPRODUCTION.md; running times on 2 cores in README.md). Not part of make test.
 reproduce-xcsvm: setup
-	$(PY) -m xcsvm.experiments.reproduce --out $(REPORTS)/xcsvm-full
+	$(PY) -m xcsvm.experiments.validation --out xcsvm/reproduction/table_III1
+	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --llw-max-iter 10 --out xcsvm/reproduction/tables_III3_III4_lshtc_small
+	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --solvers LLW --log10-C 2 3 4 --llw-max-iter 10 --out xcsvm/reproduction/table_III5
 
+# Tab. A.1 on all of UCI Letter with a shortened protocol; --resume keeps the finished cells
+# of rbkernels/reproduction/letter_table_A1/adapting_bases.csv (delete it to rerun them).
 reproduce-rbkernels: setup
-	KERAS_BACKEND=tensorflow $(PY) -m rbkernels.experiments.reproduce --out $(REPORTS)/rbkernels-full
+	KERAS_BACKEND=tensorflow $(PY) -m rbkernels.experiments.adapting_bases --datasets letter --features 3000 300 30 --repeats 3 \
+	  --max-epochs 20 --train-batches 100 --val-batches 20 --test-batches 50 --patience 5 --learning-rate 5e-3 \
+	  --resume --out rbkernels/reproduction/letter_table_A1
+	KERAS_BACKEND=tensorflow $(PY) -m rbkernels.experiments.reproduce --quick --out rbkernels/reproduction/quick
 
 reproduce-innvestigate: setup
-	KERAS_BACKEND=tensorflow $(PY) innvestigate/examples/run_all.py --out $(REPORTS)/innvestigate-full
+	KERAS_BACKEND=tensorflow $(PY) innvestigate/examples/run_all.py --quick --out innvestigate/reproduction/quick
 
 build: setup
 	@for p in $(PACKAGES); do (cd $$p && $(CURDIR)/$(VENV)/bin/hatch build -c) || exit 1; done
