@@ -33,7 +33,8 @@ def _finite_input(i, spec, x, dtype):
             f"({len(bad)} of {x.shape[0]} samples affected); explanations need finite inputs: remove "
             "or impute those samples."
         )
-    cast = x.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # overflow is reported below, with the sample
+        cast = x.astype(dtype, copy=False)
     if cast is not x and not np.isfinite(cast).all():
         bad = np.flatnonzero(~np.isfinite(cast).reshape(x.shape[0], -1).all(axis=1))
         raise ValueError(
@@ -157,6 +158,11 @@ class AnalyzerBase:
     def _as_input_list(self, X):
         if self._n_inputs == 1 and _is_nested_number_list(X):
             X = _nested_list_as_array(X)
+        elif isinstance(X, (list, tuple)) and any(_is_nested_number_list(x) for x in X):
+            raise TypeError(
+                f"The model has {self._n_inputs} inputs; give one numpy array per input (a list of "
+                "arrays), not nested Python lists."
+            )
         if isinstance(X, (list, tuple)) and X and all(_is_array_like(x) for x in X):
             xs = [np.asarray(x) for x in X]
         elif _is_array_like(X):

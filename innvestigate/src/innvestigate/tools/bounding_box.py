@@ -18,7 +18,8 @@ __all__ = ["bounding_box_mask", "bounding_box_relevance_ratio", "rank_classes_by
 def bounding_box_mask(image_shape: tuple[int, int], boxes: Any) -> np.ndarray:
     """Boolean mask ``(H, W)`` of the union of boxes ``(top, left, bottom, right)``.
 
-    Coordinates are pixels, ``bottom``/``right`` exclusive (numpy slicing), clipped to the image.
+    Coordinates are pixels, ``bottom``/``right`` exclusive (numpy slicing), clipped to the image;
+    a box that does not overlap the image raises ``ValueError``.
 
     Examples
     --------
@@ -34,6 +35,12 @@ def bounding_box_mask(image_shape: tuple[int, int], boxes: Any) -> np.ndarray:
             raise ValueError(
                 f"Box {(top, left, bottom, right)} is empty; give (top, left, bottom, right) with "
                 "bottom > top and right > left."
+            )
+        if bottom <= 0 or right <= 0 or top >= image_shape[0] or left >= image_shape[1]:
+            # Negative ends would count from the far edge in numpy slicing.
+            raise ValueError(
+                f"Box {(int(top), int(left), int(bottom), int(right))} lies outside the {tuple(image_shape)} "
+                "image; give (top, left, bottom, right) pixel coordinates that overlap the image."
             )
         mask[max(top, 0) : bottom, max(left, 0) : right] = True
     return mask

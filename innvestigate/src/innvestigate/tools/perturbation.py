@@ -227,7 +227,8 @@ class Perturbation:
         x : array (N, H, W, C)
             Inputs.
         regions : int array (N, k)
-            Region indices to perturb, per sample.
+            Region indices to perturb, per sample, in ``[0, n_regions)`` (row by row; see
+            :meth:`region_ids`); others raise ``IndexError``.
         replacement : array like ``x``, optional
             Precomputed :meth:`replacement` (reuse it across cumulative steps).
         random_state : int or Generator, optional
@@ -238,8 +239,25 @@ class Perturbation:
             replacement = self.replacement(x, random_state=random_state)
         xl = np.moveaxis(x, self.channel_axis, -1)
         rl = np.moveaxis(np.asarray(replacement), self.channel_axis, -1)
-        regions = np.asarray(regions).reshape(len(x), -1)
+        if rl.shape != xl.shape:
+            raise ValueError(f"replacement has shape {np.shape(replacement)}; it must be shaped like x {x.shape}.")
         ids = self.region_ids(xl.shape[1:3])
+        n_regions = int(np.prod(self.grid_shape(xl.shape[1:3])))
+        regions = np.asarray(regions)
+        if regions.size and not np.issubdtype(regions.dtype, np.integer):
+            raise TypeError(f"regions must be integer region indices, got dtype {regions.dtype}.")
+        if regions.size % max(len(x), 1):
+            raise ValueError(
+                f"regions has {regions.size} entries for {len(x)} samples; give the same number of "
+                "region indices per sample, shape (N, k)."
+            )
+        regions = regions.reshape(len(x), -1)
+        if regions.size and (regions.min() < 0 or regions.max() >= n_regions):
+            bad = regions[(regions < 0) | (regions >= n_regions)][0]
+            raise IndexError(
+                f"Region index {bad} is out of range: a {tuple(xl.shape[1:3])} image with region_shape "
+                f"{self.region_shape} has {n_regions} regions, valid indices are [0, {n_regions})."
+            )
         mask = np.stack([np.isin(ids, regions[i]) for i in range(len(x))])[..., None]
         out = np.where(mask, rl, xl).astype(x.dtype, copy=False)
         return np.moveaxis(out, -1, self.channel_axis)
@@ -409,6 +427,12 @@ class PerturbationAnalysis:
                         raise ValueError("neuron_selection has fewer entries than the data has samples.")
                 target = target.astype(np.int64)
                 kwargs = {"neuron_selection": target}
+            if target.size and (target.min() < 0 or target.max() >= clean.shape[1]):
+                bad = target[(target < 0) | (target >= clean.shape[1])][0]
+                raise IndexError(
+                    f"neuron_selection {bad} is out of range: model_fn has {clean.shape[1]} outputs, valid "
+                    f"indices are [0, {clean.shape[1]})."
+                )
             image_shape = np.moveaxis(x, self.perturbation.channel_axis, -1).shape[1:3]
             n_regions = int(np.prod(self.perturbation.grid_shape(image_shape)))
             if self.steps * self.regions_per_step > n_regions:
