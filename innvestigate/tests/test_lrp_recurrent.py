@@ -18,6 +18,17 @@ from innvestigate.exceptions import NotAnalyzeableModelException
 N, T, D, U = 2, 5, 3, 4
 
 
+@pytest.fixture(autouse=True)
+def _float64_tanh_on_jax(monkeypatch):
+    """On JAX, Keras 3.15 computes ``tanh`` of float64 tensors in float32 (the float64 -> float32
+    mapping of its type promotion, keras-team/keras#23704, that conftest lifts on torch); the
+    float64 oracles need it lifted here too, for the layer's own forward pass and the rule."""
+    if keras.backend.backend() == "jax":
+        from keras.src.backend.common import dtypes as keras_dtypes
+
+        monkeypatch.setitem(keras_dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
+
+
 def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
