@@ -58,3 +58,11 @@ def test_validation_reference_is_the_optimum_the_solvers_reach(formulation):
     assert reference <= ours * (1 + 1e-7)
     assert ours == pytest.approx(reference, rel=1e-5)
     assert ours == pytest.approx(model.primal_objective_, rel=1e-6)
+
+
+def test_lshtc_small_shape_is_table_III2s():
+    (X_train, y_train, X_test, y_test), size = reproduce._make_shaped_data("lshtc_small", seed=0)
+    assert (X_train.shape[0], X_test.shape[0], X_train.shape[1]) == (4463, 1858, 51033)
+    assert size["n_classes"] == 1139 and int(max(y_train.max(), y_test.max())) < 1139
+    # Zipf class sizes: the largest class is far above the mean of ~4 documents per class
+    assert np.bincount(y_train).max() > 100
