@@ -140,7 +140,8 @@ def sweep_stale_temporaries(folder: str, now: float | None = None) -> list[str]:
     for entry in entries:
         if not entry.name.startswith(_TEMP_PREFIXES):
             continue
-        rest = entry.name.split("-", 3)[-1]  # "<pid>-<token>" (or a legacy random suffix)
+        prefix = next(p for p in _TEMP_PREFIXES if entry.name.startswith(p))
+        rest = entry.name[len(prefix):]  # "<pid>-<token>" (or mkdtemp's suffix, before 3.0.0a2)
         pid_text = rest.split("-", 1)[0]
         try:
             if pid_text.isdigit() and "-" in rest:
