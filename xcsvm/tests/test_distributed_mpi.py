@@ -6,6 +6,7 @@ and a timeout, so a hang fails the test instead of blocking the suite.
 from __future__ import annotations
 
 import json
+import re
 import os
 
 import numpy as np
@@ -229,3 +230,26 @@ def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode,
     if data_mode == "broadcast":
         assert facts["bytes_sent_rank0"]["data"] > X.data.nbytes * (n_ranks - 1)
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_cli_warns_once_when_the_distributed_fit_did_not_converge(svm_files, tmp_path):
+    # exited 0 and printed nothing although the relative gap was 0.93 (issue 15)
+    train, _ = svm_files
+    model = tmp_path / "model.npz"
+    completed, _ = run_mpi(2, _cli(train, model, "--max-iter", "1", "--tol", "1e-6", entry="xcsvm.cli"), timeout=90)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stderr.count("did not converge in max_iter=1 epochs") == 1  # rank 0 only
+    assert "relative duality gap" in completed.stderr and "increase --max-iter" in completed.stderr
+    assert model.exists()
+    # MPICH names a killed rank by its pid only: rank 0 says which pid each rank is
+    assert re.search(r"\[xcsvm\] ranks: 0=pid \d+@\S+, 1=pid \d+@", completed.stderr)
+
+
+def test_an_error_on_every_rank_is_one_line_per_rank_not_a_traceback_per_rank(tmp_path):
+    model = tmp_path / "model.npz"
+    completed, _ = run_mpi(2, _cli(tmp_path / "nowhere.svm", model), timeout=60)
+    assert completed.returncode != 0
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("[xcsvm rank")]
+    assert lines and all(re.match(r"\[xcsvm rank [01]/2\] error: \w+Error: .*nowhere\.svm", line) for line in lines)
+    assert not model.exists()

@@ -98,7 +98,7 @@ def _train(args) -> dict | None:
     from xcsvm.io import write_model
 
     from .data import load_svmlight_everywhere
-    from .exchange import CountingComm
+    from .exchange import CountingComm, announce_ranks
     from .solver import fit_distributed
 
     comm = CountingComm(MPI.COMM_WORLD)
@@ -110,6 +110,7 @@ def _train(args) -> dict | None:
         directory = os.path.dirname(os.path.abspath(args.model))
         if not os.path.isdir(directory):
             raise FileNotFoundError(f"cannot write model {args.model!r}: folder {directory} does not exist")
+    announce_ranks(comm)
     start = time.perf_counter()
     X, y = load_svmlight_everywhere(args.train_file, comm, args.data_mode, args.n_features)
     load_seconds = time.perf_counter() - start
@@ -122,6 +123,18 @@ def _train(args) -> dict | None:
     train_seconds = time.perf_counter() - start - load_seconds
     if comm.rank != 0:
         return None
+    if not fit.converged:  # rank 0 only: once, as the single-machine CLI warns
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"distributed {args.formulation.upper()} did not converge in max_iter={args.max_iter} epochs "
+            f"(last violation {fit.violation:.3g} > tol={args.tol}; relative duality gap {fit.dual_gap:.3g}); "
+            "the model was written anyway -- increase --max-iter or --tol",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     fit_info = {"n_iter": fit.n_iter, "dual_gap": fit.dual_gap, "primal_objective": fit.primal,
                 "dual_objective": fit.dual, "converged": fit.converged, "n_ranks": comm.size}
     # The estimators call the LLW margin option "margin".

@@ -194,12 +194,59 @@ def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive:
 _ABORT_GRACE_SECONDS = 1.0
 
 
+#: Errors about the input or the environment: every rank usually hits the same one, so each
+#: failing rank prints one line with its rank number, not a traceback that repeats per rank.
+_USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, KeyboardInterrupt)
+
+
+def _describe(error) -> str:
+    """One line for a user error; the traceback for anything else (a bug to report)."""
+    if isinstance(error, _USER_ERRORS):
+        return f"error: {type(error).__name__}: {error}\n"
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def announce_ranks(comm) -> str | None:
+    """Rank 0 prints which process id each rank is (one gather at start-up).
+
+    MPICH reports a rank that was killed (OOM killer, ``kill -9``, a segfault) by
+    its pid only ("BAD TERMINATION ... PID 1234 ... EXIT CODE: 9"); this line
+    names the rank behind the pid. Returns the line on rank 0 (None elsewhere).
+    """
+    import socket
+
+    raw = comm.comm if isinstance(comm, CountingComm) else comm
+    size = raw.Get_size()
+    if size == 1:
+        return None
+    # buffer Gather (no pickling): pid and up to 64 bytes of host name per rank
+    send = np.zeros(72, dtype=np.uint8)
+    send[:8] = np.frombuffer(np.int64(os.getpid()).tobytes(), dtype=np.uint8)
+    host = socket.gethostname().encode("utf-8", "replace")[:64]
+    send[8:8 + len(host)] = np.frombuffer(host, dtype=np.uint8)
+    receive = np.zeros((size, 72), dtype=np.uint8) if raw.Get_rank() == 0 else None
+    raw.Gather(send, receive, root=0)
+    if raw.Get_rank() != 0:
+        return None
+    pids = [
+        (int(row[:8].view(np.int64)[0]), bytes(row[8:]).rstrip(b"\0").decode("utf-8", "replace"))
+        for row in receive
+    ]
+    line = "[xcsvm] ranks: " + ", ".join(f"{r}=pid {pid}@{host}" for r, (pid, host) in enumerate(pids))
+    sys.stderr.write(line + " (MPICH names a killed process by its pid)\n")
+    sys.stderr.flush()
+    return line
+
+
 def abort_on_error(function, comm=None):
     """Run ``function()``; if it raises on this rank, print the error and abort the job.
 
     An uncaught exception in one rank would otherwise leave the others
     blocked in their next collective forever. Here the failing rank writes
-    ``[xcsvm rank r/size] <traceback>`` to stderr and calls ``MPI_Abort``,
+    ``[xcsvm rank r/size] error: <type>: <message>`` (a user error: bad input,
+    missing file; the same line would otherwise repeat as a traceback per
+    rank) or ``[xcsvm rank r/size] <traceback>`` (anything else) to stderr
+    and calls ``MPI_Abort``,
     which makes ``mpiexec`` kill every rank and exit non-zero within seconds.
 
     Parameters
@@ -227,8 +274,7 @@ def abort_on_error(function, comm=None):
     except BaseException as error:  # noqa: BLE001 - any error must end the job
         if isinstance(error, SystemExit) and error.code in (0, None):
             raise
-        message = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        sys.stderr.write(f"[xcsvm rank {comm.Get_rank()}/{comm.Get_size()}] {message}")
+        sys.stderr.write(f"[xcsvm rank {comm.Get_rank()}/{comm.Get_size()}] {_describe(error)}")
         sys.stderr.flush()
         sys.stdout.flush()
         if comm.Get_size() == 1 and not os.environ.get("XCSVM_ABORT_SINGLETON"):
