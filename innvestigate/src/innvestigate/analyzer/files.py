@@ -288,15 +288,22 @@ def _refuse_constant(name):
     raise ValueError(f"the number {name} is not allowed")
 
 
+_MAX_JSON_DEPTH = 16
+
+
 def _check_finite_json(value, where: str, path) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise AnalyzerFileError(path, f"analyzer.json: {where} is {value}, not a finite number")
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_finite_json(v, f"{where}[{i}]", path)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _check_finite_json(v, f"{where}.{k}", path)
+    """Refuses non-finite numbers and nesting deeper than any analyzer writes (iteratively)."""
+    stack = [(value, where, 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > _MAX_JSON_DEPTH:
+            raise AnalyzerFileError(path, f"analyzer.json: {where} is nested deeper than {_MAX_JSON_DEPTH} levels")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise AnalyzerFileError(path, f"analyzer.json: {where} is {value}, not a finite number")
+        if isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}", depth + 1) for k, v in value.items())
 
 
 def _constructor_parameters(cls) -> set:
@@ -501,7 +508,7 @@ def read_analyzer_dir(path, model, registry: dict):
         analyzer = cls(model, **kwargs)
         analyzer.name = name
         analyzer._set_array_state(state)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as err:
+    except Exception as err:  # any refusal of the constructor; its type and text are in the message
         raise AnalyzerFileError(
             path, f"{cls.__name__} refuses the stored parameters or arrays ({type(err).__name__}: {err})"
         ) from None
