@@ -335,6 +335,25 @@ def test_bidirectional_merge_modes(float64, rng, merge_mode, return_sequences):
 
 
 @pytest.mark.backend
+def test_bidirectional_initial_and_returned_states(float64, rng):
+    inp = keras.Input((T, D))
+    init = [keras.Input((U,)) for _ in range(4)]  # forward h, c, backward h, c
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(U, return_state=True), merge_mode="concat")
+    model = keras.Model([inp] + init, layer(inp, initial_state=init))
+    randomize_biases(model, rng)
+    x = rng.normal(size=(N, T, D))
+    s0 = [rng.normal(size=(N, U)) for _ in range(4)]
+    r_out = rng.normal(size=(N, 2 * U))
+    r_final = [rng.normal(size=(N, U)) for _ in range(4)]
+    _, _, rx_f, ri_f = np_rnn(layer.forward_layer, x, 0.01, r_out[:, :U], states=s0[:2], r_final=r_final[:2])
+    _, _, rx_b, ri_b = np_rnn(layer.backward_layer, x, 0.01, r_out[:, U:], states=s0[2:], r_final=r_final[2:])
+    got, _ = rule_on_node(model, RecurrentRule(0.01), [x] + s0, [r_out] + r_final)
+    np.testing.assert_allclose(got[0], rx_f + rx_b, rtol=1e-8, atol=1e-10)
+    for g, r in zip(got[1:], list(ri_f) + list(ri_b)):
+        np.testing.assert_allclose(g, r, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.backend
 @pytest.mark.parametrize("kind,padding", [("lstm", "post"), ("gru_reset_after", "pre"), ("bidirectional", "post"), ("bidirectional", "pre")])
 def test_masked_steps_get_zero_and_match_the_shorter_sequence(float64, rng, kind, padding):
     inp = keras.Input((None,), dtype="int32")
