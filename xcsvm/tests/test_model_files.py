@@ -176,3 +176,11 @@ def test_temporaries_of_an_interrupted_write_are_swept_on_the_next_write(tmp_pat
     _model(tmp_path)
     assert not stale.exists() and running.exists() and unrelated.exists()
     assert sweep_stale_temporaries(tmp_path) == []
+
+
+def test_informational_fit_facts_of_the_mpi_writer_load(tmp_path):
+    # the distributed CLI stores converged (bool) and n_ranks besides the numbers load_model uses
+    path = write_model(tmp_path / "d.npz", coef=np.eye(2), intercept=np.zeros(2), classes=[0, 1], formulation="llw",
+                       fit_info={"n_iter": 4, "dual_gap": 0.5, "converged": True, "n_ranks": 2})
+    model = load_model(path)
+    assert model.n_iter_ == 4 and model.dual_gap_ == 0.5

@@ -138,6 +138,7 @@ def write_model(
     return atomic_write(path, write, what="model")
 
 
+_FIT_NUMBERS = ("n_iter", "dual_gap", "primal_objective", "dual_objective")
 _ENTRIES = ("metadata", "coef_data", "coef_indices", "coef_indptr", "intercept", "classes")
 _REDO = "the file is damaged or was not written by xcsvm; save the model again (or restore a good copy)"
 #: Largest metadata JSON read (bytes); real metadata is a few hundred bytes.
@@ -244,7 +245,8 @@ def _check_metadata(path, arrays) -> dict:
     for key in ("params", "fit"):
         if not isinstance(metadata.get(key, {}), dict):
             raise ModelFileError(f"{path}: metadata {key!r} is not a JSON object; {_REDO}")
-    for key, value in metadata.get("fit", {}).items():
+    for key in _FIT_NUMBERS:  # the facts load_model sets as attributes; others are informational
+        value = metadata.get("fit", {}).get(key)
         ok = value is None or (
             _is_int(value) if key == "n_iter" else isinstance(value, (int, float)) and not isinstance(value, bool)
         )
