@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import keras
 
-from innvestigate.analyzer.lrp import attention, normalization
+from innvestigate.analyzer.lrp import attention, normalization, recurrent
 from innvestigate.analyzer.lrp import rules as lrp_rules
 from innvestigate.engine import checks
 
@@ -264,12 +264,7 @@ def layer_rule_defaults(bn_rule, kernel_rule=None, merge_layer_rule="z", attenti
             (lambda layer, state: normalization.is_normalization_layer(layer), normalization.LayerNormRule()),
             (lambda layer, state: attention.is_attention_layer(layer), attention_cls(projection_rule)),
         ]
-        try:  # TEMPORARY until the recurrent module lands
-            from innvestigate.analyzer.lrp import recurrent
-
-            pairs.append((lambda layer, state: recurrent.is_recurrent_layer(layer), recurrent.RecurrentRule(epsilon)))
-        except ImportError:
-            pass
+        pairs.append((lambda layer, state: recurrent.is_recurrent_layer(layer), recurrent.RecurrentRule(epsilon)))
     gate = multiply_uniform_rule if attention_rule == "attnlrp" else multiply_gate_rule
     pairs += [
         (lambda layer, state: checks.is_activation_layer(layer), lrp_rules.PassRule()),
