@@ -421,3 +421,17 @@ def test_a_broken_analyzer_module_fails_the_import():
     code = "import sys; sys.modules['innvestigate.analyzer.pattern'] = None; import innvestigate"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "innvestigate.analyzer.pattern" in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_lrp_z_conserves_the_logit_on_a_bias_free_recurrent_net(float64, rng, cell):
+    tokens = keras.Input((9,), dtype="int32")
+    h = keras.layers.Embedding(20, 6, mask_zero=True)(tokens)
+    h = getattr(keras.layers, cell)(5, use_bias=False, return_sequences=True)(h)
+    out = keras.layers.Dense(3, use_bias=False)(keras.layers.GlobalAveragePooling1D()(h))
+    model = keras.Model(tokens, out)
+    x = rng.integers(1, 20, size=(4, 9)).astype("int32")
+    x[:, 7:] = 0  # padding
+    r = innvestigate.create_analyzer("lrp.z", model).analyze(x)
+    np.testing.assert_allclose(r.sum(1), keras.ops.convert_to_numpy(model(x)).max(1), rtol=1e-4)
+    assert np.all(r[:, 7:] == 0)
