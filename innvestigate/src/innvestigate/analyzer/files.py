@@ -387,6 +387,11 @@ def _read_arrays(path: str) -> dict:
     if not os.path.isfile(file):
         raise AnalyzerFileError(path, "arrays.npz is missing")
     arrays = {}
+    with open(file, "rb") as f:
+        magic = f.read(4)
+    # zipfile would also read an archive behind prepended bytes; numpy (and save) never write one.
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise AnalyzerFileError(path, "arrays.npz is damaged (it does not start like a zip archive)")
     try:
         with zipfile.ZipFile(file) as zf:
             for info in zf.infolist():
