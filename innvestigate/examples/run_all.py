@@ -32,6 +32,7 @@ EXAMPLES = [
     "batchnorm_handling",
     "perturbation_analysis",
     "bounding_box_analysis",
+    "explain_sequences",
 ]
 
 

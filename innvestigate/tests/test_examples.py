@@ -55,3 +55,38 @@ def test_run_all_rejects_unknown_example(tmp_path):
         capture_output=True, text=True,
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_planted_scores_and_patch_relevance_of_the_sequence_example():
+    import _sequence_models as sm
+
+    R = np.array([[0.5, 2.0, -1.0, 1.5], [3.0, -2.0, 1.0, 0.0], [-1.0, -2.0, -3.0, -4.0]])
+    top1, share = sm.planted_scores(R, np.array([1, 1, 0]))
+    np.testing.assert_array_equal(top1, [True, False, True])
+    np.testing.assert_allclose(share, [2.0 / 4.0, 0.0, 0.0])  # no positive relevance: share 0
+    image = np.arange(16.0).reshape(1, 4, 4, 1)
+    # 2x2 cells, row by row: [0+1+4+5, 2+3+6+7, 8+9+12+13, 10+11+14+15]
+    np.testing.assert_array_equal(sm.patch_relevance(image, 2), [[10.0, 18.0, 42.0, 50.0]])
+    P = sm.sinusoidal_positions(3, 4)
+    np.testing.assert_allclose(P[:, 0], np.sin([0.0, 1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(P[:, 3], np.cos(np.arange(3) / 100.0), rtol=1e-6)
+
+
+def test_token_heatmap_colours_words_by_relevance_and_frames_the_planted_token():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import explain_sequences as es
+    import matplotlib.pyplot as plt
+
+    assert es.token_words([0, 1, 4, 9]) == ["<pad>", "alpha", "delta", "w9"]
+    fig, ax = plt.subplots()
+    es.draw_token_heatmap(ax, ["a", "b", "c"], np.array([2.0, -1.0, 0.0]), planted=0, label="x")
+    boxes = ax.patches
+    red, blue, white = (c.get_facecolor() for c in boxes)
+    assert red[0] > 0.9 and red[2] < 0.1          # +max: full red
+    assert blue[2] > 0.9 and blue[0] < blue[2]    # negative: blue
+    assert np.allclose(white[:3], 1.0, atol=0.01)  # zero: white
+    assert boxes[0].get_linewidth() == 2.0 and boxes[0].get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+    assert boxes[1].get_edgecolor()[3] == 0.0      # only the planted token is framed
+    plt.close(fig)
