@@ -107,7 +107,11 @@ def _assert_is_the_file(model, arrays):
     assert np.all(np.isfinite(model.coef_)) and np.all(np.isfinite(model.intercept_))
     assert model.n_features_in_ == metadata["n_features"]
     if model.n_features_in_ == X_PROBE.shape[1]:
-        assert set(model.predict(X_PROBE)) <= set(model.classes_)
+        try:
+            assert set(model.predict(X_PROBE)) <= set(model.classes_)
+        except ValueError as error:  # a valid model with weights near 1e308: scores overflow, said so
+            assert "overflow" in str(error)
+            assert np.abs(model.coef_).max() > 1e300 or np.abs(model.intercept_).max() > 1e300
 
 
 def _assert_is_original(model):
