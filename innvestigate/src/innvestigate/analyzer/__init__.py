@@ -94,5 +94,12 @@ def create_analyzer(name: str, model, **params) -> AnalyzerBase:
 
 
 def load_analyzer(path: str, model=None) -> AnalyzerBase:
-    """Loads an analyzer saved with ``analyzer.save(path)``."""
+    """Loads an analyzer saved with ``analyzer.save(path)`` (``model`` overrides the stored model).
+
+    Raises
+    ------
+    innvestigate.AnalyzerFileError
+        For a missing path, a path that is a file, and damaged or edited files; the message
+        says what is wrong and what to do (see :mod:`innvestigate.analyzer.files`).
+    """
     return AnalyzerBase.load(path, model)
