@@ -435,3 +435,18 @@ def test_lrp_z_conserves_the_logit_on_a_bias_free_recurrent_net(float64, rng, ce
     r = innvestigate.create_analyzer("lrp.z", model).analyze(x)
     np.testing.assert_allclose(r.sum(1), keras.ops.convert_to_numpy(model(x)).max(1), rtol=1e-4)
     assert np.all(r[:, 7:] == 0)
+
+
+def test_masking_layer_and_time_distributed_in_the_default_rules(float64, rng):
+    inp = keras.Input((6, 3))
+    h = keras.layers.Masking()(inp)
+    h = keras.layers.GRU(4, return_sequences=True, use_bias=False)(h)
+    h = keras.layers.TimeDistributed(keras.layers.Dense(2, activation="relu", use_bias=False))(h)
+    model = keras.Model(inp, keras.layers.Dense(2, use_bias=False)(keras.layers.GlobalAveragePooling1D()(h)))
+    x = rng.normal(size=(2, 6, 3))
+    x[:, 4:] = 0  # masked steps
+    r = innvestigate.create_analyzer("lrp.z", model).analyze(x)
+    np.testing.assert_allclose(r.sum((1, 2)), keras.ops.convert_to_numpy(model(x)).max(1), rtol=1e-6)
+    assert np.all(r[:, 4:] == 0)
+    r = innvestigate.create_analyzer("lrp.alpha_2_beta_1", model).analyze(x)
+    assert np.all(r[:, 4:] == 0) and np.isfinite(r).all()

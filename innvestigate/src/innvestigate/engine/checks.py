@@ -74,6 +74,7 @@ _SHAPE_ONLY = (
     keras.layers.UpSampling2D,
     keras.layers.UpSampling3D,
     keras.layers.ActivityRegularization,
+    keras.layers.Masking,  # zeros the masked steps: the gradient passes the rest unchanged
 )
 
 _MAX_POOLING = (

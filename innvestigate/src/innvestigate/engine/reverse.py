@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
+import keras
 from keras import ops
 
 __all__ = ["ReverseState", "reverse_propagate", "resolve_mappings", "call_condition", "no_flow_mapping"]
@@ -91,6 +92,16 @@ def resolve_mappings(graph, conditional_mappings, default_mapping):
     return chosen
 
 
+def _sum(parts, value):
+    """The reversed values reaching one tensor, summed (zeros for integer/boolean tensors)."""
+    if not keras.backend.standardize_dtype(value.dtype).startswith(("float", "bfloat")):
+        return ops.zeros_like(value)
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
 def reverse_propagate(graph, values, vjps, mappings, head, keep_all: bool = False):
     """Propagates ``head`` (the reversed value of the output) back to the inputs.
 
@@ -121,9 +132,7 @@ def reverse_propagate(graph, values, vjps, mappings, head, keep_all: bool = Fals
             if parts is None:
                 reversed_outputs.append(ops.zeros_like(values[key]))
             else:
-                total = parts[0]
-                for p in parts[1:]:
-                    total = total + p
+                total = _sum(parts, values[key])
                 reversed_outputs.append(total)
                 if keep_all:
                     kept[key] = total
@@ -146,9 +155,7 @@ def reverse_propagate(graph, values, vjps, mappings, head, keep_all: bool = Fals
         if parts is None:
             results.append(ops.zeros_like(values[key]))
             continue
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p
+        total = _sum(parts, values[key])
         results.append(total)
         if keep_all:
             kept[key] = total

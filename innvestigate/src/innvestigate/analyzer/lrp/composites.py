@@ -264,7 +264,7 @@ def layer_rule_defaults(bn_rule, kernel_rule=None, merge_layer_rule="z", attenti
             (lambda layer, state: normalization.is_normalization_layer(layer), normalization.LayerNormRule()),
             (lambda layer, state: attention.is_attention_layer(layer), attention_cls(projection_rule)),
         ]
-        pairs.append((lambda layer, state: recurrent.is_recurrent_layer(layer), recurrent.RecurrentRule(epsilon)))
+        pairs.append((lambda layer, state: recurrent.is_recurrent_layer(layer), recurrent.RecurrentRule(epsilon, wrapped_rule=projection_rule)))
     gate = multiply_uniform_rule if attention_rule == "attnlrp" else multiply_gate_rule
     pairs += [
         (lambda layer, state: checks.is_activation_layer(layer), lrp_rules.PassRule()),
