@@ -13,7 +13,6 @@ few seconds); the long run is
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np

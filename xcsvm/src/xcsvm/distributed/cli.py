@@ -58,11 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write_json(path, content):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".report.", suffix=".tmp", dir=directory)
-    with os.fdopen(handle, "w") as stream:
-        json.dump(content, stream, indent=1)
-    os.replace(temporary, path)
+    from xcsvm._atomic import atomic_write
+
+    atomic_write(path, lambda stream: json.dump(content, stream, indent=1), binary=False, what="report")
 
 
 def train(args) -> dict | None:
@@ -95,6 +93,7 @@ def train(args) -> dict | None:
 def _train(args) -> dict | None:
     from mpi4py import MPI
 
+    from xcsvm.estimators import usable_cores
     from xcsvm.io import write_model
 
     from .data import load_svmlight_everywhere
@@ -102,8 +101,6 @@ def _train(args) -> dict | None:
     from .solver import fit_distributed
 
     comm = CountingComm(MPI.COMM_WORLD)
-    from xcsvm.estimators import usable_cores
-
     n_threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
     n_threads = max(1, min(n_threads, usable_cores()))  # more threads than cores only time-slice them
     if comm.rank == 0:
