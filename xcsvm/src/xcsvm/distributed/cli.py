@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 __all__ = ["add_train_arguments", "build_parser", "train", "main"]
