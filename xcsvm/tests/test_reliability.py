@@ -174,3 +174,16 @@ def test_predict_output_errors_name_the_folder_and_files_keep_the_umask(tmp_path
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "t.svm"), "-o", str(tmp_path / "no" / "p")]) == 1
     assert f"folder {tmp_path / 'no'} does not exist" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_overflowing_decision_scores_are_refused_not_argmaxed(tmp_path):
+    # a valid model file with weights near the float64 limit: the scores are inf/NaN and argmax
+    # would pick a class silently; found by the 10 000-example fuzz run
+    from xcsvm.io import write_model
+
+    path = write_model(tmp_path / "big.npz", coef=[[7e307, 0.0], [0.0, 1.0]], intercept=[0.0, 0.0],
+                       classes=[0, 1], formulation="ww")
+    model = load_model(path)
+    np.testing.assert_array_equal(model.predict(np.array([[0.0, 1.0]])), [1])
+    with pytest.raises(ValueError, match="decision scores .* overflow float64"):
+        model.predict(np.array([[3.0, 1.0]]))

@@ -351,8 +351,10 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
             scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, n_threads)
         else:
-            scores = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True), dtype=np.float64)
-        scores = scores + self.intercept_
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+                scores = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True), dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = scores + self.intercept_
         if not np.all(np.isfinite(scores)):
             raise ValueError(
                 "the decision scores w^T x + b overflow float64 for some samples (largest |x| is "
