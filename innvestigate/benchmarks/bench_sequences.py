@@ -5,6 +5,7 @@ Two subcommands (run each backend in its own process: KERAS_BACKEND is read at i
     KERAS_BACKEND=tensorflow python benchmarks/bench_sequences.py accuracy [--quick] [--out DIR]
     KERAS_BACKEND=tensorflow python benchmarks/bench_sequences.py speed [--quick] [--out DIR]
     KERAS_BACKEND=jax        python benchmarks/bench_sequences.py speed [--quick] [--out DIR]
+    python benchmarks/bench_sequences.py report [--out DIR]      # Markdown tables of the results
 
 ``accuracy``: trains (seeded, briefly) a small transformer, an LSTM and a GRU on the planted-token
 task (``shared_datasets.make_planted_tokens``: one class token among random filler decides the
@@ -88,6 +89,20 @@ class _TokenGrid:
 def evaluate_model(model_name, model, kind, X, y, planted, args, patch=7):
     """Ground-truth scores and deletion curves of every method on one trained model."""
     rows, curves = [], {}
+    # Is the planted unit needed? The class each model still predicts once it is deleted: where a
+    # model has learnt a class as "none of the other classes' tokens / textures", deleting the
+    # planted unit of that class changes nothing, and no faithful explanation ranks it first.
+    deleted = X.copy()
+    if kind == "tokens":
+        deleted[np.arange(len(X)), planted] = PAD_ID
+    else:
+        n_cols = X.shape[2] // patch
+        for i, cell in enumerate(planted):
+            r, c = divmod(int(cell), n_cols)
+            deleted[i, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch] = 0.0
+    kept = np.argmax(np.asarray(model.predict(deleted, verbose=0, batch_size=256)), 1) == y
+    kept_by_class = [float(kept[y == k].mean()) for k in np.unique(y)]
+    print(f"  same class with the planted unit deleted, by class: {' '.join(f'{v:.2f}' for v in kept_by_class)}", flush=True)
     if kind == "tokens":
         perturbation = Perturbation(float(PAD_ID), region_shape=(1, 1))
         steps = min(args.deletion_steps, X.shape[1])
@@ -134,6 +149,8 @@ def evaluate_model(model_name, model, kind, X, y, planted, args, patch=7):
     curves["random order"] = result
     rows.append({"model": model_name, "method": "random order", "analyzer": None, "aopc": result.aopc,
                  "deletion_curve": result.curve.tolist(), "n_test": len(X)})
+    for row in rows:
+        row["same_class_without_planted_by_class"] = kept_by_class
     return rows, curves
 
 
@@ -253,6 +270,34 @@ def run_speed(args):
     _write_json(os.path.join(args.out, f"sequences_speed_{keras.backend.backend()}.json"), {"meta": meta, "rows": rows})
 
 
+def run_report(args):
+    """Markdown tables of the JSON results in ``--out`` (as pasted into BENCHMARKS.md)."""
+    path = os.path.join(args.out, "sequences_ground_truth.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            rows = json.load(fh)["rows"]
+        print("| model | test acc. | method | planted top-1 | top-1 by class | share of positive relevance on planted | AOPC (deletion) |")
+        print("|---|---:|---|---:|---|---:|---:|")
+        for r in rows:
+            by_class = " / ".join(f"{v:.2f}" for v in r.get("top1_planted_by_class", []))
+            print(f"| {r['model']} | {r['test_accuracy']:.3f} | {r['method']} | {_fmt(r.get('top1_planted'))} | {by_class} | "
+                  f"{_fmt(r.get('share_positive_on_planted'))} | {_fmt(r.get('aopc'))} |" + (f" {r['error'][:80]}" if "error" in r else ""))
+        print("\n| model | same class with the planted token / patch deleted, by class |\n|---|---|")
+        for r in rows:
+            if r["method"] == "random order":
+                print(f"| {r['model']} | {' / '.join(f'{v:.2f}' for v in r['same_class_without_planted_by_class'])} |")
+    speed = [os.path.join(args.out, f"sequences_speed_{b}.json") for b in ("tensorflow", "jax", "torch")]
+    speed = [p for p in speed if os.path.exists(p)]
+    if speed:
+        print("\n| backend | model | analyzer | batch | median ms / call | time / gradient | CPU time / gradient | setup s |")
+        print("|---|---|---|---:|---:|---:|---:|---:|")
+        for p in speed:
+            with open(p) as fh:
+                for r in json.load(fh)["rows"]:
+                    print(f"| {r['backend']} | {r['model']} | {r['analyzer']} | {r['batch']} | {r['median_s'] * 1000:.0f} | "
+                          f"{r['ratio_to_gradient']:.2f} | {r['cpu_ratio_to_gradient']:.2f} | {r['setup_s']:.1f} |")
+
+
 def _fmt(v):
     return "" if v is None else f"{v:.3f}"
 
@@ -265,7 +310,7 @@ def _write_json(path, obj):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["accuracy", "speed"])
+    parser.add_argument("command", choices=["accuracy", "speed", "report"])
     parser.add_argument("--quick", action="store_true", help="fewer samples, epochs, repeats (1-2 min)")
     parser.add_argument("--out", default=RESULTS, help="folder for JSON/CSV/PNG (default: benchmarks/results)")
     parser.add_argument("--models", nargs="+", default=["transformer", "lstm", "gru", "vit"],
@@ -277,7 +322,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     print(f"backend={keras.backend.backend()} keras={keras.__version__} device={platform.machine()}, {os.cpu_count()} CPUs")
-    run_accuracy(args) if args.command == "accuracy" else run_speed(args)
+    {"accuracy": run_accuracy, "speed": run_speed, "report": run_report}[args.command](args)
 
 
 if __name__ == "__main__":
