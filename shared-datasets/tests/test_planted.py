@@ -104,3 +104,21 @@ def test_patches_deterministic_with_random_state():
 def test_patches_bad_input_is_refused(images, kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
         make_planted_patches(images, **kwargs)
+
+
+def test_blank_label_has_no_class_token_and_no_texture():
+    X, y, pos = make_planted_tokens(400, 10, 30, 3, include_blank=True, random_state=2)
+    blank = y == 3
+    assert set(y.tolist()) == {0, 1, 2, 3} and np.all(pos[blank] == -1) and np.all(pos[~blank] >= 0)
+    assert X[blank].min() >= 4  # filler only
+    np.testing.assert_array_equal(X[~blank][np.arange((~blank).sum()), pos[~blank]], y[~blank] + 1)
+    assert (X[~blank] <= 3).sum(1).tolist() == [1] * int((~blank).sum())  # exactly one class token
+    images = np.random.default_rng(0).uniform(size=(200, 14, 14))
+    Xi, yi, idx = make_planted_patches(images, 2, patch=7, include_blank=True, random_state=3)
+    blank = yi == 2
+    assert blank.any() and np.all(idx[blank] == -1) and np.all(idx[~blank] >= 0)
+    np.testing.assert_array_equal(Xi[blank], images[blank].astype(np.float32))
+    textures = planted_textures(2, 7)
+    for i in np.flatnonzero(~blank):
+        r, c = divmod(int(idx[i]), 2)
+        np.testing.assert_array_equal(Xi[i, 7 * r : 7 * r + 7, 7 * c : 7 * c + 7], textures[yi[i]])

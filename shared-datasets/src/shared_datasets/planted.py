@@ -50,6 +50,7 @@ def make_planted_tokens(
     *,
     phrase_length: int = 1,
     pad_id: int = 0,
+    include_blank: bool = False,
     random_state: int | np.random.Generator | None = 0,
 ):
     """Token sequences in which one planted class phrase decides the label.
@@ -74,6 +75,10 @@ def make_planted_tokens(
         Tokens of the planted phrase.
     pad_id : int, default=0
         Must be 0 (the id layout above); a parameter so that callers name it.
+    include_blank : bool, default=False
+        Add the label ``n_classes`` for sequences of filler only (position -1). A model must
+        then detect every class phrase; without it, it can learn one class as "none of the
+        other phrases" and never look at that class's phrase.
     random_state : int, numpy.random.Generator or None, default=0
 
     Returns
@@ -81,7 +86,8 @@ def make_planted_tokens(
     X : ndarray of int32, shape (n_samples, seq_len)
     y : ndarray of int64, shape (n_samples,)
     positions : ndarray of int64, shape (n_samples,)
-        Index of the phrase's first token; it covers ``positions[i] .. positions[i] + phrase_length - 1``.
+        Index of the phrase's first token; it covers ``positions[i] .. positions[i] + phrase_length - 1``
+        (-1 for the blank label).
 
     Examples
     --------
@@ -111,11 +117,13 @@ def make_planted_tokens(
         )
     rng = np.random.default_rng(random_state)
     X = rng.integers(first_filler, vocab_size, size=(n_samples, seq_len))
-    y = rng.integers(0, n_classes, size=n_samples)
+    y = rng.integers(0, n_classes + bool(include_blank), size=n_samples)
     positions = rng.integers(0, seq_len - phrase_length + 1, size=n_samples)
     phrases = class_phrases(n_classes, phrase_length)
-    columns = positions[:, None] + np.arange(phrase_length)
-    X[np.arange(n_samples)[:, None], columns] = phrases[y]
+    planted = y < n_classes
+    columns = positions[planted, None] + np.arange(phrase_length)
+    X[np.flatnonzero(planted)[:, None], columns] = phrases[y[planted]]
+    positions[~planted] = -1
     return X.astype(np.int32), y.astype(np.int64), positions.astype(np.int64)
 
 
@@ -159,6 +167,7 @@ def make_planted_patches(
     *,
     patch: int = 7,
     value_range: tuple[float, float] = (0.0, 1.0),
+    include_blank: bool = False,
     random_state: int | np.random.Generator | None = 0,
 ):
     """Images in which one planted texture patch, at a random grid cell, decides the class.
@@ -179,6 +188,9 @@ def make_planted_patches(
         Side of a cell and of the textures (at least 4).
     value_range : (float, float), default=(0.0, 1.0)
         Pixel values of the texture's off and on pixels.
+    include_blank : bool, default=False
+        Add the label ``n_classes`` for images without a texture (patch index -1), so that a
+        model must detect every texture instead of learning one class as "none of the others".
     random_state : int, numpy.random.Generator or None, default=0
 
     Returns
@@ -187,7 +199,7 @@ def make_planted_patches(
     y : ndarray of int64, shape (N,)
     patch_index : ndarray of int64, shape (N,)
         Grid cell of the texture, row by row: it covers rows ``(patch_index // (W // patch)) * patch``
-        and columns ``(patch_index % (W // patch)) * patch``, ``patch`` pixels each.
+        and columns ``(patch_index % (W // patch)) * patch``, ``patch`` pixels each (-1 for the blank label).
 
     Examples
     --------
@@ -222,11 +234,12 @@ def make_planted_patches(
     rng = np.random.default_rng(random_state)
     n = images.shape[0]
     n_cols = width // patch
-    y = rng.integers(0, n_classes, size=n)
+    y = rng.integers(0, n_classes + bool(include_blank), size=n)
     patch_index = rng.integers(0, (height // patch) * n_cols, size=n)
+    patch_index[y == n_classes] = -1
     X = images.astype(np.float32, copy=True)
     pixels = low + (high - low) * textures  # (n_classes, patch, patch)
-    for i in range(n):
+    for i in np.flatnonzero(y < n_classes):
         row, col = divmod(int(patch_index[i]), n_cols)
         cell = (i, slice(row * patch, (row + 1) * patch), slice(col * patch, (col + 1) * patch))
         X[cell] = pixels[y[i]] if X.ndim == 3 else pixels[y[i]][..., None]
