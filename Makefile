@@ -117,3 +117,27 @@ clean:
 	rm -rf $(VENV) $(REPORTS) */dist */build .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 	find xcsvm/src -name '*.so' -delete -o -name '*.c' -delete
+
+# The documentation site (docs/): one Sphinx site for the four packages, built from nothing
+# into docs/_build/html with warnings as errors. `make docs-check` opens the built site in
+# headless Chromium (Debian's `chromium`, installed here when missing and run as root) and
+# writes screenshots to docs/_build/screenshots/. Neither is part of `make test`.
+.PHONY: docs docs-check
+DOCS_STAMP := $(VENV)/.stamp-docs
+
+$(DOCS_STAMP): $(STAMP) docs/requirements.txt
+	$(PIP) install -q -r docs/requirements.txt
+	touch $@
+
+docs: $(DOCS_STAMP)
+	rm -rf docs/_build/html docs/_build/doctrees
+	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m sphinx -b html -W --keep-going -q \
+	  -d docs/_build/doctrees docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+docs-check: $(DOCS_STAMP)
+	@test -f docs/_build/html/index.html || $(MAKE) --no-print-directory docs
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$DOCS_CHROMIUM" ] || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; } || \
+	  { echo "docs-check needs Chromium: apt-get install chromium (as root), or set DOCS_CHROMIUM"; exit 1; }
+	$(PY) -m pytest $(PYTEST_FLAGS) docs/tests
