@@ -40,7 +40,7 @@ def _sigma_of(features):
 
 
 def kernel_approximation_error(features, X, kernel, *, Y=None, sigma=None):
-    """Mean of ``1/2 (k(x, y) - phi(x) . phi(y))^2`` over all pairs of ``X`` x ``Y`` (Eq. IV.8).
+    """Mean of ``1/2 (k(x, y) - phi(x)·phi(y))^2`` over all pairs of ``X`` x ``Y`` (Eq. IV.8).
 
     Parameters
     ----------
