@@ -2,7 +2,8 @@
 
 A small transformer learns the planted-token task (``shared_datasets.make_planted_tokens``:
 one class token among random filler decides the class) and a small ViT the planted-patch task
-(``make_planted_patches``: one 7x7 texture at a random cell of an MNIST-5k digit decides it).
+(``make_planted_patches``: one 7x7 texture at a random cell of an MNIST-5k digit decides it);
+a fifth label has nothing planted, so that the models must detect every class's token / texture.
 The figures draw each test sequence as text coloured by relevance (red: for the explained
 class, blue: against; the planted token framed) and each image's relevance with the planted
 patch framed, for gradient × input, Integrated Gradients, occlusion, LRP-ε and AttnLRP.
@@ -68,20 +69,25 @@ def main(out_dir, quick=False, cache_dir=None, n_samples=4):
 
     os.makedirs(out_dir, exist_ok=True)
     n_train = 1500 if quick else 6000
-    X, y, pos = shared_datasets.make_planted_tokens(n_train + 200, SEQ_LEN, VOCAB, N_CLASSES, random_state=0)
-    transformer = sm.token_transformer(SEQ_LEN, VOCAB, N_CLASSES)
+    # a fifth, blank label (nothing planted) makes the models detect every class token / texture
+    X, y, pos = shared_datasets.make_planted_tokens(n_train + 200, SEQ_LEN, VOCAB, N_CLASSES, include_blank=True,
+                                                    random_state=0)
+    transformer = sm.token_transformer(SEQ_LEN, VOCAB, N_CLASSES + 1)
     sm.fit(transformer, X[:n_train], y[:n_train], epochs=3 if quick else 6)
-    Xte, yte, pte = X[n_train:], y[n_train:], pos[n_train:]
-    token_acc = sm.accuracy(transformer, Xte, yte)
+    token_acc = sm.accuracy(transformer, X[n_train:], y[n_train:])
+    shown = n_train + np.flatnonzero(pos[n_train:] >= 0)  # test samples with a planted token
+    Xte, yte, pte = X[shown], y[shown], pos[shown]
 
     images, _, test_images, _ = shared_datasets.load("mnist5k")
     images = np.concatenate([images, test_images]).reshape(-1, 28, 28, 1) / 255.0
     n_img = 1500 if quick else 4000
-    Xi, yi, idx = shared_datasets.make_planted_patches(images[: n_img + 200], N_CLASSES, patch=PATCH, random_state=0)
-    vit = sm.vit((28, 28, 1), PATCH, N_CLASSES)
+    Xi, yi, idx = shared_datasets.make_planted_patches(images[: n_img + 200], N_CLASSES, patch=PATCH,
+                                                       include_blank=True, random_state=0)
+    vit = sm.vit((28, 28, 1), PATCH, N_CLASSES + 1)
     sm.fit(vit, Xi[:n_img], yi[:n_img], epochs=3 if quick else 8)
-    Xite, yite, idxte = Xi[n_img:], yi[n_img:], idx[n_img:]
-    image_acc = sm.accuracy(vit, Xite, yite)
+    image_acc = sm.accuracy(vit, Xi[n_img:], yi[n_img:])
+    shown = n_img + np.flatnonzero(idx[n_img:] >= 0)
+    Xite, yite, idxte = Xi[shown], yi[shown], idx[shown]
 
     figures, rows, skipped = [], [], []
     token_maps, image_maps = {}, {}
