@@ -24,23 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import machine_note, markdown_table  # noqa: E402
 
-DATASETS = {  # name in shared-datasets -> (thesis name, preprocessing)
-    "iris": ("iris", "unit_norm"),
-    "glass": ("glass", "minmax"),
-    "letter": ("letter", "unit_variance"),
-    "satimage": ("satimage", "unit_variance"),
-    "dna": ("splice", None),
-    "digits": ("usps", "minmax"),
-}
-# Table III.1, Shark solver (S-): test error in % for log10(C) = -1, 0, 1; density was 100 % for all.
-THESIS = {
-    "glass": {"llw": [66.67, 61.90, 33.33], "ww": [38.10, 19.05, 19.05]},
-    "iris": {"llw": [13.33, 26.67, 26.67], "ww": [6.67, 13.33, 13.33]},
-    "letter": {"llw": [87.04, 87.24, 61.91], "ww": [28.26, 29.03, 28.93]},
-    "satimage": {"llw": [26.73, 26.80, 26.90], "ww": [15.80, 15.53, 16.00]},
-    "splice": {"llw": [16.37, 16.15, 16.28], "ww": [16.16, 16.28, 16.24]},
-    "usps": {"llw": [31.84, 30.04, 28.00], "ww": [8.17, 9.37, 10.51]},
-}
+from xcsvm.experiments.validation import DATASETS, THESIS  # noqa: E402 - Table III.1's sets and numbers
 
 
 def main(argv=None):

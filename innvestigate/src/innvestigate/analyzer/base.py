@@ -214,7 +214,11 @@ class AnalyzerBase:
 
     def _check_token_ids(self, i, x):
         """Token ids outside an Embedding's vocabulary are refused (JAX would clamp them silently)."""
-        graph = getattr(self, "_graph", None) or build_graph(self._model, self._output_index)
+        graph = getattr(self, "_graph", None) or self._embedding_graph()
+        if graph is None:  # built once, not at every analyze call
+            if getattr(self, "_token_id_graph", None) is None:
+                self._token_id_graph = build_graph(self._model, self._output_index)
+            graph = self._token_id_graph
         for position in graph.input_groups[i]:
             layer = graph.embedding_at[position]
             if x.size and (x.min() < 0 or x.max() >= layer.input_dim):

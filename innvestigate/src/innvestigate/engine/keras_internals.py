@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ["current_stateless_scope", "get_mask", "set_mask", "functional_of", "nodes_by_depth"]
+__all__ = ["current_stateless_scope", "set_mask", "functional_of", "nodes_by_depth"]
 
 
 def current_stateless_scope():
@@ -28,13 +28,6 @@ def current_stateless_scope():
     from keras.src.backend.common.stateless_scope import get_stateless_scope
 
     return get_stateless_scope()
-
-
-def get_mask(x):
-    """The Keras mask attached to tensor ``x`` (None if there is none)."""
-    from keras.src.backend.common.masking import get_keras_mask
-
-    return get_keras_mask(x)
 
 
 def set_mask(x, mask):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = {  # name in shared-datasets -> (thesis name, preprocessing); as benchmarks/bench_validation.py
+DATASETS = {  # name in shared-datasets -> (thesis name, preprocessing); benchmarks/bench_validation.py uses these
     "iris": ("iris", "unit_norm"),
     "glass": ("glass", "minmax"),
     "letter": ("letter", "unit_variance"),

@@ -14,7 +14,6 @@ __all__ = ["LRP", "LRP_ANALYZERS", "BATCHNORM_RULES", "layer_rule_defaults"]
 # Kept importable from here for existing code; they live in the composites module.
 BATCHNORM_RULES = composites.BATCHNORM_RULES
 layer_rule_defaults = composites.layer_rule_defaults
-_bn_rule = composites.batch_norm_rule
 
 
 # -- (de)serialisation of rules and conditions for save/load ------------------------------------

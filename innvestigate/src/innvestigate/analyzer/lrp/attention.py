@@ -135,9 +135,11 @@ class _Bound:
             seq = args[0] if args else kwargs["inputs"]
             self.query, self.value = seq[0], seq[1]
             self.key = seq[2] if len(seq) > 2 else self.value
-            explicit = kwargs.get("mask")
-            self.query_mask = (explicit[0] if explicit else None) if explicit is not None else masks.get(id(self.query))
-            self.value_mask = (explicit[1] if explicit else None) if explicit is not None else masks.get(id(self.value))
+            explicit = kwargs.get("mask")  # [query_mask, value_mask], else the tensors' masks
+            if explicit is not None:
+                self.query_mask, self.value_mask = (list(explicit) + [None, None])[:2]
+            else:
+                self.query_mask, self.value_mask = masks.get(id(self.query)), masks.get(id(self.value))
             self.key_mask = None
             self.attention_mask = None
         else:
@@ -260,10 +262,13 @@ class AttentionRule(Rule):
         layer = b.layer
         q, k, v = b.query, b.key, b.value
         scale = layer.scale if layer.use_scale else None
-        score_fn = lambda qq, kk: ops.matmul(qq, ops.swapaxes(kk, -2, -1))  # noqa: E731
+
+        def score_fn(qq, kk):
+            # A learned scale multiplies the scores: a constant factor, relevance passes through it.
+            scores = ops.matmul(qq, ops.swapaxes(kk, -2, -1))
+            return scores if scale is None else scores * ops.cast(scale, scores.dtype)
+
         scores = score_fn(q, k)
-        if scale is not None:
-            scores = scores * ops.cast(scale, scores.dtype)
         t, s = scores.shape[-2], scores.shape[-1]
         qm, b.query_mask = b.query_mask, None  # Keras zeroes masked query rows of the output
         mask = _attention_mask(b, t if t is not None else ops.shape(scores)[-2], s if s is not None else ops.shape(scores)[-1])
@@ -273,8 +278,7 @@ class AttentionRule(Rule):
         if qm is not None:
             keep = ops.expand_dims(ops.cast(qm, "bool"), -1)
             r = ops.where(keep, r, ops.zeros_like(r))
-        # A learned scale multiplies the scores: a constant factor, relevance passes through it.
-        parts = self._backward(weights, v, ctx, r, scores, mask, mix, q, k, lambda qq, kk: score_fn(qq, kk) * (ops.cast(scale, scores.dtype) if scale is not None else 1.0))
+        parts = self._backward(weights, v, ctx, r, scores, mask, mix, q, k, score_fn)
         return {"query": parts.get("q"), "value": parts["v"], "key": parts.get("k")}
 
     def _backward(self, weights, v, ctx, r_ctx, scores, mask, mix, q, k, score_fn):  # pragma: no cover
