@@ -1,6 +1,9 @@
 """Typed errors of xcsvm."""
 
-__all__ = ["ModelFileError", "ModelFormatError", "DataFormatError"]
+__all__ = [
+    "ModelFileError", "ModelFormatError", "DataFormatError",
+    "MetricInputError", "ShapeMismatchError", "NonBinaryLabelsError",
+]
 
 
 class ModelFileError(ValueError):
@@ -17,3 +20,16 @@ ModelFormatError = ModelFileError
 
 class DataFormatError(ValueError):
     """An input data file (svmlight) cannot be read."""
+
+
+class MetricInputError(ValueError):
+    """The inputs of a ranking metric (:mod:`xcsvm.metrics`) cannot be evaluated: ``k`` out
+    of range, NaN or sparse scores, bad propensities. Base class of the two below."""
+
+
+class ShapeMismatchError(MetricInputError):
+    """Label indicator, scores (or propensities) disagree in shape, or hold no samples."""
+
+
+class NonBinaryLabelsError(MetricInputError):
+    """A label indicator matrix holds values other than 0 and 1."""
