@@ -16,6 +16,11 @@ Layout of the archive (format version :data:`FORMAT_VERSION`):
 
 Files are written to a temporary file in the target folder and moved into
 place with :func:`os.replace`, so a failed save never leaves half a model.
+
+Multi-label data files are read by :func:`read_svmlight_multilabel` (LIBSVM's
+comma-separated labels) and :func:`read_xc_repository` (the Extreme
+Classification Repository's format with its header line), both into
+``(X CSR, Y 0/1 indicator CSR, labels)``.
 """
 from __future__ import annotations
 
@@ -29,7 +34,10 @@ import scipy.sparse as sp
 from xcsvm._atomic import atomic_write
 from xcsvm.exceptions import ModelFileError
 
-__all__ = ["FORMAT_VERSION", "write_model", "read_model", "save_model", "load_model"]
+__all__ = [
+    "FORMAT_VERSION", "write_model", "read_model", "save_model", "load_model",
+    "read_svmlight_multilabel", "read_xc_repository",
+]
 
 FORMAT_NAME = "xcsvm-model"
 FORMAT_VERSION = 1
@@ -430,3 +438,227 @@ def load_model(path):
     estimator.dual_objective_ = fit.get("dual_objective")
     estimator.density_ = float(np.count_nonzero(estimator.coef_)) / max(estimator.coef_.size, 1)
     return estimator
+
+
+# ----------------------------------------------------------------- multi-label data files
+def _label_indicator(path, label_sets, n_rows, *, classes=None, n_labels=None, unknown_labels="error"):
+    """``(Y CSR int64 0/1, classes)`` from scikit-learn's multi-label tuples (sorted per row).
+
+    Labels must be finite integers, not repeated within a sample; with ``n_labels`` (the
+    XC format's header) they must lie in ``[0, n_labels)`` and column ``l`` is label ``l``;
+    otherwise column ``j`` is ``classes[j]`` (default: the sorted distinct labels).
+    """
+    from itertools import chain
+
+    from xcsvm.exceptions import DataFormatError
+
+    lengths = np.fromiter((len(t) for t in label_sets), dtype=np.int64, count=n_rows)
+    flat = np.fromiter(chain.from_iterable(label_sets), dtype=np.float64, count=int(lengths.sum()))
+    row = np.repeat(np.arange(n_rows), lengths)
+    bad = ~np.isfinite(flat) | (flat != np.round(flat))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataFormatError(
+            f"{path}: sample {row[i] + 1} has label {float(flat[i])!r}; multi-label labels must be integers"
+        )
+    repeated = (flat[1:] == flat[:-1]) & (row[1:] == row[:-1])
+    if repeated.any():
+        i = int(np.argmax(repeated))
+        raise DataFormatError(f"{path}: sample {row[i] + 1} lists label {int(flat[i])} twice")
+    if n_labels is not None:
+        outside = (flat < 0) | (flat >= n_labels)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise DataFormatError(
+                f"{path}: sample {row[i] + 1} has label {int(flat[i])}, outside [0, {n_labels}) "
+                "declared by the header"
+            )
+        classes = np.arange(n_labels, dtype=np.int64)
+        columns = flat.astype(np.int64)
+    else:
+        if classes is None:
+            classes = np.unique(flat).astype(np.int64)
+        columns = np.searchsorted(classes, flat)
+        known = np.zeros(flat.shape, dtype=bool)
+        if classes.size:
+            known = classes[np.minimum(columns, classes.size - 1)] == flat
+        if not known.all():
+            if unknown_labels == "error":
+                i = int(np.argmax(~known))
+                raise DataFormatError(
+                    f"{path}: sample {row[i] + 1} has label {int(flat[i])}, which is not among the "
+                    f"{classes.size} given labels; pass unknown_labels='ignore' to drop such labels"
+                )
+            row, columns = row[known], columns[known]
+    Y = sp.csr_matrix((np.ones(columns.size, dtype=np.int64), (row, columns)), shape=(n_rows, classes.size))
+    Y.sort_indices()
+    return Y, classes
+
+
+def _check_features(path, X):
+    from xcsvm.exceptions import DataFormatError
+
+    finite = np.isfinite(X.data)
+    if not finite.all():
+        i = int(np.searchsorted(X.indptr, np.argmax(~finite), side="right")) - 1
+        raise DataFormatError(
+            f"{path}: sample {i + 1} has a NaN or infinite feature value; every value must be finite"
+        )
+
+
+def read_svmlight_multilabel(path, *, zero_based=False, n_features=None, labels=None, unknown_labels="error"):
+    """Read a multi-label svmlight/LIBSVM file (``l1,l2,... index:value ...``).
+
+    The format of LIBSVM's multi-label data sets (scene, yeast, rcv1v2, ...): a sample's
+    labels are comma-separated integers, possibly none (the line then starts with a
+    feature). Parsed by :func:`sklearn.datasets.load_svmlight_file` with
+    ``multilabel=True``, then validated: labels finite integers, none repeated within a
+    sample; feature values finite.
+
+    Parameters
+    ----------
+    path : str or Path
+    zero_based : bool or "auto", default=False
+        LIBSVM files are one-based.
+    n_features : int, optional
+        Fixes the width, as :func:`xcsvm.cli.read_svmlight` does: columns beyond it are
+        dropped (features a model never saw), missing ones padded.
+    labels : array-like of int, optional
+        The label of each column of ``Y``, sorted (e.g. the ``labels`` returned for the
+        training file, so that a test file gets the same columns). Default: the sorted
+        distinct labels of this file.
+    unknown_labels : {"error", "ignore"}, default="error"
+        What to do with a label that is not in ``labels``.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+    Y : scipy.sparse.csr_matrix of shape (n_samples, n_labels), int64
+        0/1 indicator; ``Y[i, j] = 1`` when sample ``i`` carries label ``labels[j]``.
+    labels : ndarray of shape (n_labels,), int64
+
+    Raises
+    ------
+    DataFormatError
+        Malformed file, no samples, non-integer/repeated/unknown labels, NaN or infinite
+        values.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from xcsvm.io import read_svmlight_multilabel
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.svm")
+    >>> _ = open(path, "w").write("3,7 1:0.5 4:1\\n7 2:2\\n 1:1\\n")
+    >>> X, Y, labels = read_svmlight_multilabel(path)
+    >>> X.shape, Y.toarray().tolist(), labels.tolist()
+    ((3, 4), [[1, 1], [0, 1], [0, 0]], [3, 7])
+    """
+    from sklearn.datasets import load_svmlight_file
+
+    from xcsvm.exceptions import DataFormatError
+
+    if unknown_labels not in ("error", "ignore"):
+        raise ValueError(f"unknown_labels must be 'error' or 'ignore', got {unknown_labels!r}")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.dtype.kind not in "iu" or np.any(np.diff(labels) <= 0):
+            raise ValueError("labels must be a sorted 1-d array of distinct integers (as returned for the training file)")
+        labels = labels.astype(np.int64)
+    try:
+        X, label_sets = load_svmlight_file(str(path), zero_based=zero_based, dtype=np.float64, multilabel=True)
+    except FileNotFoundError:
+        raise
+    except OverflowError as error:
+        raise DataFormatError(
+            f"{path}: feature index too large ({error}); svmlight feature indices must be at most "
+            f"{np.iinfo(np.int32).max}: renumber the features"
+        ) from error
+    except (ValueError, RuntimeError, UnicodeDecodeError) as error:
+        hint = " (indices start at 0 here: pass zero_based=True)" if "index 0" in str(error).lower() else ""
+        raise DataFormatError(f"{path} is not a valid multi-label svmlight/LIBSVM file: {error}{hint}") from error
+    if X.shape[0] == 0:
+        raise DataFormatError(f"{path} contains no samples")
+    X = sp.csr_matrix(X)
+    _check_features(path, X)
+    if n_features is not None and X.shape[1] != n_features:
+        if X.shape[1] > n_features:
+            X = X[:, :n_features]
+        else:
+            X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+    Y, labels = _label_indicator(path, label_sets, X.shape[0], classes=labels, unknown_labels=unknown_labels)
+    return X, Y, labels
+
+
+def read_xc_repository(path):
+    """Read a file in the Extreme Classification Repository's sparse format.
+
+    The first line is ``n_points n_features n_labels``; each further line is
+    ``l1,l2,... f:v f:v ...`` with zero-based label and feature indices (a sample without
+    labels starts with a space). Everything is checked against the header: the number of
+    samples, feature indices ``< n_features``, labels in ``[0, n_labels)`` and not repeated;
+    feature values must be finite.
+
+    Parameters
+    ----------
+    path : str or Path
+        E.g. ``train.txt`` of EURLex-4K or Wiki10-31K.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_points, n_features), float64
+    Y : scipy.sparse.csr_matrix of shape (n_points, n_labels), int64
+        0/1 indicator; column ``l`` is label ``l``.
+    labels : ndarray of shape (n_labels,), int64
+        ``0 .. n_labels - 1``.
+
+    Raises
+    ------
+    DataFormatError
+        A header that is not three integers, or any disagreement with it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from xcsvm.io import read_xc_repository
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.txt")
+    >>> _ = open(path, "w").write("2 5 3\\n0,2 0:0.5 4:1\\n1 3:2\\n")
+    >>> X, Y, labels = read_xc_repository(path)
+    >>> X.shape, Y.toarray().tolist()
+    ((2, 5), [[1, 0, 1], [0, 1, 0]])
+    """
+    from sklearn.datasets import load_svmlight_file
+
+    from xcsvm.exceptions import DataFormatError
+
+    with open(path, "rb") as stream:
+        header = stream.readline(256)
+        fields = header.split()
+        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+            raise DataFormatError(
+                f"{path}: the first line must be 'n_points n_features n_labels' (Extreme Classification "
+                f"Repository format), got {header[:80]!r}"
+            )
+        n_points, n_features, n_labels = (int(f) for f in fields)
+        if n_features < 1 or n_labels < 1:
+            raise DataFormatError(f"{path}: header declares {n_features} features and {n_labels} labels; both must be >= 1")
+        try:
+            X, label_sets = load_svmlight_file(
+                stream, zero_based=True, n_features=n_features, dtype=np.float64, multilabel=True
+            )
+        except OverflowError as error:
+            raise DataFormatError(f"{path}: feature index too large for the header's {n_features} features ({error})") from error
+        except (ValueError, RuntimeError, UnicodeDecodeError) as error:
+            if "n_features was set" in str(error):
+                raise DataFormatError(
+                    f"{path}: a feature index is >= n_features={n_features} declared by the header ({error})"
+                ) from error
+            raise DataFormatError(f"{path} is not a valid Extreme Classification Repository file: {error}") from error
+    if X.shape[0] != n_points:
+        raise DataFormatError(
+            f"{path}: the header declares {n_points} points but the file holds {X.shape[0]} "
+            "(truncated or concatenated file?)"
+        )
+    X = sp.csr_matrix(X)
+    _check_features(path, X)
+    Y, labels = _label_indicator(path, label_sets, n_points, n_labels=n_labels)
+    return X, Y, labels
