@@ -108,3 +108,55 @@ def test_tensorflow_vjps_build_no_weight_gradients():
     # variable would add a third (the kernel gradient), and the folded BatchNorm its chain.
     assert types.count("MatMul") == 2
     assert "AddN" not in types
+
+
+class _Records:
+    """The messages the ``tensorflow`` logger emits inside the block (TF logs retracing there)."""
+
+    def __init__(self):
+        import logging
+
+        self.messages = []
+        self._logger = logging.getLogger("tensorflow")
+        self._handler = logging.Handler()
+        self._handler.emit = lambda record: self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        self._level = self._logger.level
+        self._logger.setLevel("WARNING")
+        self._logger.addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
+
+
+@pytest.mark.skipif(backend.name() != "tensorflow", reason="tf.function's retracing warning")
+def test_analyzers_created_in_a_loop_give_no_retracing_warning():
+    import tensorflow as tf
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Dense(5, activation="relu")(inp)))
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    # Control: the capture sees the warning for closures of one code traced in a loop.
+    with _Records() as control:
+        for scale in range(7):
+            tf.function(lambda t, s=scale: t * s)(tf.constant(x))
+    assert any("retracing" in m for m in control.messages)
+
+    with _Records() as records:
+        results = []
+        for _ in range(7):
+            analyzer = innvestigate.create_analyzer("gradient", model)
+            results.append(analyzer.analyze(x))
+            analyzer.analyze(x[:2])  # a second signature per analyzer
+    assert not [m for m in records.messages if "retracing" in m]
+    # Each compiled analyzer still computes the gradient of the largest output, by hand:
+    # W1 diag(relu'(x W1 + b1)) W2[:, j].
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in model.layers[1:])
+    h = x @ w1 + b1
+    j = np.argmax(np.maximum(h, 0) @ w2 + b2, axis=1)
+    expected = ((h > 0) * w2[:, j].T) @ w1.T
+    for r in results:
+        np.testing.assert_allclose(r, expected, rtol=1e-5, atol=1e-6)

@@ -36,11 +36,31 @@ def vjp(fn, xs, cotangents):
     return forward_with_vjp(fn, xs)[1](cotangents)
 
 
+class _AnalyzerFunction:
+    """``fn`` behind a callable object of its own, so that TensorFlow counts its traces apart.
+
+    TensorFlow warns ("triggered tf.function retracing") when one Python function is traced
+    five times within ten calls, and it identifies functions by their code object when they
+    have one. Every analyzer compiles a closure of the same code, so five analyzers of one
+    model would count as one function retraced five times. A callable object has no code
+    object and is identified by itself: the count is per analyzer, where a retrace is worth
+    a warning.
+    """
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __call__(self, *args):
+        return self._fn(*args)
+
+
 def compile_function(fn, variables):
     # tf.function captures Keras variables by reference, so their current values are read
-    # at every call; it keeps one concrete function per input signature.
+    # at every call; it keeps one concrete function per input signature. (Not
+    # reduce_retracing: its graphs have an unknown batch size, which the analyzers' static
+    # shape arithmetic, e.g. the width of a one-hot neuron selection, does not allow.)
     del variables
-    compiled = tf.function(fn, autograph=False)
+    compiled = tf.function(_AnalyzerFunction(fn), autograph=False)
 
     def run(*args):
         # numpy arguments become tensors first, so a new array of the same shape and dtype
