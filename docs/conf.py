@@ -21,7 +21,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 
-
 def _import_quietly(*modules: str) -> None:
     """Imports modules with the process' stderr (file descriptor 2) sent to /dev/null.
 
@@ -83,7 +82,6 @@ autosummary_generate = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks: set[str] = set()
-
 
 
 def _skip_member(app, what, name, obj, skip, options):

@@ -48,7 +48,9 @@ def main(argv=None) -> int:
             out = os.path.join(work, name)
             start = time.perf_counter()
             try:
-                result = importlib.import_module(name).main(out, quick=not args.full, cache_dir=models)
+                result = importlib.import_module(name).main(
+                    out, quick=not args.full, cache_dir=models
+                )
             except Exception as error:  # reported; the other examples still render
                 print(f"{name} failed: {error!r}", file=sys.stderr)
                 failed.append(name)

@@ -7,6 +7,7 @@ and says which packages wrote nothing (a missing part stays missing).
 
     python tools/assemble_report.py reports
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,18 @@ def assemble(reports: Path) -> Path:
         lines += [body, ""]
         artefacts = sorted(p for p in part.rglob("*") if p.suffix in {".csv", ".png"})
         if artefacts:
-            lines.append("Files: " + ", ".join(f"[{p.relative_to(part)}]({p.relative_to(reports)})" for p in artefacts))
+            lines.append(
+                "Files: "
+                + ", ".join(f"[{p.relative_to(part)}]({p.relative_to(reports)})" for p in artefacts)
+            )
             lines.append("")
     if missing:
-        lines += ["## Not in this report", "", "No quick reproduction (yet) for: " + ", ".join(missing) + ".", ""]
+        lines += [
+            "## Not in this report",
+            "",
+            "No quick reproduction (yet) for: " + ", ".join(missing) + ".",
+            "",
+        ]
     target = reports / "README.md"
     handle, temporary = tempfile.mkstemp(dir=reports, prefix=".README.", suffix=".md")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:

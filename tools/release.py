@@ -12,13 +12,15 @@ GitHub Actions output format) and exits non-zero, saying why, if the tag does
 not name a package, disagrees with its ``pyproject.toml`` version, or the
 package's ``CHANGELOG.md`` has no section for that version.
 """
+
 from __future__ import annotations
 
 import argparse
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("shared-datasets", "xcsvm", "rbkernels", "innvestigate")
@@ -53,14 +55,18 @@ def check_tag(tag: str) -> tuple[str, str]:
             "bump the version in pyproject.toml or fix the tag"
         )
     if not changelog_has(package, version):
-        raise ReleaseError(f"{package}/CHANGELOG.md has no '## {version}' section; add the release notes first")
+        raise ReleaseError(
+            f"{package}/CHANGELOG.md has no '## {version}' section; add the release notes first"
+        )
     return package, version
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("status", help="print each package's version and whether its changelog has it")
+    commands.add_parser(
+        "status", help="print each package's version and whether its changelog has it"
+    )
     check = commands.add_parser("check-tag", help="validate a release tag")
     check.add_argument("tag")
     args = parser.parse_args(argv)

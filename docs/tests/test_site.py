@@ -62,7 +62,7 @@ def server():
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class' name
+    def log_message(self, format, *args):
         pass
 
 
@@ -106,7 +106,9 @@ def test_page_renders_without_console_errors(server, browser, path, selector, te
     page.route("**/*", offline)
     response = page.goto(f"{server}/{path}", wait_until="load")
     page.wait_for_load_state("networkidle")
-    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    assert response is not None and response.status == 200, (
+        f"{path}: {response and response.status}"
+    )
 
     element = page.locator(selector).first
     element.wait_for(state="visible", timeout=10_000)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from functools import partial
 
 import numpy as np
 from sklearn.datasets import make_multilabel_classification
@@ -50,17 +51,32 @@ def main() -> None:
     ]
     if args.quick:
         sizes = sizes[:2]
-    print(f"# make_lshtc_like benchmark ({platform.processor() or platform.machine()}, "
-          f"numpy {np.__version__}, best of {args.repeats})\n")
-    print("| size | make_lshtc_like [s] | nnz/row | sklearn make_multilabel_classification [s] | ratio anchor/ours |")
+    print(
+        f"# make_lshtc_like benchmark ({platform.processor() or platform.machine()}, "
+        f"numpy {np.__version__}, best of {args.repeats})\n"
+    )
+    print(
+        "| size | make_lshtc_like [s] | nnz/row | sklearn make_multilabel_classification [s] | ratio anchor/ours |"
+    )
     print("|---|---|---|---|---|")
     for label, n, d, k, anchor in sizes:
-        ours, (X, _) = best_of(args.repeats, lambda: make_lshtc_like(n, d, k, random_state=0))
+        ours, (X, _) = best_of(args.repeats, partial(make_lshtc_like, n, d, k, random_state=0))
         nnz = X.nnz / n
         if anchor:
-            theirs, _ = best_of(1, lambda: make_multilabel_classification(
-                n_samples=n, n_features=d, n_classes=k, n_labels=1, length=60, allow_unlabeled=False,
-                sparse=True, random_state=0))
+            theirs, _ = best_of(
+                1,
+                partial(
+                    make_multilabel_classification,
+                    n_samples=n,
+                    n_features=d,
+                    n_classes=k,
+                    n_labels=1,
+                    length=60,
+                    allow_unlabeled=False,
+                    sparse=True,
+                    random_state=0,
+                ),
+            )
             cells = f"{theirs:.2f} | {theirs / ours:.0f}x"
         else:
             cells = "- | -"

@@ -48,7 +48,9 @@ class _Writer:
         self.put()
 
 
-def cifar_batch_stream(data: np.ndarray, labels, batch_label: str, *, extra_key=False, dtype=b"u1") -> bytes:
+def cifar_batch_stream(
+    data: np.ndarray, labels, batch_label: str, *, extra_key=False, dtype=b"u1"
+) -> bytes:
     """The protocol-2 stream of one batch holding ``data`` (rows x 3072, uint8) and ``labels``."""
     w = _Writer()
     w.out += b"}"

@@ -9,10 +9,23 @@ from hypothesis import HealthCheck, settings
 # Fuzz profiles (tests/test_fuzz.py): a small fixed-seed one inside the normal suite, and the
 # long run of README's "Fuzzing" command (SHARED_DATASETS_HYPOTHESIS_PROFILE=sd-fuzz).
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-settings.register_profile("sd-quick", derandomize=True, max_examples=25, deadline=None, database=None,
-                          suppress_health_check=_SLOW_OK, print_blob=True)
-settings.register_profile("sd-fuzz", max_examples=int(os.environ.get("SHARED_DATASETS_FUZZ_EXAMPLES", 10_000)), deadline=None, database=None,
-                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile(
+    "sd-quick",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=_SLOW_OK,
+    print_blob=True,
+)
+settings.register_profile(
+    "sd-fuzz",
+    max_examples=int(os.environ.get("SHARED_DATASETS_FUZZ_EXAMPLES", 10_000)),
+    deadline=None,
+    database=None,
+    suppress_health_check=_SLOW_OK,
+    print_blob=True,
+)
 settings.load_profile(os.environ.get("SHARED_DATASETS_HYPOTHESIS_PROFILE", "sd-quick"))
 
 # `make test` exports SHARED_DATASETS_HOME=<workspace>/.data; running pytest by hand in a
@@ -25,7 +38,7 @@ if not os.environ.get("SHARED_DATASETS_HOME") and _WORKSPACE_DATA.is_dir():
 # A local HTTP server on 127.0.0.1 for the download tests: files[path] = (bytes, mode),
 # mode "ok" or "truncated" (announces twice the bytes it sends, then hangs up).
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         server = self.server
         server.requests.append(self.path)
         entry = server.files.get(self.path)
@@ -59,7 +72,9 @@ def server(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.files, httpd.requests = {}, []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd

@@ -30,8 +30,15 @@ def test_extracts_a_clean_tar(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.tar.gz", "out"]  # no staging left
 
 
-@pytest.mark.parametrize("name,kind", [("../evil.txt", "file"), ("/tmp/evil_abs.txt", "file"),
-                                       ("d/../../evil.txt", "file"), ("d/link", "symlink")])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("../evil.txt", "file"),
+        ("/tmp/evil_abs.txt", "file"),
+        ("d/../../evil.txt", "file"),
+        ("d/link", "symlink"),
+    ],
+)
 def test_refuses_escaping_tar_members(tmp_path, name, kind):
     archive = _tar(tmp_path / "bad.tar.gz", [("d/fine.txt", "file"), (name, kind)])
     with pytest.raises(shared_datasets.UnsafeArchiveError, match="refusing"):
@@ -53,7 +60,9 @@ def test_refuses_escaping_zip_members(tmp_path):
 def test_clean_zip_and_not_an_archive(tmp_path):
     with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
         zf.writestr("a/b.txt", "zip!")
-    assert (safe_extract(tmp_path / "ok.zip", tmp_path / "out") / "a" / "b.txt").read_text() == "zip!"
+    assert (
+        safe_extract(tmp_path / "ok.zip", tmp_path / "out") / "a" / "b.txt"
+    ).read_text() == "zip!"
     (tmp_path / "junk.tar").write_bytes(b"this is no archive")
     with pytest.raises(shared_datasets.MalformedDataError):
         safe_extract(tmp_path / "junk.tar", tmp_path / "out2")
@@ -77,7 +86,7 @@ def test_flipped_gzip_checksum_is_caught(tmp_path):
     blob = bytearray(gzip.compress(_tar_bytes([("a.txt", b"hello" * 100)])))
     blob[-6] ^= 0x01  # inside the CRC-32 trailer: tarfile alone never reads it
     (tmp_path / "a.tar.gz").write_bytes(bytes(blob))
-    with pytest.raises(shared_datasets.MalformedDataError, match="corrupt archive .*CRC"):
+    with pytest.raises(shared_datasets.MalformedDataError, match=r"corrupt archive .*CRC"):
         safe_extract(tmp_path / "a.tar.gz", tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz"]
 
@@ -87,7 +96,9 @@ def test_members_declaring_more_than_allowed_are_refused_before_writing(tmp_path
 
     bomb = gzip.compress(_tar_bytes([("zeros.bin", b"\0" * 2**21)]))  # 2 MiB in 2 KiB
     (tmp_path / "bomb.tar.gz").write_bytes(bomb)
-    with pytest.raises(shared_datasets.UnsafeArchiveError, match=r"declare 2\.0 MiB in all, more than the 1\.0 MiB"):
+    with pytest.raises(
+        shared_datasets.UnsafeArchiveError, match=r"declare 2\.0 MiB in all, more than the 1\.0 MiB"
+    ):
         safe_extract(tmp_path / "bomb.tar.gz", tmp_path / "out", max_bytes=2**20)
     blob = _tar_bytes([("a.txt", b"x")], end_marker=False)
     info = tarfile.TarInfo("huge.bin")
@@ -103,7 +114,10 @@ def test_truncated_and_encrypted_zips_are_malformed(tmp_path):
         zf.writestr("a.txt", b"abc" * 1000)
     blob = (tmp_path / "ok.zip").read_bytes()
     encrypted = bytearray(blob)
-    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set the 'encrypted' bit
+    for signature, flag_offset in (
+        (b"PK\x03\x04", 6),
+        (b"PK\x01\x02", 8),
+    ):  # set the 'encrypted' bit
         at = encrypted.find(signature)
         encrypted[at + flag_offset] |= 0x01
     (tmp_path / "enc.zip").write_bytes(bytes(encrypted))

@@ -78,7 +78,9 @@ def test_no_network_says_where_to_place_the_file(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(shared_datasets.NoNetworkError) as info:
-        fetch_file(RemoteFile(f"http://127.0.0.1:{port}/usps.bz2", None, decompress="bz2"), tmp_path)
+        fetch_file(
+            RemoteFile(f"http://127.0.0.1:{port}/usps.bz2", None, decompress="bz2"), tmp_path
+        )
     message = str(info.value)
     assert str(tmp_path / "usps.bz2") in message and "place it" in message
     assert _leftovers(tmp_path) == []
@@ -124,7 +126,9 @@ def fake_remote(server, tmp_path, monkeypatch):
         packed = bz2.compress(path.read_bytes())
         server.files[f"/tiny.{role}.bz2"] = (packed, "ok")
         files[role] = RemoteFile(f"{server.url}/tiny.{role}.bz2", _sha(packed), decompress="bz2")
-    info = DatasetInfo("tiny_remote", "remote", "test set", "local", "none", "given", 20, 10, 7, 3, sparse=True)
+    info = DatasetInfo(
+        "tiny_remote", "remote", "test set", "local", "none", "given", 20, 10, 7, 3, sparse=True
+    )
     monkeypatch.setitem(remote.REMOTE, "tiny_remote", remote.RemoteDataset(info, files))
     monkeypatch.setitem(remote.REMOTE_INFOS, "tiny_remote", info)
     return X, y
@@ -134,7 +138,9 @@ def test_load_remote_end_to_end(fake_remote, server, tmp_path):
     X, y = fake_remote
     X_train, y_train, X_test, y_test = shared_datasets.load("tiny_remote")
     assert sp.issparse(X_train) and X_train.shape == (20, 7) and X_test.shape == (10, 7)
-    assert np.allclose(X_train.toarray(), X[:20].toarray()) and np.allclose(X_test.toarray(), X[20:].toarray())
+    assert np.allclose(X_train.toarray(), X[:20].toarray()) and np.allclose(
+        X_test.toarray(), X[20:].toarray()
+    )
     classes = np.unique(y)
     assert np.array_equal(classes[y_train], y[:20]) and np.array_equal(classes[y_test], y[20:])
     n_requests = len(server.requests)
@@ -145,13 +151,17 @@ def test_load_remote_end_to_end(fake_remote, server, tmp_path):
     assert (tmp_path / "tiny_remote" / "tiny.train").is_file()
 
 
-def test_malformed_cached_svmlight_is_named_removed_and_fetched_again(fake_remote, server, tmp_path):
+def test_malformed_cached_svmlight_is_named_removed_and_fetched_again(
+    fake_remote, server, tmp_path
+):
     X, _ = fake_remote
     folder = tmp_path / "tiny_remote"
     folder.mkdir(exist_ok=True)
     (folder / "tiny.train").write_text("5 1:0.5 2:1\n7 3:abc\n")
     (folder / "tiny.test").write_text("5 1:1\n")
-    with pytest.warns(shared_datasets.CacheRepairWarning, match=r"tiny\.train:2: .*'3:abc'.*fetching it again"):
+    with pytest.warns(
+        shared_datasets.CacheRepairWarning, match=r"tiny\.train:2: .*'3:abc'.*fetching it again"
+    ):
         X_train, _, X_test, _ = shared_datasets.load("tiny_remote")
     assert np.allclose(X_train.toarray(), X[:20].toarray()) and X_test.shape == (10, 7)
 
@@ -161,12 +171,16 @@ def test_malformed_download_names_file_and_line_and_is_not_kept(server, tmp_path
     server.files["/bad.train"] = (b"5 1:0.5 2:1\n7 3:abc\n", "ok")
     server.files["/bad.test"] = (b"5 1:1\n", "ok")
     files = {role: RemoteFile(f"{server.url}/bad.{role}", None) for role in ("train", "test")}
-    info = DatasetInfo("bad_remote", "remote", "test set", "local", "none", "given", 2, 1, 3, 2, sparse=True)
+    info = DatasetInfo(
+        "bad_remote", "remote", "test set", "local", "none", "given", 2, 1, 3, 2, sparse=True
+    )
     monkeypatch.setitem(remote.REMOTE, "bad_remote", remote.RemoteDataset(info, files))
     monkeypatch.setitem(remote.REMOTE_INFOS, "bad_remote", info)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnverifiedDownloadWarning)
-        with pytest.raises(shared_datasets.MalformedDataError, match=r"bad\.train:2: .*'3:abc'.*Removed"):
+        with pytest.raises(
+            shared_datasets.MalformedDataError, match=r"bad\.train:2: .*'3:abc'.*Removed"
+        ):
             shared_datasets.load("bad_remote")
     assert _leftovers(tmp_path / "bad_remote") == []
 
@@ -196,7 +210,9 @@ def _unpinned_remote(server, tmp_path, monkeypatch, train: bytes, test: bytes, r
     monkeypatch.setenv("SHARED_DATASETS_HOME", str(tmp_path))
     server.files["/u.train"], server.files["/u.test"] = (train, "ok"), (test, "ok")
     files = {role: RemoteFile(f"{server.url}/u.{role}", None) for role in ("train", "test")}
-    info = DatasetInfo("unpinned_remote", "remote", "test set", "local", "none", "given", *rows, 7, 3, sparse=True)
+    info = DatasetInfo(
+        "unpinned_remote", "remote", "test set", "local", "none", "given", *rows, 7, 3, sparse=True
+    )
     monkeypatch.setitem(remote.REMOTE, "unpinned_remote", remote.RemoteDataset(info, files))
     monkeypatch.setitem(remote.REMOTE_INFOS, "unpinned_remote", info)
     return tmp_path / "unpinned_remote"
@@ -211,7 +227,9 @@ def _svmlight_bytes(X, y):
 
 
 @pytest.mark.filterwarnings("ignore::shared_datasets.download.UnverifiedDownloadWarning")
-def test_truncated_cached_unpinned_svmlight_is_removed_and_fetched_again(server, tmp_path, monkeypatch):
+def test_truncated_cached_unpinned_svmlight_is_removed_and_fetched_again(
+    server, tmp_path, monkeypatch
+):
     X = sp.random(30, 7, density=0.5, random_state=2, format="csr")
     y = np.arange(30) % 3
     train, test = _svmlight_bytes(X[:20], y[:20]), _svmlight_bytes(X[20:], y[20:])
@@ -220,13 +238,17 @@ def test_truncated_cached_unpinned_svmlight_is_removed_and_fetched_again(server,
         shared_datasets.load("unpinned_remote")
     cached = folder / "u.train"
     cached.write_bytes(b"".join(train.splitlines(keepends=True)[:15]))  # cut at a line end: parses
-    with pytest.warns(shared_datasets.CacheRepairWarning, match=r"15 \+ 10 rows .* registry records 20 \+ 10"):
+    with pytest.warns(
+        shared_datasets.CacheRepairWarning, match=r"15 \+ 10 rows .* registry records 20 \+ 10"
+    ):
         X_train, _, X_test, _ = shared_datasets.load("unpinned_remote")
     assert X_train.shape == (20, 7) and np.allclose(X_train.toarray(), X[:20].toarray())
     assert server.requests.count("/u.train") == 2 and cached.read_bytes() == train
 
 
-def test_truncated_decompressed_copy_of_pinned_bz2_is_decompressed_again(fake_remote, server, tmp_path):
+def test_truncated_decompressed_copy_of_pinned_bz2_is_decompressed_again(
+    fake_remote, server, tmp_path
+):
     X, _ = fake_remote
     shared_datasets.load("tiny_remote")
     n_requests = len(server.requests)
@@ -241,15 +263,26 @@ def test_truncated_decompressed_copy_of_pinned_bz2_is_decompressed_again(fake_re
 def test_download_with_too_few_rows_is_refused_and_not_kept(server, tmp_path, monkeypatch):
     X = sp.random(30, 7, density=0.5, random_state=2, format="csr")
     y = np.arange(30) % 3
-    folder = _unpinned_remote(server, tmp_path, monkeypatch, _svmlight_bytes(X[:18], y[:18]),
-                              _svmlight_bytes(X[20:], y[20:]))
-    with pytest.warns(UnverifiedDownloadWarning):
-        with pytest.raises(shared_datasets.MalformedDataError, match=r"18 \+ 10 rows .* registry records 20 \+ 10"):
-            shared_datasets.load("unpinned_remote")
+    folder = _unpinned_remote(
+        server,
+        tmp_path,
+        monkeypatch,
+        _svmlight_bytes(X[:18], y[:18]),
+        _svmlight_bytes(X[20:], y[20:]),
+    )
+    with (
+        pytest.warns(UnverifiedDownloadWarning),
+        pytest.raises(
+            shared_datasets.MalformedDataError, match=r"18 \+ 10 rows .* registry records 20 \+ 10"
+        ),
+    ):
+        shared_datasets.load("unpinned_remote")
     assert _leftovers(folder) == []
 
 
-HTML = b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>back soon</body></html>\n"
+HTML = (
+    b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>back soon</body></html>\n"
+)
 
 
 def test_html_page_answered_with_200_is_not_kept(server, tmp_path):
@@ -262,7 +295,8 @@ def test_html_page_answered_with_200_is_not_kept(server, tmp_path):
 def test_cached_html_page_is_removed_and_fetched_again(server, tmp_path):
     server.files["/data.txt"] = (PAYLOAD, "ok")
     (tmp_path / "data.txt").write_bytes(HTML)
-    with pytest.warns(shared_datasets.CacheRepairWarning, match="HTML page"):
+    # The inner block only silences the other warning that the fetch gives.
+    with pytest.warns(shared_datasets.CacheRepairWarning, match="HTML page"):  # noqa: SIM117, PT031
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnverifiedDownloadWarning)
             path = fetch_file(RemoteFile(server.url + "/data.txt", None), tmp_path)
@@ -287,7 +321,11 @@ def test_downloads_and_decompressed_files_get_the_umask_mode(server, tmp_path, u
 
 def test_stale_temporaries_are_swept_on_the_next_write(server, tmp_path):
     server.files["/data.txt"] = (PAYLOAD, "ok")
-    stale = [tmp_path / ".data.txt.partial-ab12cd34", tmp_path / "tmpk2j4h5g6", tmp_path / ".out.partial-zz99yy88"]
+    stale = [
+        tmp_path / ".data.txt.partial-ab12cd34",
+        tmp_path / "tmpk2j4h5g6",
+        tmp_path / ".out.partial-zz99yy88",
+    ]
     for path in stale[:2]:
         path.write_bytes(b"half a download")
     stale[2].mkdir()

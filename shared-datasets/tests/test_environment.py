@@ -22,7 +22,10 @@ def test_home_that_is_a_file_gives_a_cache_folder_error(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.write_text("not a folder")
     monkeypatch.setenv("SHARED_DATASETS_HOME", str(home))
-    with pytest.raises(shared_datasets.CacheFolderError, match=r"home is a file, not a folder.*SHARED_DATASETS_HOME"):
+    with pytest.raises(
+        shared_datasets.CacheFolderError,
+        match=r"home is a file, not a folder.*SHARED_DATASETS_HOME",
+    ):
         shared_datasets.load("usps")
     with pytest.raises(shared_datasets.DatasetError):
         shared_datasets.fetch("cifar10")
@@ -58,7 +61,9 @@ def test_read_only_home_gives_a_cache_folder_error(read_only_home):
 
 
 def test_generators_refuse_requests_beyond_the_machine_with_the_estimate():
-    with pytest.raises(shared_datasets.InsufficientMemoryError, match=r"needs about [0-9.]+ TiB .* available"):
+    with pytest.raises(
+        shared_datasets.InsufficientMemoryError, match=r"needs about [0-9.]+ TiB .* available"
+    ):
         shared_datasets.make_lshtc_like(n_samples=10**10, n_features=1000, n_classes=10)
     with pytest.raises(shared_datasets.InsufficientMemoryError, match=r"n_samples=10000000000"):
         shared_datasets.load("lshtc_like", n_samples=10**10, n_features=1000, n_classes=10)
@@ -71,7 +76,9 @@ def test_memory_limit_is_the_available_memory(monkeypatch):
     # 2000 x 60 tokens x 80 B = 9.2 MiB: fits; 20 000 documents (92 MiB) do not
     X, _ = shared_datasets.make_lshtc_like(n_samples=2000, n_features=500, n_classes=10)
     assert X.shape == (2000, 500)
-    with pytest.raises(shared_datasets.InsufficientMemoryError, match=r"needs about 9[0-9.]+ MiB .* only 50\.0 MiB"):
+    with pytest.raises(
+        shared_datasets.InsufficientMemoryError, match=r"needs about 9[0-9.]+ MiB .* only 50\.0 MiB"
+    ):
         shared_datasets.make_lshtc_like(n_samples=20_000, n_features=500, n_classes=10)
 
 

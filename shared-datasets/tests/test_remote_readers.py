@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 import shared_datasets
+from cifar_pickles import cifar_batch_stream  # tests/ is on sys.path (no package)
 from shared_datasets import remote
 from shared_datasets.cifar import read_cifar10_batch
-
-from cifar_pickles import cifar_batch_stream  # tests/ is on sys.path (no package)
 
 
 def _sha(data: bytes) -> str:
@@ -26,13 +25,19 @@ def _repoint(monkeypatch, server, name, blobs, *, rows=None):
     ``rows=(n_train, n_test)`` records the fake's sizes in the registry."""
     dataset = remote.REMOTE[name]
     if rows is not None:
-        dataset = dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, n_train=rows[0], n_test=rows[1]))
+        dataset = dataclasses.replace(
+            dataset, info=dataclasses.replace(dataset.info, n_train=rows[0], n_test=rows[1])
+        )
     files = {}
     for role, blob in blobs.items():
         original = dataset.files[role]
         server.files[f"/{name}/{role}"] = (blob, "ok")
-        files[role] = dataclasses.replace(original, url=f"{server.url}/{name}/{role}", known_hash=_sha(blob),
-                                          filename=original.download_name)
+        files[role] = dataclasses.replace(
+            original,
+            url=f"{server.url}/{name}/{role}",
+            known_hash=_sha(blob),
+            filename=original.download_name,
+        )
     monkeypatch.setitem(remote.REMOTE, name, dataclasses.replace(dataset, files=files))
 
 
@@ -44,8 +49,12 @@ def home(tmp_path, monkeypatch):
 
 def test_mnist_npz(server, home, monkeypatch):
     rng = np.random.default_rng(0)
-    arrays = dict(x_train=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), y_train=np.arange(6) % 3,
-                  x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), y_test=np.array([2, 0]))
+    arrays = dict(
+        x_train=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        y_train=np.arange(6) % 3,
+        x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+        y_test=np.array([2, 0]),
+    )
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     _repoint(monkeypatch, server, "mnist", {"archive": buffer.getvalue()}, rows=(6, 2))
@@ -59,10 +68,14 @@ def _cifar_tarball(rng, rows=4, streams=None):
     batches = {}
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            entry = {b"data": rng.integers(0, 256, (rows, 3072), dtype=np.uint8),
-                     b"labels": [int(v) for v in rng.integers(0, 10, rows)]}
+            entry = {
+                b"data": rng.integers(0, 256, (rows, 3072), dtype=np.uint8),
+                b"labels": [int(v) for v in rng.integers(0, 10, rows)],
+            }
             batches[name] = entry
-            blob = (streams or {}).get(name) or cifar_batch_stream(entry[b"data"], entry[b"labels"], name)
+            blob = (streams or {}).get(name) or cifar_batch_stream(
+                entry[b"data"], entry[b"labels"], name
+            )
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(blob)
             tar.addfile(info, io.BytesIO(blob))
@@ -77,7 +90,9 @@ def test_cifar10_tarball_read_without_unpickling(server, home, monkeypatch):
     assert X_train.shape == (20, 3072) and X_test.shape == (4, 3072) and X_train.dtype == np.float32
     assert np.array_equal(X_train[4], batches["data_batch_2"][b"data"][0])  # batches in order
     assert np.array_equal(X_test, batches["test_batch"][b"data"])
-    assert y_train.tolist() == sum((batches[f"data_batch_{i}"][b"labels"] for i in range(1, 6)), [])
+    assert y_train.tolist() == [
+        label for i in range(1, 6) for label in batches[f"data_batch_{i}"][b"labels"]
+    ]
     assert y_test.tolist() == batches["test_batch"][b"labels"]
     assert sorted(p.name for p in (home / "cifar10").iterdir()) == ["cifar-10-python.tar.gz"]
 
@@ -86,12 +101,18 @@ def test_cifar10_archive_with_a_code_running_batch_is_refused(server, home, monk
     evil = b"\x80\x02ccifar_pickles\nmark_called\n)R."  # mark_called() if unpickled
     blob, _ = _cifar_tarball(np.random.default_rng(1), streams={"data_batch_3": evil})
     _repoint(monkeypatch, server, "cifar10", {"archive": blob}, rows=(20, 4))
-    with pytest.raises(shared_datasets.MalformedDataError, match=r"data_batch_3: not a CIFAR-10 batch "
-                       r"\(the stream names cifar_pickles\.mark_called"):
+    with pytest.raises(
+        shared_datasets.MalformedDataError,
+        match=r"data_batch_3: not a CIFAR-10 batch "
+        r"\(the stream names cifar_pickles\.mark_called",
+    ):
         shared_datasets.load("cifar10", progressbar=False)
     import cifar_pickles
+
     assert cifar_pickles.CALLED == []
-    assert not (home / "cifar10").exists() or list((home / "cifar10").iterdir()) == []  # nothing kept
+    assert (
+        not (home / "cifar10").exists() or list((home / "cifar10").iterdir()) == []
+    )  # nothing kept
 
 
 def test_cifar10_batch_parser_accepts_only_the_known_structure():
@@ -105,12 +126,13 @@ def test_cifar10_batch_parser_accepts_only_the_known_structure():
         "truncated": (cifar_batch_stream(data, labels, "b")[:-100], 3),
         "extra key": (cifar_batch_stream(data, labels, "b", extra_key=True), 3),
         "int16 dtype": (cifar_batch_stream(data, labels, "b", dtype=b"i2"), 3),
-        "protocol 4": (b"\x80\x04}." , 3),
+        "protocol 4": (b"\x80\x04}.", 3),
         "builtins.eval": (b"\x80\x02c__builtin__\neval\n(U\x041+1tR.", 3),
         "empty": (b"", 3),
     }
     for case, (stream, rows) in refused.items():
-        with pytest.raises(shared_datasets.MalformedDataError, match="not a CIFAR-10 batch"):
+        # pytest.fail names the case that was read instead of refused.
+        with pytest.raises(shared_datasets.MalformedDataError, match="not a CIFAR-10 batch"):  # noqa: PT012
             read_cifar10_batch(stream, rows=rows)
             pytest.fail(case)
 

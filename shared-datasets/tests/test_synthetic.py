@@ -45,8 +45,13 @@ def test_class_sizes_follow_the_power_law(default_data):
 
 @pytest.mark.parametrize("exponent", [0.0, 1.5])
 def test_class_size_exponent(exponent):
-    _, y = make_lshtc_like(n_samples=20_000, n_features=2_000, n_classes=50, class_size_exponent=exponent,
-                           random_state=3)
+    _, y = make_lshtc_like(
+        n_samples=20_000,
+        n_features=2_000,
+        n_classes=50,
+        class_size_exponent=exponent,
+        random_state=3,
+    )
     counts = np.sort(np.bincount(y))[::-1]
     slope = np.polyfit(np.log(np.arange(1, 21)), np.log(counts[:20]), 1)[0]
     assert slope == pytest.approx(-exponent, abs=0.12)
@@ -105,15 +110,27 @@ def test_float32_and_load_split():
     X, _ = make_lshtc_like(n_samples=500, n_features=1_000, n_classes=10, dtype=np.float32)
     assert X.dtype == np.float32
     X_train, y_train, X_test, y_test = shared_datasets.load(
-        "lshtc_like", n_samples=1_000, n_features=2_000, n_classes=10, random_state=1)
+        "lshtc_like", n_samples=1_000, n_features=2_000, n_classes=10, random_state=1
+    )
     assert X_train.shape == (900, 2_000) and X_test.shape == (100, 2_000)
     assert sp.issparse(X_train)
 
 
-@pytest.mark.parametrize("bad", [dict(n_samples=5, n_classes=10), dict(n_features=0), dict(topic_fraction=1.5),
-                                 dict(class_size_exponent=-1.0), dict(n_classes=1), dict(dtype=np.int32),
-                                 dict(tokens_per_document=0.5), dict(background_size=0),
-                                 dict(background_size=101), dict(background_size=2.5)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(n_samples=5, n_classes=10),
+        dict(n_features=0),
+        dict(topic_fraction=1.5),
+        dict(class_size_exponent=-1.0),
+        dict(n_classes=1),
+        dict(dtype=np.int32),
+        dict(tokens_per_document=0.5),
+        dict(background_size=0),
+        dict(background_size=101),
+        dict(background_size=2.5),
+    ],
+)
 def test_invalid_parameters(bad):
     with pytest.raises(shared_datasets.InvalidParameterError):
         make_lshtc_like(**{"n_samples": 100, "n_features": 100, "n_classes": 5, **bad})
@@ -125,7 +142,9 @@ def test_unknown_generator_keyword():
 
 
 def test_signal_distractor_filter_recovers_y():
-    X, y, signal, distractor = make_signal_distractor(500, distractor_mean=0.3, return_components=True)
+    X, y, signal, distractor = make_signal_distractor(
+        500, distractor_mean=0.3, return_components=True
+    )
     assert np.allclose(X, signal + distractor)
     assert np.allclose(signal, y[:, None] * np.array([1.0, 0.0]))
     assert np.allclose(distractor[:, 0], distractor[:, 1])  # along a_d = (1, 1)
@@ -134,12 +153,14 @@ def test_signal_distractor_filter_recovers_y():
     # least squares finds exactly this filter, not the signal direction a_s
     w, *_ = np.linalg.lstsq(X, y, rcond=None)
     assert np.allclose(w, [1.0, -1.0])
-    assert -1.0 <= y.min() and y.max() <= 1.0
+    assert y.min() >= -1.0 and y.max() <= 1.0
 
 
 def test_signal_distractor_other_directions():
     a_s, a_d = np.array([2.0, 1.0]), np.array([-1.0, 3.0])
-    X, y = make_signal_distractor(300, signal_direction=a_s, distractor_direction=a_d, random_state=2)
+    X, y = make_signal_distractor(
+        300, signal_direction=a_s, distractor_direction=a_d, random_state=2
+    )
     w, *_ = np.linalg.lstsq(X, y, rcond=None)
     assert w @ a_d == pytest.approx(0.0, abs=1e-9) and w @ a_s == pytest.approx(1.0)
     with pytest.raises(shared_datasets.InvalidParameterError, match="independent"):

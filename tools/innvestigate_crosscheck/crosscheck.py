@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,8 +64,14 @@ from innvestigate.analyzer.lrp import rules as lrp_rules  # noqa: E402
 
 N_SAMPLES = 16
 SCALED_BY_LOGIT = ("deconvnet", "guided_backprop")
-BIAS_TWICE = ("lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0", "lrp.sequential_preset_a",
-              "lrp.sequential_preset_b", "lrp.sequential_preset_a_flat", "lrp.sequential_preset_b_flat")
+BIAS_TWICE = (
+    "lrp.alpha_2_beta_1",
+    "lrp.alpha_1_beta_0",
+    "lrp.sequential_preset_a",
+    "lrp.sequential_preset_b",
+    "lrp.sequential_preset_a_flat",
+    "lrp.sequential_preset_b_flat",
+)
 
 
 def rel_diff(a, b):
@@ -78,8 +85,12 @@ def integrated_gradients_212_rule(model, x, params):
     selection = np.argmax(np.asarray(model(x)), axis=1)
     reference = np.full_like(x, params["reference_inputs"])
     ts = np.arange(params["steps"]) / params["steps"]
-    grads = [gradient.analyze((reference + t * (x - reference)).astype("float32"), neuron_selection=selection)
-             for t in ts]
+    grads = [
+        gradient.analyze(
+            (reference + t * (x - reference)).astype("float32"), neuron_selection=selection
+        )
+        for t in ts
+    ]
     return np.mean(grads, axis=0) * (x - reference)
 
 
@@ -98,8 +109,12 @@ def timed(fn, repeats):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--python212", default=os.path.join(HERE, "..", "..", ".venv-inn212", "bin", "python"))
-    parser.add_argument("--reuse", help="an OUT.npz of an earlier run_212.py run with the same inputs")
+    parser.add_argument(
+        "--python212", default=os.path.join(HERE, "..", "..", ".venv-inn212", "bin", "python")
+    )
+    parser.add_argument(
+        "--reuse", help="an OUT.npz of an earlier run_212.py run with the same inputs"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--analyzers", nargs="*", help="subset of analyzers")
     args = parser.parse_args(argv)
@@ -125,13 +140,20 @@ def main(argv=None):
     else:
         python212 = os.path.abspath(args.python212)
         if not os.path.exists(python212):
-            sys.exit(f"No iNNvestigate 2.1.2 interpreter at {python212}; build it as described in "
-                     f"{os.path.join(HERE, 'README.md')} or pass --python212.")
+            sys.exit(
+                f"No iNNvestigate 2.1.2 interpreter at {python212}; build it as described in "
+                f"{os.path.join(HERE, 'README.md')} or pass --python212."
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            path_in, path_out = os.path.join(tmp, "in.npz"), os.path.join(args.out, "innvestigate212_results.npz")
+            path_in, path_out = (
+                os.path.join(tmp, "in.npz"),
+                os.path.join(args.out, "innvestigate212_results.npz"),
+            )
             np.savez(path_in, **shared)
             start = time.perf_counter()
-            subprocess.run([python212, os.path.join(HERE, "run_212.py"), path_in, path_out], check=True)
+            subprocess.run(
+                [python212, os.path.join(HERE, "run_212.py"), path_in, path_out], check=True
+            )
             print(f"iNNvestigate 2.1.2 side: {time.perf_counter() - start:.0f} s", file=sys.stderr)
         theirs = np.load(path_out)
 
@@ -140,35 +162,63 @@ def main(argv=None):
         logits = np.asarray(model(x))
         logit_diff = rel_diff(logits, theirs[f"{model_name}/logits"])
         if logit_diff > 1e-5:
-            sys.exit(f"{model_name}: the two models disagree (logits differ by {logit_diff:.2e}); "
-                     "weights were not transferred correctly.")
+            sys.exit(
+                f"{model_name}: the two models disagree (logits differ by {logit_diff:.2e}); "
+                "weights were not transferred correctly."
+            )
         selected_logit = logits.max(axis=1).reshape((-1,) + (1,) * (x.ndim - 1))
         positive = selected_logit.reshape(-1) > 0
         for name in tqdm(names, desc=f"ours on {model_name}"):
             key = f"{model_name}/{name}"
             if f"{key}/error" in theirs:
-                rows.append([model_name, name, "", "", "", "", "", f"2.1.2 failed: {theirs[f'{key}/error']}"])
+                rows.append(
+                    [
+                        model_name,
+                        name,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        f"2.1.2 failed: {theirs[f'{key}/error']}",
+                    ]
+                )
                 continue
             params = dict(ANALYZERS[name])
             if name == "smoothgrad":
                 params["random_state"] = 0
             try:
                 analyzer = innvestigate.create_analyzer(name, model, **params)
-                ours, first, run = timed(lambda: analyzer.analyze(x), args.repeats)
+                ours, first, run = timed(partial(analyzer.analyze, x), args.repeats)
             except Exception as err:
-                rows.append([model_name, name, "", "", "", "", "", f"ours failed: {type(err).__name__}: {err}"])
+                rows.append(
+                    [
+                        model_name,
+                        name,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        f"ours failed: {type(err).__name__}: {err}",
+                    ]
+                )
                 continue
             reference = theirs[key]
             raw = rel_diff(ours, reference)
             adjusted, note = "", ""
             if name in SCALED_BY_LOGIT:
                 adjusted = rel_diff(ours[positive], reference[positive] / selected_logit[positive])
-                note = (f"2.1.2 scales by the selected logit; adjusted divides it out "
-                        f"({positive.sum()}/{len(positive)} samples with a positive logit)")
+                note = (
+                    f"2.1.2 scales by the selected logit; adjusted divides it out "
+                    f"({positive.sum()}/{len(positive)} samples with a positive logit)"
+                )
             elif name == "integrated_gradients":
                 adjusted = rel_diff(integrated_gradients_212_rule(model, x, params), reference)
-                note = ("2.1.2: left Riemann sum, ours: midpoint rule; "
-                        "adjusted: 2.1.2 vs the left sum with our gradient")
+                note = (
+                    "2.1.2: left Riemann sum, ours: midpoint rule; "
+                    "adjusted: 2.1.2 vs the left sum with our gradient"
+                )
             elif name == "smoothgrad":
                 other = innvestigate.create_analyzer(name, model, **dict(params, random_state=1))
                 adjusted = rel_diff(ours, other.analyze(x))
@@ -182,20 +232,37 @@ def main(argv=None):
             elif name.startswith("deep_taylor"):
                 same_rules = innvestigate.create_analyzer("lrp", model, rule=lrp_rules.ZPlusRule())
                 adjusted = rel_diff(same_rules.analyze(x)[positive], reference[positive])
-                note = (f"2.1.2: Z+ on every layer incl. the output and input layer"
-                        f"{' (the Z^B input rule is never applied)' if name.endswith('bounded') else ''}; "
-                        f"adjusted: our lrp with Z+ everywhere ({positive.sum()}/{len(positive)} samples "
-                        f"with a positive output)")
+                note = (
+                    f"2.1.2: Z+ on every layer incl. the output and input layer"
+                    f"{' (the Z^B input rule is never applied)' if name.endswith('bounded') else ''}; "
+                    f"adjusted: our lrp with Z+ everywhere ({positive.sum()}/{len(positive)} samples "
+                    f"with a positive output)"
+                )
             elif name in BIAS_TWICE and raw > 1e-5 and not MODELS[model_name].get("zero_bias"):
                 note = "2.1.2 counts the bias twice in alpha-beta; differs on purpose (see cnn_zero_bias)"
-            rows.append([
-                model_name, name, f"{raw:.2e}", "" if adjusted == "" else f"{adjusted:.2e}",
-                f"{float(theirs[f'{key}/setup_s']) / first:.2f}", f"{float(theirs[f'{key}/run_s']) / run:.2f}",
-                f"{run * 1e3:.1f}", note,
-            ])
+            rows.append(
+                [
+                    model_name,
+                    name,
+                    f"{raw:.2e}",
+                    "" if adjusted == "" else f"{adjusted:.2e}",
+                    f"{float(theirs[f'{key}/setup_s']) / first:.2f}",
+                    f"{float(theirs[f'{key}/run_s']) / run:.2f}",
+                    f"{run * 1e3:.1f}",
+                    note,
+                ]
+            )
 
-    header = ["model", "analyzer", "max_rel_diff", "adjusted_rel_diff", "speed_ratio_first_call",
-              "speed_ratio_later_calls", "ours_ms_per_batch", "note"]
+    header = [
+        "model",
+        "analyzer",
+        "max_rel_diff",
+        "adjusted_rel_diff",
+        "speed_ratio_first_call",
+        "speed_ratio_later_calls",
+        "ours_ms_per_batch",
+        "note",
+    ]
     import csv
 
     csv_path = os.path.join(args.out, "crosscheck.csv")

@@ -21,9 +21,21 @@ MODELS = {
     "cnn": {
         "input_shape": (16, 16, 3),
         "layers": [
-            {"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu", "padding": "same"},
+            {
+                "type": "conv2d",
+                "filters": 8,
+                "kernel_size": 3,
+                "activation": "relu",
+                "padding": "same",
+            },
             {"type": "maxpool2d", "pool_size": 2},
-            {"type": "conv2d", "filters": 16, "kernel_size": 3, "activation": "relu", "padding": "valid"},
+            {
+                "type": "conv2d",
+                "filters": 16,
+                "kernel_size": 3,
+                "activation": "relu",
+                "padding": "valid",
+            },
             {"type": "flatten"},
             {"type": "dense", "units": 32, "activation": "relu"},
             {"type": "dense", "units": 10, "activation": "linear"},
@@ -74,7 +86,9 @@ def build(keras, spec):
         elif kind == "conv2d":
             layers.append(
                 keras.layers.Conv2D(
-                    layer["filters"], layer["kernel_size"], activation=layer["activation"],
+                    layer["filters"],
+                    layer["kernel_size"],
+                    activation=layer["activation"],
                     padding=layer["padding"],
                 )
             )
@@ -103,4 +117,6 @@ def random_weights(model, seed, zero_bias=False):
 
 def random_inputs(spec, n, seed):
     rng = np.random.default_rng(seed)
-    return rng.uniform(INPUT_LOW, INPUT_HIGH, size=(n,) + tuple(spec["input_shape"])).astype("float32")
+    return rng.uniform(INPUT_LOW, INPUT_HIGH, size=(n,) + tuple(spec["input_shape"])).astype(
+        "float32"
+    )

@@ -1,4 +1,5 @@
 """Tests of the workspace scripts (release checks, report assembly)."""
+
 import sys
 from pathlib import Path
 
@@ -6,13 +7,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import assemble_report  # noqa: E402
-import release  # noqa: E402
+import assemble_report
+import release
 
 
 def test_tag_must_match_pyproject_version():
     version = release.project_version("xcsvm")
-    with pytest.raises(release.ReleaseError, match="pyproject.toml says"):
+    with pytest.raises(release.ReleaseError, match=r"pyproject\.toml says"):
         release.check_tag("xcsvm-v99.0.0")
     with pytest.raises(release.ReleaseError, match="names no package"):
         release.check_tag(f"nopackage-v{version}")
@@ -26,16 +27,20 @@ def test_tag_needs_changelog_entry(tmp_path, monkeypatch):
         (tmp_path / package / "pyproject.toml").write_text('[project]\nversion = "1.2.3"\n')
         (tmp_path / package / "CHANGELOG.md").write_text("# Changelog\n\n## Unreleased\n")
     monkeypatch.setattr(release, "ROOT", tmp_path)
-    with pytest.raises(release.ReleaseError, match="no '## 1.2.3' section"):
+    with pytest.raises(release.ReleaseError, match=r"no '## 1\.2\.3' section"):
         release.check_tag("rbkernels-v1.2.3")
-    (tmp_path / "rbkernels" / "CHANGELOG.md").write_text("# Changelog\n\n## 1.2.3 - 2026-11-26\n- first\n")
+    (tmp_path / "rbkernels" / "CHANGELOG.md").write_text(
+        "# Changelog\n\n## 1.2.3 - 2026-11-26\n- first\n"
+    )
     assert release.check_tag("rbkernels-v1.2.3") == ("rbkernels", "1.2.3")
 
 
 def test_report_nests_parts_and_rebases_links(tmp_path):
     part = tmp_path / "xcsvm"
     part.mkdir()
-    (part / "summary.md").write_text("# xcsvm quick\n\n![curve](curve.png) [table](./t.csv) [web](https://x.org)\n")
+    (part / "summary.md").write_text(
+        "# xcsvm quick\n\n![curve](curve.png) [table](./t.csv) [web](https://x.org)\n"
+    )
     (part / "curve.png").write_bytes(b"png")
     (part / "t.csv").write_text("a,b\n")
     text = assemble_report.assemble(tmp_path).read_text()

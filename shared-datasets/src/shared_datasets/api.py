@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,14 +25,14 @@ __all__ = ["load", "list_datasets", "info", "fetch"]
 MAX_DENSE_BYTES = 8 * 2**30
 
 
-def _remote():
+def _remote() -> ModuleType:
     from . import remote  # imported lazily: it pulls in pooch
 
     return remote
 
 
-def _all_infos() -> dict:
-    infos = {}
+def _all_infos() -> dict[str, catalog.DatasetInfo]:
+    infos: dict[str, catalog.DatasetInfo] = {}
     infos.update(catalog.OFFLINE)
     infos.update(catalog.GENERATORS)
     infos.update(_remote().REMOTE_INFOS)
@@ -57,7 +60,7 @@ def list_datasets(kind: str | None = None) -> list[str]:
     return sorted(n for n, i in infos.items() if kind is None or i.kind == kind)
 
 
-def _unknown(name) -> UnknownDatasetError:
+def _unknown(name: object) -> UnknownDatasetError:
     return UnknownDatasetError(
         f"unknown dataset {name!r}; valid names: {', '.join(list_datasets())}"
     )
@@ -84,7 +87,7 @@ def info(name: str) -> catalog.DatasetInfo:
     return meta
 
 
-def _convert(X, as_sparse):
+def _convert(X: Any, as_sparse: bool | None) -> Any:
     if as_sparse is None:
         return X
     if as_sparse is True:
@@ -98,13 +101,16 @@ def _convert(X, as_sparse):
                 f"as_sparse=False would allocate {n_bytes / 2**30:.1f} GiB for a {X.shape} matrix; "
                 "keep it sparse (as_sparse=None) or load fewer samples/features"
             )
-        check_memory(n_bytes, f"as_sparse=False for a {X.shape} matrix",
-                     hint="keep it sparse (as_sparse=None) or load fewer samples/features")
+        check_memory(
+            n_bytes,
+            f"as_sparse=False for a {X.shape} matrix",
+            hint="keep it sparse (as_sparse=None) or load fewer samples/features",
+        )
         return X.toarray()
     raise InvalidParameterError(f"as_sparse must be None, True or False, got {as_sparse!r}")
 
 
-def _load_generator(name, params):
+def _load_generator(name: str, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     params = dict(params)
     shape_of = params.pop("shape_of", None)
     if shape_of is not None:
@@ -113,7 +119,9 @@ def _load_generator(name, params):
                 f"shape_of applies to lshtc_like and must be one of {sorted(LSHTC_SHAPES)}, got {shape_of!r}"
             )
         if {"n_samples", "n_features", "n_classes", "test_size"} & set(params):
-            raise InvalidParameterError("shape_of sets n_samples, n_features, n_classes and test_size; pass none of them")
+            raise InvalidParameterError(
+                "shape_of sets n_samples, n_features, n_classes and test_size; pass none of them"
+            )
         n_train, n_test, n_classes, n_features = LSHTC_SHAPES[shape_of]
         params.update(n_samples=n_train + n_test, n_features=n_features, n_classes=n_classes)
         params["test_size"] = n_test / (n_train + n_test)
@@ -124,12 +132,16 @@ def _load_generator(name, params):
     try:
         X, y = make(**params)
     except TypeError as error:  # unknown keyword
-        raise InvalidParameterError(f"{name}: {error}; see help(shared_datasets.{make.__name__})") from error
+        raise InvalidParameterError(
+            f"{name}: {error}; see help(shared_datasets.{make.__name__})"
+        ) from error
     X_train, X_test, y_train, y_test = split_90_10(X, y, test_size=test_size)
     return X_train, y_train, X_test, y_test
 
 
-def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = None, **params):
+def load(
+    name: str, preprocessing: str | None = None, as_sparse: bool | None = None, **params: Any
+) -> tuple[Any, Any, Any, Any]:
     """Load dataset ``name`` as ``(X_train, y_train, X_test, y_test)``.
 
     Parameters
@@ -175,7 +187,9 @@ def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = N
         raise _unknown(name)
     if name in OFFLINE_LOADERS:
         if params:
-            raise InvalidParameterError(f"dataset {name!r} takes no parameters, got {sorted(params)}")
+            raise InvalidParameterError(
+                f"dataset {name!r} takes no parameters, got {sorted(params)}"
+            )
         raw = OFFLINE_LOADERS[name]()
         X_train, y_train, X_test, y_test = raw.X_train, raw.y_train, raw.X_test, raw.y_test
     elif name in catalog.GENERATORS:
@@ -197,7 +211,7 @@ def load(name: str, preprocessing: str | None = None, as_sparse: bool | None = N
     return X_train, y_train, X_test, y_test
 
 
-def fetch(name: str, *, progressbar: bool = True) -> dict:
+def fetch(name: str, *, progressbar: bool = True) -> dict[str, Path]:
     """Make dataset ``name`` available locally and return ``{role: path}`` of its files.
 
     Remote sets are downloaded into ``data_home() / name`` (nothing is downloaded when
@@ -221,4 +235,5 @@ def fetch(name: str, *, progressbar: bool = True) -> dict:
     remote = _remote()
     if name not in remote.REMOTE:
         raise _unknown(name)
-    return remote.fetch(name, progressbar=progressbar)
+    paths: dict[str, Path] = remote.fetch(name, progressbar=progressbar)
+    return paths

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import shutil
 import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .atomic import apply_umask, sweep_partials
 from .errors import CacheFolderError, DatasetError, MalformedDataError, UnsafeArchiveError
@@ -58,12 +61,20 @@ def _check_tar(archive: Path, tar: tarfile.TarFile) -> None:
     for member in tar.getmembers():
         check_member_name(member.name, archive)
         if member.issym() or member.islnk():
-            raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a link; refusing to extract")
+            raise UnsafeArchiveError(
+                f"{archive}: member {member.name!r} is a link; refusing to extract"
+            )
         if not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a device/fifo; refusing to extract")
+            raise UnsafeArchiveError(
+                f"{archive}: member {member.name!r} is a device/fifo; refusing to extract"
+            )
 
 
-_COMPRESSED = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+_COMPRESSED: dict[bytes, Callable[..., io.BufferedIOBase]] = {
+    b"\x1f\x8b": gzip.open,
+    b"BZh": bz2.open,
+    b"\xfd7zXZ\x00": lzma.open,
+}
 
 
 def _verify_compressed_stream(archive: Path) -> None:
@@ -133,8 +144,10 @@ def safe_extract(archive: Path, target: Path, *, max_bytes: int | None = None) -
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CacheFolderError(f"cannot create {target.parent} ({error}); set SHARED_DATASETS_HOME "
-                               "to a writable folder") from error
+        raise CacheFolderError(
+            f"cannot create {target.parent} ({error}); set SHARED_DATASETS_HOME "
+            "to a writable folder"
+        ) from error
     if max_bytes is None:
         max_bytes = shutil.disk_usage(target.parent).free
     sweep_partials(target.parent)
@@ -148,29 +161,47 @@ def safe_extract(archive: Path, target: Path, *, max_bytes: int | None = None) -
                     check_member_name(info.filename, archive)
                     # the top 4 bits of external_attr hold the Unix file type; 0o12 = symlink
                     if (info.external_attr >> 28) == 0o12:
-                        raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a link; refusing to extract")
+                        raise UnsafeArchiveError(
+                            f"{archive}: member {info.filename!r} is a link; refusing to extract"
+                        )
                 _check_total_size(archive, sum(info.file_size for info in infos), max_bytes)
                 zf.extractall(staging)
         else:
             _verify_compressed_stream(archive)
             try:
-                tar = tarfile.open(archive)
+                tar = tarfile.open(archive)  # noqa: SIM115 - closed by `with tar:` below
             except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as error:
-                raise MalformedDataError(f"{archive}: not a readable tar or zip archive ({error})") from error
+                raise MalformedDataError(
+                    f"{archive}: not a readable tar or zip archive ({error})"
+                ) from error
             with tar:
                 _check_tar(archive, tar)
                 _check_total_size(archive, sum(m.size for m in tar.getmembers()), max_bytes)
                 # the "data" filter repeats these checks inside tarfile (Python >= 3.11.4)
-                kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                kwargs: dict[str, Any] = (
+                    {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                )
                 tar.extractall(staging, **kwargs)
         staging.rename(target)
     except DatasetError:
         raise
     except PermissionError as error:
-        raise CacheFolderError(f"cannot write into {target.parent} ({error}); make it writable or set "
-                               "SHARED_DATASETS_HOME to a writable folder") from error
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError,
-            RuntimeError, NotImplementedError, ValueError, OverflowError) as error:
+        raise CacheFolderError(
+            f"cannot write into {target.parent} ({error}); make it writable or set "
+            "SHARED_DATASETS_HOME to a writable folder"
+        ) from error
+    except (
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        zlib.error,
+        lzma.LZMAError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+        OverflowError,
+    ) as error:
         # damaged data: CRC mismatch, truncated stream, encrypted or unsupported zip member, ...
         raise MalformedDataError(
             f"{archive}: corrupt archive ({type(error).__name__}: {error}); delete it and fetch again"

@@ -14,6 +14,7 @@ Two details the plain ``mkstemp`` + ``os.replace`` recipe gets wrong:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -21,7 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["umask", "apply_umask", "sweep_partials", "write_atomic", "partial_prefix", "STALE_AFTER_SECONDS"]
+__all__ = [
+    "umask",
+    "apply_umask",
+    "sweep_partials",
+    "write_atomic",
+    "partial_prefix",
+    "STALE_AFTER_SECONDS",
+]
 
 #: A temporary file untouched for this long belongs to an interrupted write.
 STALE_AFTER_SECONDS = 600.0
@@ -58,14 +66,12 @@ def _newest_mtime(path: Path) -> float:
     if path.is_dir() and not path.is_symlink():
         for root, dirs, files in os.walk(path):
             for name in dirs + files:
-                try:
+                with contextlib.suppress(OSError):  # removed meanwhile: it cannot be newer
                     newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
-                except OSError:
-                    pass
     return newest
 
 
-def sweep_partials(folder: Path, *, older_than: float | None = None) -> list:
+def sweep_partials(folder: Path, *, older_than: float | None = None) -> list[Path]:
     """Remove temporaries of interrupted writes in ``folder``; return what was removed.
 
     Examples
@@ -80,7 +86,7 @@ def sweep_partials(folder: Path, *, older_than: float | None = None) -> list:
     ['.data.partial-abcd1234']
     """
     limit = time.time() - (STALE_AFTER_SECONDS if older_than is None else older_than)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:

@@ -23,6 +23,7 @@ import io
 import pickletools
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,31 +52,35 @@ _MEMO_GET = {"BINGET", "LONG_BINGET"}
 class _Global:
     """A name the stream refers to; recorded, never imported."""
 
-    def __init__(self, module: str, name: str):
+    def __init__(self, module: str, name: str) -> None:
         self.key = (module, name)
 
 
 class _Call:
     """``func(*args)`` followed by ``__setstate__(state)``; recorded, never called."""
 
-    def __init__(self, func: _Global, args: tuple):
-        self.func, self.args, self.state = func.key, args, None
+    def __init__(self, func: _Global, args: tuple[Any, ...]) -> None:
+        self.func, self.args = func.key, args
+        self.state: Any = None
 
 
 class _Refused(Exception):
     pass
 
 
-def _parse(stream: bytes):
+def _parse(stream: bytes) -> object:
     """Run the opcode stream through the inert stack machine; return the top object."""
-    stack, marks, memo = [], [], {}
+    stack: list[Any] = []
+    marks: list[int] = []
+    memo: dict[Any, Any] = {}
 
-    def pop_mark():
+    def pop_mark() -> list[Any]:
         start = marks.pop()
         items = stack[start:]
         del stack[start:]
         return items
 
+    arg: Any  # the opcode's argument: str, bytes, int or None depending on the opcode
     for opcode, arg, position in pickletools.genops(io.BytesIO(stream)):
         name = opcode.name
         if name == "PROTO":
@@ -93,11 +98,11 @@ def _parse(stream: bytes):
             stack.append(tuple(pop_mark()))
         elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
             n = int(name[-1])
-            items = tuple(stack[-n:]) if len(stack) >= n else None
-            if items is None:
+            top = tuple(stack[-n:]) if len(stack) >= n else None
+            if top is None:
                 raise _Refused(f"{name} on a stack of {len(stack)} at byte {position}")
             del stack[-n:]
-            stack.append(items)
+            stack.append(top)
         elif name in _STRINGS:
             stack.append(arg.encode("latin-1") if isinstance(arg, str) else bytes(arg))
         elif name in _INTS:
@@ -153,7 +158,7 @@ def _parse(stream: bytes):
     raise _Refused("no STOP opcode")
 
 
-def _is_uint8_dtype(value) -> bool:
+def _is_uint8_dtype(value: object) -> bool:
     return (
         isinstance(value, _Call)
         and value.func == ("numpy", "dtype")
@@ -162,14 +167,16 @@ def _is_uint8_dtype(value) -> bool:
     )
 
 
-def _pixels(value, rows: int) -> np.ndarray:
+def _pixels(value: object, rows: int) -> np.ndarray:
     if not (
         isinstance(value, _Call)
         and value.func == ("numpy.core.multiarray", "_reconstruct")
         and len(value.args) == 3
-        and isinstance(value.args[0], _Global) and value.args[0].key == ("numpy", "ndarray")
+        and isinstance(value.args[0], _Global)
+        and value.args[0].key == ("numpy", "ndarray")
         and value.args[1:] == ((0,), b"b")
-        and isinstance(value.state, tuple) and len(value.state) == 5
+        and isinstance(value.state, tuple)
+        and len(value.state) == 5
     ):
         raise _Refused("b'data' is not a pickled numpy array")
     version, shape, dtype, fortran_order, raw = value.state
@@ -178,12 +185,16 @@ def _pixels(value, rows: int) -> np.ndarray:
     if shape != (rows, _PIXELS):
         raise _Refused(f"b'data' has shape {shape}, expected ({rows}, {_PIXELS})")
     if not isinstance(raw, bytes) or len(raw) != rows * _PIXELS:
-        raise _Refused(f"b'data' holds {len(raw) if isinstance(raw, bytes) else '?'} bytes, "
-                       f"expected {rows * _PIXELS}")
+        raise _Refused(
+            f"b'data' holds {len(raw) if isinstance(raw, bytes) else '?'} bytes, "
+            f"expected {rows * _PIXELS}"
+        )
     return np.frombuffer(raw, dtype=np.uint8).reshape(rows, _PIXELS)
 
 
-def read_cifar10_batch(stream: bytes, *, rows: int = CIFAR10_BATCH_ROWS, source: str = "batch"):
+def read_cifar10_batch(
+    stream: bytes, *, rows: int = CIFAR10_BATCH_ROWS, source: str = "batch"
+) -> tuple[np.ndarray, np.ndarray]:
     """Decode one CIFAR-10 python batch without unpickling.
 
     Parameters
@@ -221,8 +232,11 @@ def read_cifar10_batch(stream: bytes, *, rows: int = CIFAR10_BATCH_ROWS, source:
             raise _Refused(f"top object is {keys}, expected a dict with b'data' and b'labels'")
         data = _pixels(entry[b"data"], rows)
         labels = entry[b"labels"]
-        if not (isinstance(labels, list) and len(labels) == rows
-                and all(type(v) is int and 0 <= v <= 9 for v in labels)):
+        if not (
+            isinstance(labels, list)
+            and len(labels) == rows
+            and all(type(v) is int and 0 <= v <= 9 for v in labels)
+        ):
             raise _Refused(f"b'labels' is not a list of {rows} integers in 0..9")
     except _Refused as error:
         message = str(error)
@@ -236,7 +250,9 @@ def read_cifar10_batch(stream: bytes, *, rows: int = CIFAR10_BATCH_ROWS, source:
     )
 
 
-def read_cifar10_archive(archive: Path, *, rows: int = CIFAR10_BATCH_ROWS):
+def read_cifar10_archive(
+    archive: Path, *, rows: int = CIFAR10_BATCH_ROWS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read the six batches straight from ``cifar-10-python.tar.gz`` (nothing is extracted).
 
     Returns
@@ -244,26 +260,36 @@ def read_cifar10_archive(archive: Path, *, rows: int = CIFAR10_BATCH_ROWS):
     X_train (5 rows x 3072), y_train, X_test, y_test : float32 features 0..255, int64 labels
     """
     limit = rows * _PIXELS + 2**20  # pixels plus labels and file names
-    batches = {}
+    batches: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     try:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
                 folder, _, name = member.name.partition("/")
                 if folder != _FOLDER or name not in CIFAR10_BATCHES:
                     continue
-                if not member.isfile() or member.size > limit:
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is None or member.size > limit:
                     raise MalformedDataError(
                         f"{archive}: member {member.name} is not a regular file of at most {limit} bytes; "
                         "delete the archive and fetch again"
                     )
-                batches[name] = read_cifar10_batch(tar.extractfile(member).read(), rows=rows,
-                                                   source=f"{archive}:{member.name}")
+                batches[name] = read_cifar10_batch(
+                    handle.read(), rows=rows, source=f"{archive}:{member.name}"
+                )
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise MalformedDataError(f"{archive}: corrupt CIFAR-10 archive ({error}); delete it and fetch again") from error
+        raise MalformedDataError(
+            f"{archive}: corrupt CIFAR-10 archive ({error}); delete it and fetch again"
+        ) from error
     missing = [name for name in CIFAR10_BATCHES if name not in batches]
     if missing:
-        raise MalformedDataError(f"{archive}: no {', '.join(missing)} under {_FOLDER}/; not the CIFAR-10 python archive")
+        raise MalformedDataError(
+            f"{archive}: no {', '.join(missing)} under {_FOLDER}/; not the CIFAR-10 python archive"
+        )
     train = [batches[name] for name in CIFAR10_BATCHES[:5]]
     X_test, y_test = batches["test_batch"]
-    return (np.vstack([x for x, _ in train]).astype(np.float32), np.concatenate([y for _, y in train]),
-            X_test.astype(np.float32), y_test)
+    return (
+        np.vstack([x for x, _ in train]).astype(np.float32),
+        np.concatenate([y for _, y in train]),
+        X_test.astype(np.float32),
+        y_test,
+    )

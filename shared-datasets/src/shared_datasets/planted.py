@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import InvalidParameterError
 
@@ -19,7 +20,7 @@ __all__ = ["make_planted_tokens", "make_planted_patches", "planted_textures", "c
 MAX_TEXTURE_CLASSES = 8
 
 
-def _check_int(name, value, minimum):
+def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
@@ -39,7 +40,8 @@ def class_phrases(n_classes: int, phrase_length: int = 1, first_id: int = 1) -> 
     """
     n_classes = _check_int("n_classes", n_classes, 1)
     phrase_length = _check_int("phrase_length", phrase_length, 1)
-    return (first_id + np.arange(n_classes * phrase_length)).reshape(n_classes, phrase_length)
+    ids: np.ndarray = first_id + np.arange(n_classes * phrase_length)
+    return ids.reshape(n_classes, phrase_length)
 
 
 def make_planted_tokens(
@@ -52,7 +54,7 @@ def make_planted_tokens(
     pad_id: int = 0,
     include_blank: bool = False,
     random_state: int | np.random.Generator | None = 0,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token sequences in which one planted class phrase decides the label.
 
     Token ids: ``pad_id`` (0) is reserved for padding and never drawn; ids
@@ -104,7 +106,9 @@ def make_planted_tokens(
     phrase_length = _check_int("phrase_length", phrase_length, 1)
     vocab_size = _check_int("vocab_size", vocab_size, 1)
     if isinstance(pad_id, bool) or pad_id != 0:
-        raise InvalidParameterError(f"pad_id must be 0 (ids 1.. are the class phrases), got {pad_id!r}")
+        raise InvalidParameterError(
+            f"pad_id must be 0 (ids 1.. are the class phrases), got {pad_id!r}"
+        )
     if phrase_length > seq_len:
         raise InvalidParameterError(
             f"phrase_length={phrase_length} does not fit into seq_len={seq_len}; make seq_len larger"
@@ -162,14 +166,14 @@ def planted_textures(n_classes: int, patch: int = 7) -> np.ndarray:
 
 
 def make_planted_patches(
-    images,
+    images: npt.ArrayLike,
     n_classes: int = 4,
     *,
     patch: int = 7,
     value_range: tuple[float, float] = (0.0, 1.0),
     include_blank: bool = False,
     random_state: int | np.random.Generator | None = 0,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images in which one planted texture patch, at a random grid cell, decides the class.
 
     The image is a grid of ``patch × patch`` cells. For each image a class is drawn
@@ -221,7 +225,9 @@ def make_planted_patches(
             f"images must have shape (N, H, W) or (N, H, W, C) with N >= 1, got {images.shape}; "
             "reshape flat rows such as shared_datasets.load('mnist5k')'s to (N, 28, 28) first"
         )
-    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
+    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(
+        images.dtype, np.complexfloating
+    ):
         raise InvalidParameterError(f"images must be real numbers, got dtype {images.dtype}")
     height, width = images.shape[1:3]
     if height % patch or width % patch:
@@ -230,9 +236,11 @@ def make_planted_patches(
         )
     low, high = (float(v) for v in value_range)
     if not (np.isfinite(low) and np.isfinite(high)) or low == high:
-        raise InvalidParameterError(f"value_range must be two different finite numbers, got {value_range!r}")
+        raise InvalidParameterError(
+            f"value_range must be two different finite numbers, got {value_range!r}"
+        )
     rng = np.random.default_rng(random_state)
-    n = images.shape[0]
+    n = int(images.shape[0])
     n_cols = width // patch
     y = rng.integers(0, n_classes + bool(include_blank), size=n)
     patch_index = rng.integers(0, (height // patch) * n_cols, size=n)

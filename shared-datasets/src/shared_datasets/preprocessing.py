@@ -18,6 +18,8 @@ divides by the maximum absolute value (both keep zeros zero), and ``"center"`` r
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, Normalizer, StandardScaler
@@ -29,7 +31,7 @@ __all__ = ["PREPROCESSING", "preprocess"]
 PREPROCESSING = ("unit_norm", "unit_variance", "minmax", "center")
 
 
-def _scaler(method: str, sparse: bool):
+def _scaler(method: str, sparse: bool) -> Any:
     if method == "unit_norm":
         return Normalizer(norm="l2")
     if method == "unit_variance":
@@ -48,7 +50,7 @@ def _scaler(method: str, sparse: bool):
     )
 
 
-def preprocess(X_train, X_test, method: str | None):
+def preprocess(X_train: Any, X_test: Any, method: str | None) -> tuple[Any, Any]:
     """Fit ``method`` on ``X_train`` and apply it to ``X_train`` and ``X_test``.
 
     Parameters
@@ -74,7 +76,9 @@ def preprocess(X_train, X_test, method: str | None):
     if method is None:
         return X_train, X_test
     if not isinstance(method, str):
-        raise InvalidParameterError(f"preprocessing must be None or a string, got {type(method).__name__}")
+        raise InvalidParameterError(
+            f"preprocessing must be None or a string, got {type(method).__name__}"
+        )
     sparse = sp.issparse(X_train)
     scaler = _scaler(method, sparse)
     X_train_out = scaler.fit_transform(X_train)

@@ -13,14 +13,21 @@ import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .catalog import DatasetInfo
-from .cifar import read_cifar10_archive
+from .cifar import CIFAR10_BATCH_ROWS, read_cifar10_archive
 from .download import RemoteFile, fetch_file
+from .errors import (
+    CacheRepairWarning,
+    InvalidParameterError,
+    MalformedDataError,
+    ManualDownloadRequiredError,
+)
 from .memory import check_memory
-from .errors import CacheRepairWarning, InvalidParameterError, MalformedDataError, ManualDownloadRequiredError
 from .paths import data_home
 from .splitting import split_90_10
 from .svmlight import read_svmlight
@@ -38,30 +45,74 @@ class RemoteDataset:
     """A remote dataset: its metadata, its files by role, and how to read them."""
 
     info: DatasetInfo
-    files: dict = field(default_factory=dict)
+    # role -> RemoteFile; the manual LSHTC sets hold {"how": where to get them} instead
+    files: dict[str, Any] = field(default_factory=dict)
     reader: str = "svmlight"
     # svmlight: features are one-based; n_features from info.n_features
 
 
-def _libsvm(name, path_train, path_test, *, n_features, n_classes, n_train, n_test, description,
-            compressed=None, split=None, hashes=(None, None), hash_source=""):
+def _libsvm(
+    name: str,
+    path_train: str,
+    path_test: str | None,
+    *,
+    n_features: int,
+    n_classes: int,
+    n_train: int,
+    n_test: int,
+    description: str,
+    compressed: str | None = None,
+    split: str | None = None,
+    hashes: tuple[str | None, str | None] = (None, None),
+    hash_source: str = "",
+) -> RemoteDataset:
     files = {"train": RemoteFile(f"{LIBSVM}/{path_train}", hashes[0], hash_source, compressed)}
     if path_test:
         files["test"] = RemoteFile(f"{LIBSVM}/{path_test}", hashes[1], hash_source, compressed)
     split = split or ("LIBSVM split" if path_test else _SEEDED)
     return RemoteDataset(
-        DatasetInfo(name, "remote", description, _LIBSVM_SOURCE, _LIBSVM_LICENSE, split,
-                    n_train, n_test, n_features, n_classes, sparse=True),
+        DatasetInfo(
+            name,
+            "remote",
+            description,
+            _LIBSVM_SOURCE,
+            _LIBSVM_LICENSE,
+            split,
+            n_train,
+            n_test,
+            n_features,
+            n_classes,
+            sparse=True,
+        ),
         files,
     )
 
 
-def _lshtc(name, edition, n_train, n_test, n_classes, n_features, how):
+def _lshtc(
+    name: str,
+    edition: str,
+    n_train: int,
+    n_test: int,
+    n_classes: int,
+    n_features: int,
+    how: str,
+) -> RemoteDataset:
     return RemoteDataset(
-        DatasetInfo(name, "manual", f"{edition} (Table III.2); multi-label svmlight text data",
-                    "LSHTC challenge (Partalas et al., 2015), account needed", "LSHTC challenge terms",
-                    "challenge split", n_train, n_test, n_features, n_classes, sparse=True),
-        {"how": how}, reader="lshtc",
+        DatasetInfo(
+            name,
+            "manual",
+            f"{edition} (Table III.2); multi-label svmlight text data",
+            "LSHTC challenge (Partalas et al., 2015), account needed",
+            "LSHTC challenge terms",
+            "challenge split",
+            n_train,
+            n_test,
+            n_features,
+            n_classes,
+            sparse=True,
+        ),
+        {"how": how},
+        reader="lshtc",
     )
 
 
@@ -69,87 +120,261 @@ REMOTE = {
     d.info.name: d
     for d in [
         # ---- Table III.1: LIBSVM multi-class sets (names of the offline UCI copies get a libsvm_ prefix)
-        _libsvm("libsvm_iris", "multiclass/iris.scale", None, n_features=4, n_classes=3, n_train=135,
-                n_test=15, description="iris, LIBSVM copy scaled to [-1, 1]"),
-        _libsvm("libsvm_glass", "multiclass/glass.scale", None, n_features=9, n_classes=6, n_train=192,
-                n_test=22, description="glass, LIBSVM copy scaled to [-1, 1]"),
-        _libsvm("libsvm_letter", "multiclass/letter.scale", "multiclass/letter.scale.t", n_features=16,
-                n_classes=26, n_train=15000, n_test=5000, description="letter, LIBSVM copy scaled to [-1, 1]"),
-        _libsvm("libsvm_satimage", "multiclass/satimage.scale", "multiclass/satimage.scale.t",
-                n_features=36, n_classes=6, n_train=4435, n_test=2000,
-                description="satimage, LIBSVM copy scaled to [-1, 1]"),
-        _libsvm("news20", "multiclass/news20.bz2", "multiclass/news20.t.bz2", n_features=62061,
-                n_classes=20, n_train=15935, n_test=3993, compressed="bz2",
-                description="20 Newsgroups bag of words (LIBSVM)"),
-        _libsvm("rcv1", "multiclass/rcv1_train.multiclass.bz2", "multiclass/rcv1_test.multiclass.bz2",
-                n_features=47236, n_classes=53, n_train=15564, n_test=518571, compressed="bz2",
-                description="RCV1 multi-class (LIBSVM rcv1.multiclass; 53 classes over train and test)"),
-        _libsvm("sensit", "multiclass/vehicle/combined.bz2", "multiclass/vehicle/combined.t.bz2",
-                n_features=100, n_classes=3, n_train=78823, n_test=19705, compressed="bz2",
-                description="SensIT Vehicle, acoustic + seismic (combined)"),
-        _libsvm("splice", "binary/splice", "binary/splice.t", n_features=60, n_classes=2, n_train=1000,
-                n_test=2175, description="splice junctions, binary (LIBSVM)"),
-        _libsvm("usps", "multiclass/usps.bz2", "multiclass/usps.t.bz2", n_features=256, n_classes=10,
-                n_train=7291, n_test=2007, compressed="bz2", description="USPS handwritten digits 16x16 (LIBSVM)",
-                hashes=("md5:ec16c51db3855ca6c91edd34d0e9b197", "md5:8ea070ee2aca1ac39742fdd1ef5ed118"),
-                hash_source="torchvision.datasets.USPS"),
+        _libsvm(
+            "libsvm_iris",
+            "multiclass/iris.scale",
+            None,
+            n_features=4,
+            n_classes=3,
+            n_train=135,
+            n_test=15,
+            description="iris, LIBSVM copy scaled to [-1, 1]",
+        ),
+        _libsvm(
+            "libsvm_glass",
+            "multiclass/glass.scale",
+            None,
+            n_features=9,
+            n_classes=6,
+            n_train=192,
+            n_test=22,
+            description="glass, LIBSVM copy scaled to [-1, 1]",
+        ),
+        _libsvm(
+            "libsvm_letter",
+            "multiclass/letter.scale",
+            "multiclass/letter.scale.t",
+            n_features=16,
+            n_classes=26,
+            n_train=15000,
+            n_test=5000,
+            description="letter, LIBSVM copy scaled to [-1, 1]",
+        ),
+        _libsvm(
+            "libsvm_satimage",
+            "multiclass/satimage.scale",
+            "multiclass/satimage.scale.t",
+            n_features=36,
+            n_classes=6,
+            n_train=4435,
+            n_test=2000,
+            description="satimage, LIBSVM copy scaled to [-1, 1]",
+        ),
+        _libsvm(
+            "news20",
+            "multiclass/news20.bz2",
+            "multiclass/news20.t.bz2",
+            n_features=62061,
+            n_classes=20,
+            n_train=15935,
+            n_test=3993,
+            compressed="bz2",
+            description="20 Newsgroups bag of words (LIBSVM)",
+        ),
+        _libsvm(
+            "rcv1",
+            "multiclass/rcv1_train.multiclass.bz2",
+            "multiclass/rcv1_test.multiclass.bz2",
+            n_features=47236,
+            n_classes=53,
+            n_train=15564,
+            n_test=518571,
+            compressed="bz2",
+            description="RCV1 multi-class (LIBSVM rcv1.multiclass; 53 classes over train and test)",
+        ),
+        _libsvm(
+            "sensit",
+            "multiclass/vehicle/combined.bz2",
+            "multiclass/vehicle/combined.t.bz2",
+            n_features=100,
+            n_classes=3,
+            n_train=78823,
+            n_test=19705,
+            compressed="bz2",
+            description="SensIT Vehicle, acoustic + seismic (combined)",
+        ),
+        _libsvm(
+            "splice",
+            "binary/splice",
+            "binary/splice.t",
+            n_features=60,
+            n_classes=2,
+            n_train=1000,
+            n_test=2175,
+            description="splice junctions, binary (LIBSVM)",
+        ),
+        _libsvm(
+            "usps",
+            "multiclass/usps.bz2",
+            "multiclass/usps.t.bz2",
+            n_features=256,
+            n_classes=10,
+            n_train=7291,
+            n_test=2007,
+            compressed="bz2",
+            description="USPS handwritten digits 16x16 (LIBSVM)",
+            hashes=("md5:ec16c51db3855ca6c91edd34d0e9b197", "md5:8ea070ee2aca1ac39742fdd1ef5ed118"),
+            hash_source="torchvision.datasets.USPS",
+        ),
         # ---- Table IV.1 / A.1
-        _libsvm("libsvm_mnist", "multiclass/mnist.bz2", "multiclass/mnist.t.bz2", n_features=784,
-                n_classes=10, n_train=60000, n_test=10000, compressed="bz2",
-                description="MNIST (LIBSVM copy, pixel values 0..255)"),
-        _libsvm("a9a", "binary/a9a", "binary/a9a.t", n_features=123, n_classes=2, n_train=32561,
-                n_test=16281, description="Adult census income, binarised features (LIBSVM a9a)"),
-        _libsvm("gisette", "binary/gisette_scale.bz2", "binary/gisette_scale.t.bz2", n_features=5000,
-                n_classes=2, n_train=6000, n_test=1000, compressed="bz2",
-                description="Gisette (NIPS 2003 feature selection), scaled (LIBSVM)"),
+        _libsvm(
+            "libsvm_mnist",
+            "multiclass/mnist.bz2",
+            "multiclass/mnist.t.bz2",
+            n_features=784,
+            n_classes=10,
+            n_train=60000,
+            n_test=10000,
+            compressed="bz2",
+            description="MNIST (LIBSVM copy, pixel values 0..255)",
+        ),
+        _libsvm(
+            "a9a",
+            "binary/a9a",
+            "binary/a9a.t",
+            n_features=123,
+            n_classes=2,
+            n_train=32561,
+            n_test=16281,
+            description="Adult census income, binarised features (LIBSVM a9a)",
+        ),
+        _libsvm(
+            "gisette",
+            "binary/gisette_scale.bz2",
+            "binary/gisette_scale.t.bz2",
+            n_features=5000,
+            n_classes=2,
+            n_train=6000,
+            n_test=1000,
+            compressed="bz2",
+            description="Gisette (NIPS 2003 feature selection), scaled (LIBSVM)",
+        ),
         RemoteDataset(
-            DatasetInfo("mnist", "remote", "MNIST 28x28 digits, 0..255 (Keras' mnist.npz)",
-                        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-                        "CC BY-SA 3.0", "original split (60000 train / 10000 test)", 60000, 10000, 784, 10),
-            {"archive": RemoteFile(
+            DatasetInfo(
+                "mnist",
+                "remote",
+                "MNIST 28x28 digits, 0..255 (Keras' mnist.npz)",
                 "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-                "sha256:731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-                "keras.datasets.mnist")},
+                "CC BY-SA 3.0",
+                "original split (60000 train / 10000 test)",
+                60000,
+                10000,
+                784,
+                10,
+            ),
+            {
+                "archive": RemoteFile(
+                    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+                    "sha256:731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+                    "keras.datasets.mnist",
+                )
+            },
             reader="mnist_npz",
         ),
         RemoteDataset(
-            DatasetInfo("cifar10", "remote", "CIFAR-10 32x32x3 images, 0..255, flattened channel-first (3072)",
-                        "https://www.cs.toronto.edu/~kriz/cifar.html", "see the CIFAR page (free for research)",
-                        "original split (50000 train / 10000 test)", 50000, 10000, 3072, 10),
-            {"archive": RemoteFile(
-                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                "sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
-                "keras.datasets.cifar10")},
+            DatasetInfo(
+                "cifar10",
+                "remote",
+                "CIFAR-10 32x32x3 images, 0..255, flattened channel-first (3072)",
+                "https://www.cs.toronto.edu/~kriz/cifar.html",
+                "see the CIFAR page (free for research)",
+                "original split (50000 train / 10000 test)",
+                50000,
+                10000,
+                3072,
+                10,
+            ),
+            {
+                "archive": RemoteFile(
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                    "sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                    "keras.datasets.cifar10",
+                )
+            },
             reader="cifar10",
         ),
         RemoteDataset(
-            DatasetInfo("covtype", "remote", "UCI forest cover type, 54 features, 7 classes",
-                        "UCI covtype.data.gz as mirrored for scikit-learn (figshare)", "CC BY 4.0 (UCI)",
-                        _SEEDED, 522910, 58102, 54, 7),
-            {"data": RemoteFile(
-                "https://ndownloader.figshare.com/files/5976039",
-                "sha256:614360d0257557dd1792834a85a1cdebfadc3c4f30b011d56afee7ffb5b15771",
-                "sklearn.datasets.fetch_covtype", decompress="gz", filename="covtype.data.gz")},
+            DatasetInfo(
+                "covtype",
+                "remote",
+                "UCI forest cover type, 54 features, 7 classes",
+                "UCI covtype.data.gz as mirrored for scikit-learn (figshare)",
+                "CC BY 4.0 (UCI)",
+                _SEEDED,
+                522910,
+                58102,
+                54,
+                7,
+            ),
+            {
+                "data": RemoteFile(
+                    "https://ndownloader.figshare.com/files/5976039",
+                    "sha256:614360d0257557dd1792834a85a1cdebfadc3c4f30b011d56afee7ffb5b15771",
+                    "sklearn.datasets.fetch_covtype",
+                    decompress="gz",
+                    filename="covtype.data.gz",
+                )
+            },
             reader="covtype",
         ),
         RemoteDataset(
-            DatasetInfo("letter_uci", "remote", "UCI Letter Recognition, original CSV (same data as 'letter')",
-                        "UCI machine learning repository", "CC BY 4.0 (UCI)",
-                        "UCI split (first 16000 train / last 4000 test)", 16000, 4000, 16, 26),
-            {"data": RemoteFile(
-                "https://archive.ics.uci.edu/ml/machine-learning-databases/letter-recognition/letter-recognition.data",
-                None)},
+            DatasetInfo(
+                "letter_uci",
+                "remote",
+                "UCI Letter Recognition, original CSV (same data as 'letter')",
+                "UCI machine learning repository",
+                "CC BY 4.0 (UCI)",
+                "UCI split (first 16000 train / last 4000 test)",
+                16000,
+                4000,
+                16,
+                26,
+            ),
+            {
+                "data": RemoteFile(
+                    "https://archive.ics.uci.edu/ml/machine-learning-databases/letter-recognition/letter-recognition.data",
+                    None,
+                )
+            },
             reader="uci_letter",
         ),
         # ---- Table III.2: LSHTC, behind a registration
-        _lshtc("lshtc_small", "LSHTC-small (LSHTC1 2010, DMOZ dry-run)", 4463, 1858, 1139, 51033,
-               "LSHTC1 (2010) dry-run/'small' dataset, http://lshtc.iit.demokritos.gr/"),
-        _lshtc("lshtc_large", "LSHTC-large (LSHTC1 2010, DMOZ large)", 128710, 34880, 12294, 381581,
-               "LSHTC1 (2010) large dataset, http://lshtc.iit.demokritos.gr/"),
-        _lshtc("lshtc_2011", "LSHTC-2011 (LSHTC2, DMOZ)", 394754, 104263, 27875, 594158,
-               "LSHTC2 (2011) DMOZ dataset, http://lshtc.iit.demokritos.gr/"),
-        _lshtc("lshtc_2012", "LSHTC-2012 (LSHTC3, DMOZ)", 383408, 103435, 11947, 575555,
-               "LSHTC3 (2012) DMOZ dataset, http://lshtc.iit.demokritos.gr/"),
+        _lshtc(
+            "lshtc_small",
+            "LSHTC-small (LSHTC1 2010, DMOZ dry-run)",
+            4463,
+            1858,
+            1139,
+            51033,
+            "LSHTC1 (2010) dry-run/'small' dataset, http://lshtc.iit.demokritos.gr/",
+        ),
+        _lshtc(
+            "lshtc_large",
+            "LSHTC-large (LSHTC1 2010, DMOZ large)",
+            128710,
+            34880,
+            12294,
+            381581,
+            "LSHTC1 (2010) large dataset, http://lshtc.iit.demokritos.gr/",
+        ),
+        _lshtc(
+            "lshtc_2011",
+            "LSHTC-2011 (LSHTC2, DMOZ)",
+            394754,
+            104263,
+            27875,
+            594158,
+            "LSHTC2 (2011) DMOZ dataset, http://lshtc.iit.demokritos.gr/",
+        ),
+        _lshtc(
+            "lshtc_2012",
+            "LSHTC-2012 (LSHTC3, DMOZ)",
+            383408,
+            103435,
+            11947,
+            575555,
+            "LSHTC3 (2012) DMOZ dataset, http://lshtc.iit.demokritos.gr/",
+        ),
     ]
 }
 
@@ -163,7 +388,7 @@ def dataset_folder(name: str) -> Path:
     return data_home() / name
 
 
-def fetch(name: str, *, progressbar: bool = False) -> dict:
+def fetch(name: str, *, progressbar: bool = False) -> dict[str, Path]:
     """Download (if needed) every file of remote dataset ``name``; return ``{role: local path}``.
 
     Examples
@@ -175,19 +400,26 @@ def fetch(name: str, *, progressbar: bool = False) -> dict:
     if dataset.reader == "lshtc":
         return _lshtc_paths(name)
     folder = dataset_folder(name)
-    return {role: fetch_file(f, folder, progressbar=progressbar) for role, f in dataset.files.items()}
+    return {
+        role: fetch_file(f, folder, progressbar=progressbar) for role, f in dataset.files.items()
+    }
 
 
 # ------------------------------------------------------------------------------- readers
-def _encode_labels(*label_arrays):
+def _encode_labels(*label_arrays: npt.ArrayLike) -> tuple[list[np.ndarray], np.ndarray]:
     classes = np.unique(np.concatenate([np.asarray(y) for y in label_arrays]))
     return [np.searchsorted(classes, y).astype(np.int64) for y in label_arrays], classes
 
 
-def _read_svmlight_dataset(dataset: RemoteDataset, paths: dict):
+Split = tuple[Any, np.ndarray, Any, np.ndarray]  # X_train, y_train, X_test, y_test
+
+
+def _read_svmlight_dataset(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
     n_features = dataset.info.n_features
     if "test" in paths:
-        X_train, y_train, X_test, y_test = read_svmlight([paths["train"], paths["test"]], n_features=n_features)
+        X_train, y_train, X_test, y_test = read_svmlight(
+            [paths["train"], paths["test"]], n_features=n_features
+        )
     else:
         X, y = read_svmlight([paths["train"]], n_features=n_features)
         (y,), _ = _encode_labels(y)
@@ -197,27 +429,31 @@ def _read_svmlight_dataset(dataset: RemoteDataset, paths: dict):
     return X_train, y_train, X_test, y_test
 
 
-def _read_mnist_npz(paths):
+def _read_mnist_npz(paths: dict[str, Path]) -> Split:
     path = paths["archive"]
     try:
         with np.load(path, allow_pickle=False) as f:
             x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
     except (OSError, KeyError, ValueError) as error:
         raise MalformedDataError(f"{path}: not Keras' mnist.npz ({error})") from error
-    return (x_train.reshape(len(x_train), -1).astype(np.float32), y_train.astype(np.int64),
-            x_test.reshape(len(x_test), -1).astype(np.float32), y_test.astype(np.int64))
+    return (
+        x_train.reshape(len(x_train), -1).astype(np.float32),
+        y_train.astype(np.int64),
+        x_test.reshape(len(x_test), -1).astype(np.float32),
+        y_test.astype(np.int64),
+    )
 
 
-def _read_cifar10(dataset: RemoteDataset, paths):
+def _read_cifar10(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
     # Read from the archive itself, whose SHA-256 pooch has just verified, never from an
     # extracted copy, and without unpickling (see shared_datasets.cifar).
     old = dataset_folder(dataset.info.name) / "extracted"
     if old.is_dir():  # left by shared-datasets <= 0.1.0, which unpickled from it
         shutil.rmtree(old, ignore_errors=True)
-    return read_cifar10_archive(paths["archive"], rows=dataset.info.n_test)
+    return read_cifar10_archive(paths["archive"], rows=dataset.info.n_test or CIFAR10_BATCH_ROWS)
 
 
-def _read_covtype(paths):
+def _read_covtype(paths: dict[str, Path]) -> Split:
     path = paths["data"]
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64)
@@ -230,16 +466,19 @@ def _read_covtype(paths):
     return X_train, y_train, X_test, y_test
 
 
-def _read_uci_letter(paths):
+def _read_uci_letter(paths: dict[str, Path]) -> Split:
     path = paths["data"]
-    letters, rows = [], []
+    letters: list[str] = []
+    rows: list[list[float]] = []
     with open(path, encoding="ascii") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             fields = line.strip().split(",")
             if len(fields) != 17 or len(fields[0]) != 1:
-                raise MalformedDataError(f"{path}:{number}: expected 'LETTER,16 integers', got {line.strip()!r}")
+                raise MalformedDataError(
+                    f"{path}:{number}: expected 'LETTER,16 integers', got {line.strip()!r}"
+                )
             letters.append(fields[0])
             try:
                 rows.append([float(v) for v in fields[1:]])
@@ -250,7 +489,7 @@ def _read_uci_letter(paths):
     return X[:16000], y[:16000], X[16000:], y[16000:]
 
 
-def _lshtc_paths(name):
+def _lshtc_paths(name: str) -> dict[str, Path]:
     folder = dataset_folder(name)
     paths = {"train": folder / "train.txt", "test": folder / "test.txt"}
     missing = [p for p in paths.values() if not p.is_file()]
@@ -266,25 +505,36 @@ def _lshtc_paths(name):
     return paths
 
 
-def _read_lshtc(name, paths, multilabel):
-    X_train, y_train, X_test, y_test = read_svmlight([paths["train"], paths["test"]], multilabel=True)
+def _read_lshtc(name: str, paths: dict[str, Path], multilabel: str) -> tuple[Any, Any, Any, Any]:
+    X_train, y_train, X_test, y_test = read_svmlight(
+        [paths["train"], paths["test"]], multilabel=True
+    )
     if multilabel == "all":
         from sklearn.preprocessing import MultiLabelBinarizer
 
         binarizer = MultiLabelBinarizer(sparse_output=True)
         binarizer.fit(list(y_train) + list(y_test))
-        return X_train, binarizer.transform(y_train).tocsr(), X_test, binarizer.transform(y_test).tocsr()
+        return (
+            X_train,
+            binarizer.transform(y_train).tocsr(),
+            X_test,
+            binarizer.transform(y_test).tocsr(),
+        )
     for path, labels in ((paths["train"], y_train), (paths["test"], y_test)):
         empty = [i for i, t in enumerate(labels) if len(t) == 0]
         if empty:
-            raise MalformedDataError(f"{path}: document {empty[0] + 1} has no label; use multilabel='all'")
+            raise MalformedDataError(
+                f"{path}: document {empty[0] + 1} has no label; use multilabel='all'"
+            )
     (y_train, y_test), _ = _encode_labels(
         np.array([t[0] for t in y_train]), np.array([t[0] for t in y_test])
     )
     return X_train, y_train, X_test, y_test
 
 
-def load_remote(name: str, *, progressbar: bool = True, multilabel: str | None = None):
+def load_remote(
+    name: str, *, progressbar: bool = True, multilabel: str | None = None
+) -> tuple[Any, Any, Any, Any]:
     """Fetch (if needed) and read remote dataset ``name``; see :func:`shared_datasets.load`.
 
     Parameters
@@ -316,31 +566,37 @@ def load_remote(name: str, *, progressbar: bool = True, multilabel: str | None =
             removed = ", ".join(str(p) for p in stale + fresh)
             if attempt == 2 or not stale:
                 note = f" Removed {removed}." if removed else ""
-                raise MalformedDataError(f"{error}.{note} Fetch it again; if this persists, the "
-                                         f"server's copy differs from the registry's.") from error
+                raise MalformedDataError(
+                    f"{error}.{note} Fetch it again; if this persists, the "
+                    f"server's copy differs from the registry's."
+                ) from error
             warnings.warn(
                 f"{name}: the cached copy failed validation ({error}); removed {removed} "
                 "and fetching it again.",
-                CacheRepairWarning, stacklevel=3,
+                CacheRepairWarning,
+                stacklevel=3,
             )
     raise AssertionError("unreachable")
 
 
-def _cached_files(dataset: RemoteDataset) -> list:
+def _cached_files(dataset: RemoteDataset) -> list[Path]:
     """Files of ``dataset`` already in the cache before this load."""
     folder = dataset_folder(dataset.info.name)
     names = {n for f in dataset.files.values() for n in (f.download_name, f.local_name)}
     return [folder / n for n in sorted(names) if (folder / n).is_file()]
 
 
-def _discard(dataset: RemoteDataset, cached: list):
+def _discard(dataset: RemoteDataset, cached: list[Path]) -> tuple[list[Path], list[Path]]:
     """Remove the files of ``dataset`` that this load downloaded, and the ``cached`` ones
     that no pinned hash vouches for; return both lists (stale cached, fresh)."""
     folder = dataset_folder(dataset.info.name)
-    stale, fresh = [], []
+    stale: list[Path] = []
+    fresh: list[Path] = []
     for f in dataset.files.values():
-        for path, pinned in ((folder / f.download_name, f.known_hash is not None),
-                             (folder / f.local_name, f.known_hash is not None and not f.decompress)):
+        for path, pinned in (
+            (folder / f.download_name, f.known_hash is not None),
+            (folder / f.local_name, f.known_hash is not None and not f.decompress),
+        ):
             if not path.is_file() or path in stale or path in fresh:
                 continue
             if path not in cached:
@@ -352,16 +608,20 @@ def _discard(dataset: RemoteDataset, cached: list):
     return stale, fresh
 
 
-def _read_verified(dataset: RemoteDataset, paths: dict):
+def _read_verified(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
     """Read the files, after a memory estimate, and check shapes against the registry."""
     info = dataset.info
     if dataset.reader == "svmlight":
         # scikit-learn's parser holds ~3 bytes per byte of text (values, indices, labels)
         estimate = 4 * sum(Path(p).stat().st_size for p in paths.values())
     else:  # dense: the raw array, its float32 copy and the stacked copy
-        estimate = 12 * (info.n_train + info.n_test) * info.n_features
-    check_memory(estimate, f"loading {info.name}",
-                 hint="free memory or use a machine with more; the estimate is for the whole set")
+        # (every dense entry of the registry records its sizes)
+        estimate = 12 * ((info.n_train or 0) + (info.n_test or 0)) * (info.n_features or 0)
+    check_memory(
+        estimate,
+        f"loading {info.name}",
+        hint="free memory or use a machine with more; the estimate is for the whole set",
+    )
     if dataset.reader == "svmlight":
         data = _read_svmlight_dataset(dataset, paths)
     elif dataset.reader == "mnist_npz":

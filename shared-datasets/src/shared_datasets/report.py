@@ -13,7 +13,9 @@ import csv
 import io
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,16 +29,14 @@ __all__ = ["main", "dataset_rows"]
 COLUMNS = ["name", "n_train", "n_test", "n_features", "n_classes", "density", "source"]
 
 
-
-
-def _density(X_train, X_test) -> float:
+def _density(X_train: Any, X_test: Any) -> float:
     cells = (X_train.shape[0] + X_test.shape[0]) * X_train.shape[1]
     if sp.issparse(X_train):
-        return (X_train.nnz + X_test.nnz) / cells
-    return (np.count_nonzero(X_train) + np.count_nonzero(X_test)) / cells
+        return float((X_train.nnz + X_test.nnz) / cells)
+    return float((np.count_nonzero(X_train) + np.count_nonzero(X_test)) / cells)
 
 
-def dataset_rows(progress: bool = True) -> list[dict]:
+def dataset_rows(progress: bool = True) -> list[dict[str, Any]]:
     """One row per offline dataset plus the default ``lshtc_like`` draw (see module doc)."""
     from tqdm import tqdm
 
@@ -45,15 +45,21 @@ def dataset_rows(progress: bool = True) -> list[dict]:
     for name in tqdm(names, desc="loading datasets", disable=not progress, file=sys.stderr):
         X_train, y_train, X_test, y_test = api.load(name)
         meta = catalog.OFFLINE.get(name) or catalog.GENERATORS[name]
-        rows.append({
-            "name": name, "n_train": X_train.shape[0], "n_test": X_test.shape[0],
-            "n_features": X_train.shape[1], "n_classes": int(len(np.unique(np.concatenate([y_train, y_test])))),
-            "density": round(float(_density(X_train, X_test)), 6), "source": meta.source,
-        })
+        rows.append(
+            {
+                "name": name,
+                "n_train": X_train.shape[0],
+                "n_test": X_test.shape[0],
+                "n_features": X_train.shape[1],
+                "n_classes": len(np.unique(np.concatenate([y_train, y_test]))),
+                "density": round(float(_density(X_train, X_test)), 6),
+                "source": meta.source,
+            }
+        )
     return rows
 
 
-def _class_size_figure(path: Path) -> dict:
+def _class_size_figure(path: Path) -> dict[str, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,18 +78,29 @@ def _class_size_figure(path: Path) -> dict:
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
     ax0.loglog(ranks, sizes, ".", ms=3, label="generated")
     ax0.loglog(ranks, expected, "-", lw=1, label="expected: 1 + (n-K) (r^-1 / H_K)")
-    ax0.set(xlabel="class rank", ylabel="documents in class",
-            title=f"lshtc_like class sizes (n={n:,}, K={k:,}); head slope {slope:.2f}")
+    ax0.set(
+        xlabel="class rank",
+        ylabel="documents in class",
+        title=f"lshtc_like class sizes (n={n:,}, K={k:,}); head slope {slope:.2f}",
+    )
     ax0.legend()
     ax1.hist(nnz, bins=np.arange(nnz.min(), nnz.max() + 2) - 0.5)
-    ax1.set(xlabel="non-zeros per row", ylabel="rows", title=f"mean {nnz.mean():.1f} non-zeros per row")
+    ax1.set(
+        xlabel="non-zeros per row", ylabel="rows", title=f"mean {nnz.mean():.1f} non-zeros per row"
+    )
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     write_atomic(path, buffer.getvalue())
-    return {"seconds": seconds, "slope": slope, "mean_nnz": float(nnz.mean()), "largest": int(sizes[0]),
-            "singletons": int((sizes == 1).sum()), "shape": X.shape}
+    return {
+        "seconds": seconds,
+        "slope": slope,
+        "mean_nnz": float(nnz.mean()),
+        "largest": int(sizes[0]),
+        "singletons": int((sizes == 1).sum()),
+        "shape": X.shape,
+    }
 
 
 def _signal_distractor_figure(path: Path) -> None:
@@ -96,14 +113,20 @@ def _signal_distractor_figure(path: Path) -> None:
     w, *_ = np.linalg.lstsq(X, y, rcond=None)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     points = ax.scatter(X[:, 0], X[:, 1], c=X @ w, cmap="coolwarm", s=8)
-    for vector, label, colour in [((1, 0), "signal direction a_s = (1, 0)", "black"),
-                                  ((1, 1), "distractor direction a_d = (1, 1)", "dimgrey"),
-                                  (tuple(w), f"least-squares filter w = ({w[0]:.2f}, {w[1]:.2f})", "green")]:
-        ax.annotate("", xy=vector, xytext=(0, 0), arrowprops=dict(color=colour, width=2.5, headwidth=9))
+    for vector, label, colour in [
+        ((1, 0), "signal direction a_s = (1, 0)", "black"),
+        ((1, 1), "distractor direction a_d = (1, 1)", "dimgrey"),
+        (tuple(w), f"least-squares filter w = ({w[0]:.2f}, {w[1]:.2f})", "green"),
+    ]:
+        ax.annotate(
+            "", xy=vector, xytext=(0, 0), arrowprops=dict(color=colour, width=2.5, headwidth=9)
+        )
         ax.plot([], [], color=colour, lw=3, label=label)
     ax.legend(loc="upper left", fontsize=8)
     ax.set(aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
-    ax.set_title("Fig. II.2 / Eq. II.29: $x = a_s y + a_d \\varepsilon$, colour $= w^T x$", fontsize=10)
+    ax.set_title(
+        "Fig. II.2 / Eq. II.29: $x = a_s y + a_d \\varepsilon$, colour $= w^T x$", fontsize=10
+    )
     fig.colorbar(points, ax=ax, shrink=0.8, label="$w^T x = y$")
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -112,9 +135,11 @@ def _signal_distractor_figure(path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Write the report into ``--out`` (created) and print where."""
-    parser = argparse.ArgumentParser(prog="python -m shared_datasets.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m shared_datasets.report", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     args = parser.parse_args(argv)
     out = args.out
@@ -131,29 +156,45 @@ def main(argv=None) -> int:
     _signal_distractor_figure(out / "signal_distractor.png")
 
     lines = [
-        "# shared-datasets", "",
+        "# shared-datasets",
+        "",
         "Every offline dataset as `shared_datasets.load(name)` returns it (float32 features, labels 0..K-1),",
-        "plus one default draw of the LSHTC-like generator. Table: `datasets.csv`.", "",
-        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+        "plus one default draw of the LSHTC-like generator. Table: `datasets.csv`.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
     ]
     for row in rows:
-        lines.append("| " + " | ".join(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in COLUMNS) + " |")
+        lines.append(
+            "| "
+            + " | ".join(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in COLUMNS)
+            + " |"
+        )
     lines += [
-        "", "## LSHTC-like generator", "",
+        "",
+        "## LSHTC-like generator",
+        "",
         f"`make_lshtc_like(n_samples=25000, n_features=50000, n_classes=1000)`: {stats['seconds']:.2f} s on this machine; "
         f"{stats['mean_nnz']:.1f} non-zeros per row on average, rows of unit norm; largest class "
         f"{stats['largest']:,} documents, {stats['singletons']} classes with a single document; "
         f"log-log slope of class size against rank over the 100 largest classes {stats['slope']:.2f} "
-        "(drawn from a Zipf prior with exponent 1).", "",
-        "![class sizes](lshtc_like_class_sizes.png)", "",
-        "## Signal/distractor toy (Fig. II.2, Eq. II.29)", "",
+        "(drawn from a Zipf prior with exponent 1).",
+        "",
+        "![class sizes](lshtc_like_class_sizes.png)",
+        "",
+        "## Signal/distractor toy (Fig. II.2, Eq. II.29)",
+        "",
         "The least-squares filter w recovers y exactly but points away from the signal direction a_s:",
-        "it is set by the distractor (w^T a_d = 0).", "",
-        "![signal and distractor](signal_distractor.png)", "",
+        "it is set by the distractor (w^T a_d = 0).",
+        "",
+        "![signal and distractor](signal_distractor.png)",
+        "",
     ]
     write_atomic(out / "summary.md", "\n".join(lines).encode())
-    print(f"shared-datasets report written to {out}/ (summary.md, datasets.csv, "
-          "lshtc_like_class_sizes.png, signal_distractor.png)")
+    print(
+        f"shared-datasets report written to {out}/ (summary.md, datasets.csv, "
+        "lshtc_like_class_sizes.png, signal_distractor.png)"
+    )
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from sklearn.model_selection import train_test_split
 
 __all__ = ["SPLIT_SEED", "split_90_10"]
@@ -11,7 +14,9 @@ __all__ = ["SPLIT_SEED", "split_90_10"]
 SPLIT_SEED = 0
 
 
-def split_90_10(X, y, *, test_size: float = 0.1, random_state: int = SPLIT_SEED):
+def split_90_10(
+    X: Any, y: npt.ArrayLike, *, test_size: float = 0.1, random_state: int = SPLIT_SEED
+) -> list[Any]:
     """Split once into 90 % train and 10 % test ("Where training and test splits are
     unavailable, we split the data once into 90% train and 10% test sets", Section III.5.2).
 
@@ -27,11 +32,14 @@ def split_90_10(X, y, *, test_size: float = 0.1, random_state: int = SPLIT_SEED)
     (90, 10, 5)
     """
     y = np.asarray(y)
-    stratify = None
+    stratify: np.ndarray | None = None
     if y.dtype.kind in "iub":
         counts = np.bincount(y - y.min()) if y.size else np.zeros(0)
         counts = counts[counts > 0]
         n_test = int(np.ceil(test_size * y.size))
         if counts.size and counts.min() >= 2 and n_test >= counts.size:
             stratify = y
-    return train_test_split(X, y, test_size=test_size, random_state=random_state, stratify=stratify)
+    parts: list[Any] = train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=stratify
+    )
+    return parts  # X_train, X_test, y_train, y_test

@@ -7,9 +7,12 @@ parse error we scan the file once in Python to name the first offending line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.datasets import load_svmlight_files
 
 from .errors import MalformedDataError
@@ -22,7 +25,9 @@ _MAX_INDEX = 2**31 - 1  # scikit-learn's parser holds indices in a C int
 _FEATURE = re.compile(rf"^\d+:(?:{_NUMBER})$", re.IGNORECASE)
 
 
-def locate_svmlight_error(path: Path, *, multilabel: bool = False, zero_based: bool | str = False):
+def locate_svmlight_error(
+    path: Path, *, multilabel: bool = False, zero_based: bool | str = False
+) -> tuple[int, str] | None:
     """Return ``(line_number, reason)`` of the first malformed line of ``path``, or None.
 
     Examples
@@ -47,7 +52,9 @@ def locate_svmlight_error(path: Path, *, multilabel: bool = False, zero_based: b
                 else:
                     return number, f"line starts with {first!r}, expected a label"
             elif not _LABELS.match(first) or ("," in first and not multilabel):
-                return number, f"label {first!r} is not a number" + ("" if multilabel else " (multi-label file? pass multilabel=True)")
+                return number, f"label {first!r} is not a number" + (
+                    "" if multilabel else " (multi-label file? pass multilabel=True)"
+                )
             previous = -1
             for token in features:
                 if token.startswith("qid:"):
@@ -56,7 +63,10 @@ def locate_svmlight_error(path: Path, *, multilabel: bool = False, zero_based: b
                     return number, f"feature {token!r} is not index:value"
                 index = int(token.split(":", 1)[0])
                 if index > _MAX_INDEX:
-                    return number, f"feature index {index} exceeds {_MAX_INDEX}, the largest the reader supports"
+                    return (
+                        number,
+                        f"feature index {index} exceeds {_MAX_INDEX}, the largest the reader supports",
+                    )
                 if index == 0 and zero_based is False:
                     return number, "feature index 0 in a one-based file"
                 if index <= previous:
@@ -65,8 +75,14 @@ def locate_svmlight_error(path: Path, *, multilabel: bool = False, zero_based: b
     return None
 
 
-def read_svmlight(paths, *, n_features: int | None = None, multilabel: bool = False,
-                  zero_based: bool | str = False, dtype=np.float64):
+def read_svmlight(
+    paths: Iterable[str | Path],
+    *,
+    n_features: int | None = None,
+    multilabel: bool = False,
+    zero_based: bool | str = False,
+    dtype: npt.DTypeLike = np.float64,
+) -> list[Any]:
     """Read one or more svmlight files with a common number of features.
 
     Parameters
@@ -102,17 +118,23 @@ def read_svmlight(paths, *, n_features: int | None = None, multilabel: bool = Fa
     >>> X.shape, Xt.shape
     ((2, 4), (1, 4))
     """
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     try:
-        return load_svmlight_files(
-            [str(p) for p in paths], n_features=n_features, multilabel=multilabel,
-            zero_based=zero_based, dtype=dtype,
+        arrays: list[Any] = load_svmlight_files(
+            [str(p) for p in files],
+            n_features=n_features,
+            multilabel=multilabel,
+            zero_based=zero_based,
+            dtype=dtype,
         )
+        return arrays  # X, y of each file in turn
     except (ValueError, OverflowError) as error:  # OverflowError: an index beyond a C int
-        for path in paths:
+        for path in files:
             found = locate_svmlight_error(path, multilabel=multilabel, zero_based=zero_based)
             if found is not None:
                 line, reason = found
-                raise MalformedDataError(f"{path}:{line}: malformed svmlight line: {reason} ({error})") from error
-        where = ", ".join(str(p) for p in paths)
+                raise MalformedDataError(
+                    f"{path}:{line}: malformed svmlight line: {reason} ({error})"
+                ) from error
+        where = ", ".join(str(p) for p in files)
         raise MalformedDataError(f"{where}: cannot read as svmlight ({error})") from error

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from .errors import InvalidParameterError
 from .memory import check_memory
 
-__all__ = ["make_lshtc_like", "make_signal_distractor", "power_law_class_probabilities", "LSHTC_SHAPES"]
+__all__ = [
+    "make_lshtc_like",
+    "make_signal_distractor",
+    "power_law_class_probabilities",
+    "LSHTC_SHAPES",
+]
 
 #: Sizes of the LSHTC datasets of Table III.2 (n_train, n_test, classes, features), for
 #: ``load("lshtc_like", shape_of="lshtc_small")`` and the benchmark.
@@ -22,19 +29,26 @@ LSHTC_SHAPES = {
 }
 
 
-def _check_int(name, value, minimum):
+def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _check_float(name, value, low, high, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+def _check_float(
+    name: str, value: object, low: float, high: float, low_open: bool = False
+) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(float(value))
+    ):
         raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
-    if value < low or value > high or (low_open and value == low):
+    number = float(value)
+    if number < low or number > high or (low_open and number == low):
         bracket = "(" if low_open else "["
         raise InvalidParameterError(f"{name} must lie in {bracket}{low}, {high}], got {value!r}")
-    return float(value)
+    return number
 
 
 def power_law_class_probabilities(n_classes: int, exponent: float) -> np.ndarray:
@@ -47,13 +61,15 @@ def power_law_class_probabilities(n_classes: int, exponent: float) -> np.ndarray
     [0.545, 0.273, 0.182]
     """
     weights = np.arange(1, n_classes + 1, dtype=np.float64) ** -exponent
-    return weights / weights.sum()
+    probabilities: np.ndarray = weights / weights.sum()
+    return probabilities
 
 
-def _zipf_ranks(rng, size, n):
+def _zipf_ranks(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
     """``size`` ranks in ``0..n-1`` with ``P(r) ≈ 1/(r+1)`` (inverse transform of the continuous Zipf)."""
     rank = np.floor(np.exp(rng.random(size) * np.log(n + 1.0))).astype(np.int64) - 1
-    return np.minimum(rank, n - 1)
+    ranks: np.ndarray = np.minimum(rank, n - 1)
+    return ranks
 
 
 def make_lshtc_like(
@@ -66,9 +82,9 @@ def make_lshtc_like(
     topic_size: int = 30,
     topic_fraction: float = 0.5,
     background_size: int | None = None,
-    dtype=np.float64,
+    dtype: npt.DTypeLike = np.float64,
     random_state: int | np.random.Generator | None = 0,
-):
+) -> tuple[Any, np.ndarray]:
     """Generate sparse multi-class text-like data with the statistics of the LSHTC corpus.
 
     A bag-of-words model, vectorised over all documents at once:
@@ -163,11 +179,17 @@ def make_lshtc_like(
         f"tokens_per_document={tokens_per_document:g})",
         hint="ask for fewer samples or fewer tokens per document",
     )
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    rng = (
+        random_state
+        if isinstance(random_state, np.random.Generator)
+        else np.random.default_rng(random_state)
+    )
 
     # 1. Labels: one document per class guaranteed, the rest from the Zipf prior.
     prior = power_law_class_probabilities(n_classes, class_size_exponent)
-    y = np.concatenate([np.arange(n_classes), rng.choice(n_classes, n_samples - n_classes, p=prior)])
+    y = np.concatenate(
+        [np.arange(n_classes), rng.choice(n_classes, n_samples - n_classes, p=prior)]
+    )
     y = y[rng.permutation(n_samples)].astype(np.int64)
 
     # 2. Tokens. Words are ranked by a fixed random permutation of the vocabulary so
@@ -207,13 +229,13 @@ def make_lshtc_like(
 def make_signal_distractor(
     n_samples: int = 1000,
     *,
-    signal_direction=(1.0, 0.0),
-    distractor_direction=(1.0, 1.0),
+    signal_direction: npt.ArrayLike = (1.0, 0.0),
+    distractor_direction: npt.ArrayLike = (1.0, 1.0),
     distractor_mean: float = 0.0,
     distractor_std: float = 1.0,
     return_components: bool = False,
     random_state: int | np.random.Generator | None = 0,
-):
+) -> tuple[np.ndarray, ...]:
     """The linear toy of Fig. II.2 (Kindermans et al., 2018), Eq. II.29.
 
     ``x = s + d`` with signal ``s = a_s y``, ``y ~ U[-1, 1]``, and distractor
@@ -255,14 +277,22 @@ def make_signal_distractor(
             f"signal_direction {a_s.shape} and distractor_direction {a_d.shape} must be vectors of one length"
         )
     if np.linalg.matrix_rank(np.stack([a_s, a_d])) < 2:
-        raise InvalidParameterError("signal_direction and distractor_direction must be linearly independent")
+        raise InvalidParameterError(
+            "signal_direction and distractor_direction must be linearly independent"
+        )
     distractor_mean = _check_float("distractor_mean", distractor_mean, -np.inf, np.inf)
     distractor_std = _check_float("distractor_std", distractor_std, 0.0, np.inf)
     # y, epsilon, and signal, distractor, X (n x d each) with their temporaries
-    check_memory(8.0 * n_samples * (4 + 4 * a_s.size),
-                 f"make_signal_distractor(n_samples={n_samples}) with {a_s.size} dimensions",
-                 hint="ask for fewer samples")
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    check_memory(
+        8.0 * n_samples * (4 + 4 * a_s.size),
+        f"make_signal_distractor(n_samples={n_samples}) with {a_s.size} dimensions",
+        hint="ask for fewer samples",
+    )
+    rng = (
+        random_state
+        if isinstance(random_state, np.random.Generator)
+        else np.random.default_rng(random_state)
+    )
     y = rng.uniform(-1.0, 1.0, size=n_samples)
     epsilon = rng.normal(distractor_mean, distractor_std, size=n_samples)
     signal = y[:, None] * a_s
