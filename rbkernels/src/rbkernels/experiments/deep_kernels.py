@@ -25,9 +25,10 @@ def main(argv=None):
     out = Path(args.out)
     data = {d: load_data(d, max_train=max_train, max_test=max_test) for d in datasets}
     cells = [dict(dataset=d, kernel=k, regime=r, n_features=D, seed=s, protocol=protocol)
-             for d in datasets for k in KERNELS for D in features for r in REGIMES
-             for s in range(repeats)]
-    rows = run_grid(cells, desc="deep kernels", csv_path=out / "deep_kernels.csv", data_cache=data)
+             for D in features for s in range(repeats) for d in datasets for k in KERNELS
+             for r in REGIMES]  # width-major: a stopped run (--resume) has the first widths
+    rows = run_grid(cells, desc="deep kernels", csv_path=out / "deep_kernels.csv", data_cache=data,
+                    resume=args.resume, tabulate_only=args.tabulate_only)
     mean = mean_rows(rows, ("dataset", "kernel", "regime", "n_features"))
     used = "; ".join(describe(d, data[d]) for d in datasets)
     mode = "quick" if args.quick else "full"

@@ -33,9 +33,10 @@ def main(argv=None):
     data = {d: load_data(d, max_train=max_train, max_test=max_test) for d in datasets}
     cells = [dict(dataset=d, kernel="gaussian", regime=r, n_features=D, seed=s,
                   protocol=protocol, basis=b, n_blocks=k)
-             for d in datasets for D in features for r in REGIMES for b, k in VARIANTS
-             for s in range(repeats)]
-    rows = run_grid(cells, desc="fast kernels", csv_path=out / "fast_kernels.csv", data_cache=data)
+             for D in features for s in range(repeats) for d in datasets for r in REGIMES
+             for b, k in VARIANTS]  # width-major: a stopped run (--resume) has the first widths
+    rows = run_grid(cells, desc="fast kernels", csv_path=out / "fast_kernels.csv", data_cache=data,
+                    resume=args.resume, tabulate_only=args.tabulate_only)
     for r in rows:
         r["variant"] = _variant(r)
     mean = mean_rows(rows, ("dataset", "regime", "variant", "n_features"))

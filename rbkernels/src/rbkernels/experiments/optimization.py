@@ -24,8 +24,9 @@ def main(argv=None):
     out = Path(args.out)
     data = {d: load_data(d, max_train=max_train, max_test=max_test) for d in datasets}
     cells = [dict(dataset=d, kernel=k, regime="dab", n_features=D, seed=s, protocol=protocol)
-             for d in datasets for k in ACTIVATIONS for D in features for s in range(repeats)]
-    rows = run_grid(cells, desc="optimization", csv_path=out / "optimization.csv", data_cache=data)
+             for D in features for s in range(repeats) for d in datasets for k in ACTIVATIONS]
+    rows = run_grid(cells, desc="optimization", csv_path=out / "optimization.csv", data_cache=data,
+                    resume=args.resume, tabulate_only=args.tabulate_only)
     for r in rows:
         r["activation"] = ACTIVATIONS[r["kernel"]]
     mean = mean_rows(rows, ("dataset", "activation", "n_features"))
