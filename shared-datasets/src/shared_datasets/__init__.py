@@ -30,12 +30,13 @@ from .paths import data_home
 from .planted import make_planted_patches, make_planted_tokens
 from .preprocessing import preprocess
 from .synthetic import make_lshtc_like, make_signal_distractor
+from .synthetic_multilabel import make_lshtc_multilabel
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load", "fetch", "list_datasets", "info", "DatasetInfo", "data_home", "preprocess",
-    "make_lshtc_like", "make_signal_distractor", "make_planted_tokens", "make_planted_patches",
+    "make_lshtc_like", "make_lshtc_multilabel", "make_signal_distractor", "make_planted_tokens", "make_planted_patches",
     "DatasetError", "UnknownDatasetError", "InvalidParameterError", "OfflineDataMissingError",
     "ManualDownloadRequiredError", "DownloadError", "NoNetworkError", "ChecksumMismatchError",
     "MalformedDataError", "UnsafeArchiveError", "CacheFolderError", "InsufficientMemoryError",
