@@ -452,6 +452,17 @@ class WWClassifier(_MultiClassSVM):
     max(0, 1 - (w_{y_i} - w_c)^T x_i)``. With ``n_jobs > 1`` the class pairs
     are optimised in parallel on the 1-factorization schedule (Algorithms
     4-5) over groups of classes balanced by sample count.
+
+    **Multi-label mode.** With ``y`` a 2-D 0/1 indicator matrix (n, K) (dense,
+    sparse or a list of lists) ``fit`` minimises the pairwise ranking hinge of
+    our reading of Eq. III.17, ``1/2 sum_c ||w_c||^2 + C sum_i s_i sum_{p in
+    Y_i} sum_{c not in Y_i} max(0, 1 - (w_p - w_c)^T x_i)`` (samples with no
+    label or every label contribute nothing); ``decision_function`` returns
+    the (n, K) scores and ``predict`` an indicator matrix: every label scoring
+    at least ``threshold_`` (learned on the training data to maximise the
+    example-based F1) and always the top-scoring label. ``classes_`` is
+    ``arange(K)``, ``multilabel_`` is True; ``class_weight`` is refused.
+    See :mod:`xcsvm.multilabel`.
 """
         + _PARAMETERS_DOC
         + _ATTRIBUTES_DOC
@@ -467,6 +478,72 @@ class WWClassifier(_MultiClassSVM):
 """
     )
     _formulation = "ww"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by exact dual coordinate ascent (multi-class, or multi-label for a 2-D ``y``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix of label sets (multi-label mode).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative per-sample weights scaling ``C``.
+
+        Returns
+        -------
+        self
+        """
+        from xcsvm.multilabel import fit_multilabel, is_multilabel_target
+
+        if is_multilabel_target(y):
+            self._validate_params()
+            return fit_multilabel(self, X, y, sample_weight)
+        super().fit(X, y, sample_weight)
+        self.multilabel_ = False
+        return self
+
+    def decision_function(self, X):
+        """Class scores ``w_c^T x + b_c``: (n_samples, n_labels) in multi-label mode, else as the base class.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), or (n_samples,) for two
+        classes in multi-class mode.
+        """
+        if getattr(self, "multilabel_", False):
+            return self._scores(X)
+        return super().decision_function(X)
+
+    def predict(self, X):
+        """Labels ``argmax_c w_c^T x + b_c``, or in multi-label mode an indicator matrix.
+
+        Multi-label rule: every label whose score is at least ``threshold_``,
+        and always the highest-scoring label.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        if getattr(self, "multilabel_", False):
+            from xcsvm.multilabel import predict_multilabel
+
+            return predict_multilabel(self, self._scores(X))
+        return super().predict(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy; in multi-label mode the subset accuracy (scikit-learn's ``accuracy_score``)."""
+        if getattr(self, "multilabel_", False):
+            from sklearn.metrics import accuracy_score
+
+            return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+        return super().score(X, y, sample_weight)
 
 
 class CSClassifier(_MultiClassSVM):
