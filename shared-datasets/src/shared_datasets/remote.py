@@ -5,6 +5,9 @@ Checksums: a hash is registered only where it comes from a maintained source we 
 read (the Keras and scikit-learn download code, torchvision's USPS loader); every other
 file has ``known_hash=None`` and its download is checked only by decompressing and
 parsing it, with an :class:`~shared_datasets.download.UnverifiedDownloadWarning`.
+That includes the multi-label sets of LIBSVM (scene, yeast, rcv1_topics): LIBSVM publishes
+no checksums. The Extreme Classification Repository's sets (eurlex_4k, wiki10_31k) are
+placed by hand and checked against their header line and the registry's sizes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from .catalog import DatasetInfo
 from .cifar import CIFAR10_BATCH_ROWS, read_cifar10_archive
@@ -28,6 +32,7 @@ from .errors import (
     ManualDownloadRequiredError,
 )
 from .memory import check_memory
+from .multilabel_files import read_libsvm_multilabel, read_xc_files
 from .paths import data_home
 from .splitting import split_90_10
 from .svmlight import read_svmlight
@@ -113,6 +118,71 @@ def _lshtc(
         ),
         {"how": how},
         reader="lshtc",
+    )
+
+
+_LIBSVM_MULTILABEL_PAGE = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multilabel.html"
+XC_REPOSITORY = "http://manikvarma.org/downloads/XC/XMLRepository.html"
+
+
+def _libsvm_multilabel(
+    name: str,
+    path_train: str,
+    paths_test: list[str],
+    *,
+    n_features: int,
+    n_labels: int,
+    n_train: int,
+    n_test: int,
+    description: str,
+) -> RemoteDataset:
+    """A LIBSVM multi-label set ('l1,l2,... index:value ...', bz2); several test files
+    (rcv1_topics) are read as one test set, in order. No checksum is published: the
+    downloads are unpinned (see the module docstring)."""
+    files = {"train": RemoteFile(f"{LIBSVM}/multilabel/{path_train}", None, "", "bz2")}
+    for i, path in enumerate(paths_test):
+        role = "test" if len(paths_test) == 1 else f"test_{i}"
+        files[role] = RemoteFile(f"{LIBSVM}/multilabel/{path}", None, "", "bz2")
+    return RemoteDataset(
+        DatasetInfo(
+            name,
+            "remote",
+            description + "; multi-label (Y: CSR 0/1 indicator)",
+            "LIBSVM multi-label data (Chang & Lin), " + _LIBSVM_MULTILABEL_PAGE,
+            _LIBSVM_LICENSE,
+            "LIBSVM split",
+            n_train,
+            n_test,
+            n_features,
+            n_labels,
+            sparse=True,
+        ),
+        files,
+        reader="libsvm_multilabel",
+    )
+
+
+def _xc(
+    name: str, title: str, n_train: int, n_test: int, n_features: int, n_labels: int
+) -> RemoteDataset:
+    """A set of the Extreme Classification Repository, placed by hand: the repository
+    serves its files through Google Drive links, which cannot be fetched without a browser."""
+    return RemoteDataset(
+        DatasetInfo(
+            name,
+            "manual",
+            f"{title}, bag-of-words features; multi-label (Y: CSR 0/1 indicator)",
+            f"The Extreme Classification Repository (Bhatia et al.), {XC_REPOSITORY}",
+            "as the original data (see the repository page); research use",
+            "repository split",
+            n_train,
+            n_test,
+            n_features,
+            n_labels,
+            sparse=True,
+        ),
+        {"how": title},
+        reader="xc",
     )
 
 
@@ -375,6 +445,39 @@ REMOTE = {
             575555,
             "LSHTC3 (2012) DMOZ dataset, http://lshtc.iit.demokritos.gr/",
         ),
+        # ---- Multi-label benchmarks (issue #14): Y is a CSR 0/1 indicator matrix
+        _libsvm_multilabel(
+            "scene",
+            "scene_train.bz2",
+            ["scene_test.bz2"],
+            n_features=294,
+            n_labels=6,
+            n_train=1211,
+            n_test=1196,
+            description="scene classification (Boutell et al., 2004)",
+        ),
+        _libsvm_multilabel(
+            "yeast",
+            "yeast_train.svm.bz2",
+            ["yeast_test.svm.bz2"],
+            n_features=103,
+            n_labels=14,
+            n_train=1500,
+            n_test=917,
+            description="yeast gene functional classes (Elisseeff & Weston, 2001)",
+        ),
+        _libsvm_multilabel(
+            "rcv1_topics",
+            "rcv1_topics_train.svm.bz2",
+            [f"rcv1_topics_test_{i}.svm.bz2" for i in range(4)],
+            n_features=47236,
+            n_labels=101,
+            n_train=23149,
+            n_test=781265,
+            description="RCV1-v2 topics, full sets (Lewis et al., 2004); test set in four files",
+        ),
+        _xc("eurlex_4k", "EURLex-4K", 15539, 3809, 5000, 3993),
+        _xc("wiki10_31k", "Wiki10-31K", 14146, 6616, 101938, 30938),
     ]
 }
 
@@ -399,6 +502,8 @@ def fetch(name: str, *, progressbar: bool = False) -> dict[str, Path]:
     dataset = REMOTE[name]
     if dataset.reader == "lshtc":
         return _lshtc_paths(name)
+    if dataset.info.kind == "manual":
+        return _xc_paths(name)
     folder = dataset_folder(name)
     return {
         role: fetch_file(f, folder, progressbar=progressbar) for role, f in dataset.files.items()
@@ -553,6 +658,8 @@ def load_remote(
         if multilabel not in ("first", "all"):
             raise InvalidParameterError(f"multilabel must be 'first' or 'all', got {multilabel!r}")
         return _read_lshtc(name, _lshtc_paths(name), multilabel)
+    if dataset.info.kind == "manual":  # placed by hand: validated, never removed
+        return _read_verified(dataset, _xc_paths(name))
     for attempt in (1, 2):
         cached = _cached_files(dataset)
         paths = fetch(name, progressbar=progressbar)
@@ -610,6 +717,8 @@ def _discard(dataset: RemoteDataset, cached: list[Path]) -> tuple[list[Path], li
 
 def _read_verified(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
     """Read the files, after a memory estimate, and check shapes against the registry."""
+    if dataset.reader in ("libsvm_multilabel", "xc"):
+        return _read_multilabel_verified(dataset, paths)
     info = dataset.info
     if dataset.reader == "svmlight":
         # scikit-learn's parser holds ~3 bytes per byte of text (values, indices, labels)
@@ -644,3 +753,65 @@ def _read_verified(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
             f"(a truncated or replaced file)"
         )
     return data
+
+
+
+# ---------------------------------------------------------------- multi-label benchmarks
+def _xc_paths(name: str) -> dict[str, Path]:
+    folder = dataset_folder(name)
+    paths = {"train": folder / "train.txt", "test": folder / "test.txt"}
+    missing = [p for p in paths.values() if not p.is_file()]
+    if missing:
+        title = REMOTE[name].files["how"]
+        raise ManualDownloadRequiredError(
+            f"{name} cannot be downloaded automatically (the Extreme Classification Repository "
+            f"serves it through Google Drive). Download {title} (bag-of-words features) from "
+            f"{XC_REPOSITORY}, unzip it, and place its training file as {paths['train']} and its "
+            f"test file as {paths['test']}, unchanged (first line 'n_points n_features n_labels'). "
+            "Missing: " + ", ".join(str(p) for p in missing)
+        )
+    return paths
+
+
+def _read_multilabel_verified(
+    dataset: RemoteDataset, paths: dict[str, Path]
+) -> tuple[Any, Any, Any, Any]:
+    """Read a multi-label set (train, then its test files in order) and check it against
+    the registry: rows, features and (XC headers) labels; LIBSVM files: at most
+    ``n_classes`` distinct labels, which become the indicator's columns in sorted order."""
+    info = dataset.info
+    test_roles = sorted(role for role in paths if role.startswith("test"))
+    ordered = [paths["train"]] + [paths[role] for role in test_roles]
+    # scikit-learn's parser holds ~3 bytes per byte of text, plus the indicator matrices
+    check_memory(
+        4 * sum(Path(p).stat().st_size for p in ordered),
+        f"loading {info.name}",
+        hint="free memory or use a machine with more; the estimate is for the whole set",
+    )
+    where = ", ".join(str(p) for p in ordered)
+    if dataset.reader == "xc":
+        parts = read_xc_files(ordered)
+        n_labels = parts[1].shape[1]
+        if n_labels != info.n_classes:
+            raise MalformedDataError(
+                f"{where}: the headers declare {n_labels} labels, the registry records "
+                f"{info.n_classes} for {info.name} (another edition of the data?)"
+            )
+    else:
+        parts, classes = read_libsvm_multilabel(ordered, n_features=info.n_features)
+        if classes.size > (info.n_classes or 0):
+            raise MalformedDataError(
+                f"{where}: {classes.size} distinct labels, but the registry records "
+                f"{info.n_classes} for {info.name} (a replaced file?)"
+            )
+    X_train, Y_train = parts[0], parts[1]
+    X_test = sp.vstack(parts[2::2], format="csr")
+    Y_test = sp.vstack(parts[3::2], format="csr")
+    got = (X_train.shape[0], X_test.shape[0], X_train.shape[1])
+    if got != (info.n_train, info.n_test, info.n_features):
+        raise MalformedDataError(
+            f"{where}: {got[0]} + {got[1]} rows of {got[2]} features, but the registry records "
+            f"{info.n_train} + {info.n_test} rows of {info.n_features} for {info.name} "
+            f"(a truncated or replaced file)"
+        )
+    return X_train, Y_train, X_test, Y_test

@@ -198,7 +198,7 @@ def make_lshtc_multilabel(
                 f"branching={branching}): every leaf needs a document; ask for more samples"
             )
         depth = int(np.ceil(np.log(n_labels) / np.log(branching))) + 1
-        labels_expected = n_samples * depth
+        labels_expected = float(n_samples * depth)
     else:
         if n_samples < n_labels:
             raise InvalidParameterError(
