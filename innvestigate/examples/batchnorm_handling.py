@@ -14,6 +14,10 @@ the fused variant.
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 import time

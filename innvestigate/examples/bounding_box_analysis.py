@@ -13,6 +13,10 @@ class by the square; over the test set the cue class should have the lowest rati
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

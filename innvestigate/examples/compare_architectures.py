@@ -12,6 +12,10 @@ each network's explanation with the others' (how architecture-dependent a method
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

@@ -9,6 +9,10 @@ the predicted class on the right.
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 import time

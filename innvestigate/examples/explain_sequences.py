@@ -13,6 +13,10 @@ patch framed, for gradient × input, Integrated Gradients, occlusion, LRP-ε and
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

@@ -10,6 +10,10 @@ of the explanation with the leftmost one (how much the hyper-parameter changes i
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

@@ -9,6 +9,10 @@ method explains the predicted class, the true class and three more output neuron
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

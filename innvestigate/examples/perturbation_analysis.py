@@ -10,6 +10,10 @@ fall - a larger AOPC - means the explanation points better at what the network u
 
 from __future__ import annotations
 
+# First, before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: F401
+
+# isort: split
 import argparse
 import os
 

@@ -12,7 +12,6 @@ An example that fails is reported in the summary and makes the exit status 1.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -22,6 +21,8 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Before Keras: a quiet backend start-up (see _startup.py).
+import _startup  # noqa: E402, F401
 
 EXAMPLES = [
     "visualizations",
@@ -45,7 +46,6 @@ def main(argv=None):
                         "directory, removed at the end)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="The structure of `inputs`")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     import importlib
 
     import keras
