@@ -115,3 +115,20 @@ def test_invalid_parameters(kwargs, message):
     params = dict(n_samples=500, n_features=2_000, n_labels=40, branching=4) | kwargs
     with pytest.raises(shared_datasets.InvalidParameterError, match=message):
         make_lshtc_multilabel(**params)
+
+
+def test_load_splits_label_sets_90_10():
+    X_train, Y_train, X_test, Y_test = shared_datasets.load(
+        "lshtc_multilabel", n_samples=400, n_features=1_500, n_labels=20, branching=3
+    )
+    X, Y = make_lshtc_multilabel(n_samples=400, n_features=1_500, n_labels=20, branching=3)
+    assert X_train.shape == (360, 1_500) and Y_train.shape == (360, 20) and Y_test.shape == (40, 20)
+    assert sp.isspmatrix_csr(Y_test) and shared_datasets.info("lshtc_multilabel").kind == "generator"
+    # the rows are those of the generator, shuffled together with their label sets
+    rows = {X[i].indices.tobytes() + X[i].data.tobytes(): tuple(Y[i].indices) for i in range(400)}
+    for i in range(40):
+        assert rows[X_test[i].indices.tobytes() + X_test[i].data.tobytes()] == tuple(Y_test[i].indices)
+    with pytest.raises(shared_datasets.InvalidParameterError, match="return_hierarchy=True"):
+        shared_datasets.load("lshtc_multilabel", return_hierarchy=True)
+    with pytest.raises(shared_datasets.InvalidParameterError, match="shape_of applies to lshtc_like"):
+        shared_datasets.load("lshtc_multilabel", shape_of="lshtc_small")

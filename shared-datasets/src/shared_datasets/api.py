@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,8 +17,9 @@ from .memory import check_memory
 from .offline import OFFLINE_LOADERS
 from .offline import class_names as offline_class_names
 from .preprocessing import preprocess
-from .splitting import split_90_10
+from .splitting import SPLIT_SEED, split_90_10
 from .synthetic import LSHTC_SHAPES, make_lshtc_like, make_signal_distractor
+from .synthetic_multilabel import make_lshtc_multilabel
 
 __all__ = ["load", "list_datasets", "info", "fetch"]
 
@@ -128,14 +130,31 @@ def _load_generator(name: str, params: dict[str, Any]) -> tuple[Any, Any, Any, A
     test_size = params.pop("test_size", 0.1)
     if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
         raise InvalidParameterError(f"test_size must be a float in (0, 1), got {test_size!r}")
-    make = make_lshtc_like if name == "lshtc_like" else make_signal_distractor
+    makers: dict[str, Callable[..., tuple[Any, ...]]] = {
+        "lshtc_like": make_lshtc_like,
+        "lshtc_multilabel": make_lshtc_multilabel,
+        "signal_distractor": make_signal_distractor,
+    }
+    make = makers[name]
+    if "return_hierarchy" in params:
+        raise InvalidParameterError(
+            "load() returns (X_train, y_train, X_test, y_test); call "
+            "shared_datasets.make_lshtc_multilabel(return_hierarchy=True) for the hierarchy"
+        )
     try:
         X, y = make(**params)
     except TypeError as error:  # unknown keyword
         raise InvalidParameterError(
             f"{name}: {error}; see help(shared_datasets.{make.__name__})"
         ) from error
-    X_train, X_test, y_train, y_test = split_90_10(X, y, test_size=test_size)
+    if sp.issparse(y):  # label sets: a seeded split (stratifying label sets is not defined)
+        from sklearn.model_selection import train_test_split
+
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=SPLIT_SEED
+        )
+    else:
+        X_train, X_test, y_train, y_test = split_90_10(X, y, test_size=test_size)
     return X_train, y_train, X_test, y_test
 
 
@@ -157,7 +176,8 @@ def load(
         ``None`` keeps the native format (dense float32 for image/UCI sets, CSR for
         svmlight/LSHTC-like data); ``True`` returns CSR; ``False`` returns dense arrays.
     **params
-        Generator parameters for ``lshtc_like`` (see :func:`make_lshtc_like`) and
+        Generator parameters for ``lshtc_like`` (see :func:`make_lshtc_like`),
+        ``lshtc_multilabel`` (see :func:`make_lshtc_multilabel`) and
         ``signal_distractor`` (see :func:`make_signal_distractor`), plus ``test_size``
         (default 0.1); ``lshtc_like`` also takes ``shape_of="lshtc_small"`` (or
         ``lshtc_large``, ``lshtc_2011``, ``lshtc_2012``) for the sizes of Table III.2. Remote sets take ``progressbar`` (default True: a tqdm bar while
@@ -169,7 +189,9 @@ def load(
     X_train, y_train, X_test, y_test
         Features (float32 for dense stored sets), labels as int64 ``0..K-1``
         (``info(name).class_names[k]`` names label ``k``; float targets for
-        ``signal_distractor``).
+        ``signal_distractor``). Multi-label sets (``lshtc_multilabel``, ``scene``,
+        ``yeast``, ``rcv1_topics``, ``eurlex_4k``, ``wiki10_31k``; LSHTC with
+        ``multilabel="all"``) give ``y`` as a CSR 0/1 indicator (n_samples, n_labels).
 
     Raises
     ------

@@ -225,6 +225,16 @@ GENERATORS = {
         "seeded 90/10 split (seed 0) of n_samples documents",
         sparse=True,
     ),
+    "lshtc_multilabel": DatasetInfo(
+        "lshtc_multilabel",
+        "generator",
+        "sparse TF-IDF text-like data with label sets: a leaf and its ancestors in a hierarchy, "
+        "or Zipf co-labels (make_lshtc_multilabel); y is a CSR 0/1 indicator matrix",
+        "shared_datasets.make_lshtc_multilabel",
+        "BSD-3-Clause (generated)",
+        "seeded 90/10 split (seed 0, not stratified) of n_samples documents",
+        sparse=True,
+    ),
     "signal_distractor": DatasetInfo(
         "signal_distractor",
         "generator",
