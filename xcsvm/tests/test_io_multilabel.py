@@ -111,7 +111,7 @@ def test_xc_random_round_trip(tmp_path):
     got_X, Y, labels = read_xc_repository(path)
     assert labels.tolist() == list(range(50)) and Y.shape == (60, 50)  # labels never used still get a column
     expected = MultiLabelBinarizer(classes=range(50), sparse_output=True).fit_transform(label_sets)
-    assert (Y != expected).nnz == 0
+    assert (expected != Y).nnz == 0
     np.testing.assert_array_equal(got_X.toarray(), X.toarray())
 
 

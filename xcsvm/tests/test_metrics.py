@@ -216,7 +216,7 @@ def test_k_beyond_labels():
 
 
 def test_non_binary_labels():
-    with pytest.raises(NonBinaryLabelsError, match="only 0 and 1.*found 2"):
+    with pytest.raises(NonBinaryLabelsError, match=r"only 0 and 1.*found 2"):
         precision_at_k(np.array([[2, 0], [0, 1]]), np.eye(2))
     with pytest.raises(NonBinaryLabelsError, match="only 0 and 1"):
         ndcg_at_k(sp.csr_matrix(np.array([[0.5, 0], [0, 1]])), np.eye(2))

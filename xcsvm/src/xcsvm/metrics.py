@@ -140,8 +140,8 @@ def _rank_rows(S, k):
     # Candidates from a partition, then exact handling of ties at the k-th value.
     part = np.argpartition(-S, k - 1, axis=1)[:, :k]
     kth = S[np.arange(n)[:, None], part].min(axis=1)
-    above = (S > kth[:, None]).sum(axis=1)
-    equal = (S == kth[:, None]).sum(axis=1)
+    above = np.greater(S, kth[:, None]).sum(axis=1)
+    equal = np.equal(S, kth[:, None]).sum(axis=1)
     top = part
     ambiguous = np.flatnonzero(above + equal > k)  # more tied entries than places left
     if ambiguous.size:
