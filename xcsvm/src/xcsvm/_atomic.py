@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 __all__ = ["atomic_write", "sweep_stale_temporaries"]
 
@@ -34,9 +36,9 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale_temporaries(directory) -> list[Path]:
+def sweep_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
     """Remove temporaries of interrupted xcsvm writes in ``directory``; return them."""
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(directory)
     except OSError:
@@ -54,7 +56,13 @@ def sweep_stale_temporaries(directory) -> list[Path]:
     return removed
 
 
-def atomic_write(path, write, *, binary: bool = True, what: str = "file") -> Path:
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[IO[Any]], object],
+    *,
+    binary: bool = True,
+    what: str = "file",
+) -> Path:
     """Write ``path`` atomically: ``write(stream)`` fills a temporary moved into place.
 
     Raises

@@ -46,9 +46,14 @@ cdef inline void sparse_axpy(
 
 
 # Software prefetch (GCC/Clang builtin): request a cache line before it is read.
+# Other compilers (MSVC) have no such builtin: there it is a no-op, the loads are unchanged.
 cdef extern from *:
     """
+    #if defined(__GNUC__) || defined(__clang__)
     #define XCSVM_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #else
+    #define XCSVM_PREFETCH(p) ((void)(p))
+    #endif
     """
     void XCSVM_PREFETCH(const void* p) noexcept nogil
 
