@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import shared_datasets
 from shared_datasets import remote
@@ -256,3 +258,32 @@ def test_xc_format_over_http(server, home, monkeypatch):
         server.files["/test.txt"] = (XC_TEST.encode(), "ok")
         _, Y_train, _, Y_test = shared_datasets.load("xc_fake", progressbar=False)
     assert Y_train.sum() == 3 and Y_test.toarray()[1].tolist() == [1, 1, 1, 0]
+
+
+# ------------------------------------------------------------------------------ fuzzing
+
+VALID_XC = b"3 6 4\n0,3 0:1 5:0.5\n2 1:1\n 4:2\n"
+
+
+@given(st.data())
+def test_fuzz_damaged_xc_file_is_read_consistently_or_refused(tmp_path_factory, data):
+    """Bit flips, truncation and inserted bytes: the reader returns shapes that agree with
+    the header, or raises MalformedDataError; never another exception."""
+    blob = bytearray(VALID_XC)
+    for _ in range(data.draw(st.integers(1, 4))):
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = data.draw(st.integers(0, max(len(blob) - 1, 0)))
+        if action == "flip" and blob:
+            blob[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif action == "cut":
+            del blob[at:]
+        else:
+            blob[at:at] = data.draw(st.binary(min_size=1, max_size=6))
+    path = tmp_path_factory.mktemp("fuzz") / "train.txt"
+    path.write_bytes(bytes(blob))
+    try:
+        X, Y, (n_points, n_features, n_labels) = read_xc_file(path)
+    except shared_datasets.MalformedDataError:
+        return
+    assert X.shape == (n_points, n_features) and Y.shape == (n_points, n_labels)
+    assert np.isfinite(X.data).all() and set(np.unique(Y.data).tolist()) <= {1}

@@ -4,6 +4,8 @@ MultiLabelBinarizer as the oracle, and every kind of damage an untrusted file ca
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import dump_svmlight_file
 from sklearn.preprocessing import MultiLabelBinarizer
 
@@ -133,3 +135,35 @@ def test_xc_random_round_trip(tmp_path):
 def test_xc_damage(tmp_path, text, message):
     with pytest.raises(DataFormatError, match=message):
         read_xc_repository(_write(tmp_path, text))
+
+
+def test_xc_header_line_must_end_within_256_bytes(tmp_path):
+    with pytest.raises(DataFormatError, match="first line must be"):
+        read_xc_repository(_write(tmp_path, "1 5 3" + " " * 251 + "4\n0 0:1\n"))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzz_damaged_files_are_read_consistently_or_refused(tmp_path, data):
+    """Bit flips, truncation and inserted bytes in both formats: shapes agree with the
+    header (XC) and values are finite 0/1 labels, or DataFormatError; nothing else."""
+    fmt = data.draw(st.sampled_from(["xc", "svmlight"]))
+    blob = bytearray(b"3 6 4\n0,3 0:1 5:0.5\n2 1:1\n 4:2\n" if fmt == "xc" else b"3,7 1:0.5 4:1\n7 2:2\n 1:1\n")
+    for _ in range(data.draw(st.integers(1, 4))):
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = data.draw(st.integers(0, max(len(blob) - 1, 0)))
+        if action == "flip" and blob:
+            blob[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif action == "cut":
+            del blob[at:]
+        else:
+            blob[at:at] = data.draw(st.binary(min_size=1, max_size=6))
+    path = tmp_path / "fuzz.txt"
+    path.write_bytes(bytes(blob))
+    try:
+        X, Y, labels = read_xc_repository(path) if fmt == "xc" else read_svmlight_multilabel(path)
+    except DataFormatError:
+        return
+    assert X.shape[0] == Y.shape[0] and Y.shape[1] == labels.size
+    assert np.isfinite(X.data).all() and set(np.unique(Y.data).tolist()) <= {1}

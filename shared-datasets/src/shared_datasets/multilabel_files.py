@@ -109,7 +109,8 @@ def _read_xc_header(path: Path) -> tuple[int, int, int]:
     with open(path, "rb") as f:
         header = f.readline(256)
     fields = header.split()
-    if len(fields) != 3 or not all(field.isdigit() for field in fields):
+    too_long = len(header) == 256 and not header.endswith(b"\n")
+    if too_long or len(fields) != 3 or not all(field.isdigit() for field in fields):
         raise MalformedDataError(
             f"{path}:1: expected the header 'n_points n_features n_labels' of the Extreme "
             f"Classification Repository format, got {header[:80]!r}"

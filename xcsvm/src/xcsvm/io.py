@@ -633,7 +633,8 @@ def read_xc_repository(path):
     with open(path, "rb") as stream:
         header = stream.readline(256)
         fields = header.split()
-        if len(fields) != 3 or not all(f.isdigit() for f in fields):
+        too_long = len(header) == 256 and not header.endswith(b"\n")
+        if too_long or len(fields) != 3 or not all(f.isdigit() for f in fields):
             raise DataFormatError(
                 f"{path}: the first line must be 'n_points n_features n_labels' (Extreme Classification "
                 f"Repository format), got {header[:80]!r}"
