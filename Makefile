@@ -67,7 +67,8 @@ demo: setup
 	mkdir -p $(REPORTS)
 	$(PY) -m shared_datasets.report --out $(REPORTS)/shared-datasets
 	$(PY) -m xcsvm.experiments.reproduce --quick --out $(REPORTS)/xcsvm
-	KERAS_BACKEND=tensorflow $(PY) -m rbkernels.experiments.reproduce --quick --out $(REPORTS)/rbkernels
+# shared_datasets.startup as launcher: rbkernels imports Keras before its __main__ runs.
+	KERAS_BACKEND=tensorflow $(PY) -m shared_datasets.startup rbkernels.experiments.reproduce --quick --out $(REPORTS)/rbkernels
 	KERAS_BACKEND=tensorflow $(PY) innvestigate/examples/run_all.py --quick --out $(REPORTS)/innvestigate
 	$(PY) tools/assemble_report.py $(REPORTS)
 

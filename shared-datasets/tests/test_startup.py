@@ -116,3 +116,22 @@ def test_jax_on_a_machine_without_gpu_uses_the_cpu_platform():
     env["JAX_PLATFORMS"] = "cuda"  # the user's choice stands
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "cuda"
+
+
+def test_launcher_runs_the_module_as_main_after_a_quiet_start(tmp_path):
+    (tmp_path / "tensorflow.py").write_text(FAKE_TENSORFLOW)
+    (tmp_path / "entry.py").write_text(
+        "import sys\nimport tensorflow\nif __name__ == '__main__':\n    print(sys.argv)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "shared_datasets.startup", "entry", "--quick", "--out", "x"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str([str(tmp_path / "entry.py"), "--quick", "--out", "x"])
+    assert ONEDNN not in done.stderr and REAL_ERROR in done.stderr
+    usage = subprocess.run([sys.executable, "-m", "shared_datasets.startup"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 1 and "usage: python -m shared_datasets.startup MODULE" in usage.stderr

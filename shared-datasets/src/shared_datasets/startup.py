@@ -21,6 +21,13 @@ descriptor 2 is captured, then writes back every captured line that is not one o
 error. Under JAX on a machine without an NVIDIA device, ``JAX_PLATFORMS=cpu`` (unless set)
 keeps JAX from probing for CUDA plugins. Nothing is forced to the CPU where a GPU exists.
 
+``python -m package.module`` imports ``package`` before the module's ``__main__`` block runs,
+so a package that imports Keras at import time (rbkernels) has loaded TensorFlow by then and
+only the ``cuInit`` line can still be caught. Such a module is started quietly with this
+module as launcher::
+
+    python -m shared_datasets.startup rbkernels.experiments.reproduce --quick --out DIR
+
 Examples
 --------
 >>> from shared_datasets.startup import is_startup_noise
@@ -120,7 +127,8 @@ def _min_log_level() -> int:
 def quiet_backend_startup() -> None:
     """Starts the Keras backend without its start-up lines about a missing GPU.
 
-    Call it at the top of a command-line entry point, before Keras is imported. Sets
+    Call it at the top of a command-line entry point, before Keras is imported (after, only the
+    first tensor's placement is captured: the lines written while TensorFlow loaded are out). Sets
     ``TF_CPP_MIN_LOG_LEVEL=2`` unless set (TensorFlow's own INFO and WARNING lines), then,
     for TensorFlow, imports it and places a first tensor with standard error captured, and
     writes back the captured lines that :func:`is_startup_noise` keeps. For JAX on a machine
@@ -137,7 +145,7 @@ def quiet_backend_startup() -> None:
     backend = keras_backend_name()
     if backend == "jax" and not gpu:
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    if backend != "tensorflow" or "tensorflow" in sys.modules:
+    if backend != "tensorflow":
         return
     sys.stderr.flush()
     saved = os.dup(2)
@@ -160,3 +168,20 @@ def quiet_backend_startup() -> None:
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
                 sys.stderr.flush()
+
+
+def main(argv=None):
+    """``python -m shared_datasets.startup MODULE [ARG ...]``: runs ``python -m MODULE ARG ...``
+    after :func:`quiet_backend_startup`."""
+    import runpy
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-"):
+        sys.exit("usage: python -m shared_datasets.startup MODULE [ARG ...] (runs python -m MODULE ARG ...)")
+    quiet_backend_startup()
+    sys.argv = argv
+    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ Fig. IV.1 and Tab. IV.1 (main data sets), Fig. A.1 and Tab. A.1 (appendix data s
 import sys
 from pathlib import Path
 
-from ..regimes import REGIMES
+from ..machine import REGIMES
 from .common import (REGIME_COLORS, REGIME_NAMES, describe, load_data, markdown_table,
                      mean_rows, parser, plot_kae_accuracy, protocol_text, resolve, run_grid,
                      atomic_write_text)
@@ -86,4 +86,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # Catches TensorFlow's cuInit failure on a CPU-only machine; for a start without any of its
+    # missing-GPU lines: python -m shared_datasets.startup rbkernels.experiments.<name> ...
+    from shared_datasets.startup import quiet_backend_startup
+
+    quiet_backend_startup()
     main(sys.argv[1:])

@@ -8,7 +8,7 @@ Features are split evenly over the layers::
 import sys
 from pathlib import Path
 
-from ..regimes import REGIMES
+from ..machine import REGIMES
 from .common import (REGIME_COLORS, REGIME_NAMES, atomic_write_text, describe, load_data,
                      markdown_table, mean_rows, parser, plot_kae_accuracy, protocol_text,
                      resolve, run_grid)
@@ -57,4 +57,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # Catches TensorFlow's cuInit failure on a CPU-only machine; for a start without any of its
+    # missing-GPU lines: python -m shared_datasets.startup rbkernels.experiments.<name> ...
+    from shared_datasets.startup import quiet_backend_startup
+
+    quiet_backend_startup()
     main(sys.argv[1:])

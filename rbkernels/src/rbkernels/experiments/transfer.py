@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..regimes import REGIMES, KernelMachine
+from ..machine import REGIMES, KernelMachine
 from .common import (REGIME_COLORS, REGIME_NAMES, atomic_write_text, describe, load_data,
                      markdown_table, mean_rows, parser, plot_kae_accuracy, protocol_text,
                      read_rows, resolve, write_csv)
@@ -78,4 +78,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # Catches TensorFlow's cuInit failure on a CPU-only machine; for a start without any of its
+    # missing-GPU lines: python -m shared_datasets.startup rbkernels.experiments.<name> ...
+    from shared_datasets.startup import quiet_backend_startup
+
+    quiet_backend_startup()
     main(sys.argv[1:])
