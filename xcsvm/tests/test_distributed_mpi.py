@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not mpiexec_available(), reason="mpiexec is not 
 
 from xcsvm.distributed import fit_distributed  # noqa: E402
 from xcsvm.distributed.exchange import CountingComm  # noqa: E402
-from xcsvm.distributed.schedule import one_factorization, split_in_halves  # noqa: E402
+from xcsvm.solvers.schedule import one_factorization, split_in_halves  # noqa: E402
 
 DRIVER = "_mpi_driver.py"
 

@@ -12,17 +12,19 @@ from qp_reference import solve_primal
 
 pytest.importorskip("mpi4py")
 
-from xcsvm.distributed import _sweeps, fit_distributed, reference  # noqa: E402
-from xcsvm.distributed.data import load_svmlight_everywhere, prepare_problem  # noqa: E402
+import reference_kernels  # noqa: E402
+from xcsvm.distributed import _sweeps, fit_distributed  # noqa: E402
+from xcsvm.distributed.data import load_svmlight_everywhere  # noqa: E402
 from xcsvm.distributed.exchange import CountingComm, exchange_rows  # noqa: E402
-from xcsvm.distributed.schedule import (  # noqa: E402
+from xcsvm.distributed.ww import plan_ww  # noqa: E402
+from xcsvm.solvers.problem import prepare_problem  # noqa: E402
+from xcsvm.solvers.schedule import (  # noqa: E402
     bipartite_rounds,
     class_work,
     one_factorization,
     partition_classes,
     split_in_halves,
 )
-from xcsvm.distributed.ww import plan_ww  # noqa: E402
 
 
 def _self_comm():
@@ -96,63 +98,74 @@ def test_two_level_schedule_meets_every_class_pair_once_per_epoch(n_ranks, n_cla
 # ---------------------------------------------------------------- kernels vs oracle
 
 
-def _problem(seed=0, n_classes=5):
+def _problem(seed=0, n_classes=5, dtype=np.float64, index_dtype=np.int32, bias=0.0):
     X, y = make_problem(n_classes=n_classes, seed=seed)
-    return prepare_problem(X, y, C=0.7)
+    X = sp.csr_matrix(X, dtype=dtype)
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    labels = np.unique(y, return_inverse=True)[1]
+    upper = np.full(labels.size, 0.7)
+    upper[4] = 0.0  # a zero-weight sample
+    return prepare_problem(X, labels, n_classes, upper, bias)
 
 
 @pytest.mark.parametrize("shrink", [False, True])
-def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs(shrink):
-    problem = _problem()
+@pytest.mark.parametrize("dtype, index_dtype, bias", [(np.float64, np.int32, 0.0), (np.float32, np.int64, 1.5)])
+def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs(shrink, dtype, index_dtype, bias):
+    problem = _problem(dtype=dtype, index_dtype=index_dtype, bias=bias)
     rng = np.random.default_rng(0)
     counts = problem.class_counts
+    class_ptr, class_samples = problem.samples_by_class()
     owned = partition_classes(counts, 2)
     plan = plan_ww(owned, counts, 0)
-    W_home = rng.normal(size=(owned[0].size, problem.n_features))
-    W_visit = rng.normal(size=(split_in_halves(owned[1], counts)[0].size, problem.n_features))
+    W_home = rng.normal(size=(owned[0].size, problem.n_columns))
+    W_visit = rng.normal(size=(split_in_halves(owned[1], counts)[0].size, problem.n_columns))
     alpha = rng.uniform(0, 0.7, size=plan.n_alpha)
     positions = np.concatenate([rng.permutation(c) for c in counts]).astype(np.int64)
     stale = rng.integers(0, 5, size=plan.n_alpha).astype(np.uint8)  # some are shrunk (>= 3)
     states = []
-    for kernel in (_sweeps.ww_pairs, reference.ww_pairs):
+    for kernel in (_sweeps.ww_pairs, reference_kernels.ww_pairs):
         W1, W2, a, counters = W_home.copy(), W_visit.copy(), alpha.copy(), stale.copy()
-        violations = []
+        violations, visits = [], []
         for task, right in [(plan.intra, W1), (plan.cross[0].steps[0], W2)]:
-            v = np.zeros(task.n_pairs)
-            kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+            v, m = np.zeros(task.n_pairs), np.zeros(task.n_pairs, dtype=np.int64)
+            kernel(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
                    W1, right, task.left_row, task.right_row, task.left_class, task.right_class,
-                   task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
-                   positions, a, v, 2, counters, shrink)
+                   task.alpha_offset, task.round_ptr, class_ptr, class_samples,
+                   positions, a, counters, v, m, bias, shrink, 2)
             violations.append(v)
-        states.append((W1, W2, a, np.concatenate(violations), counters))
+            visits.append(m)
+        states.append((W1, W2, a, np.concatenate(violations), counters, np.concatenate(visits)))
     for compiled, oracle in zip(*states):
-        np.testing.assert_allclose(compiled, oracle, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(compiled, oracle, rtol=1e-10, atol=1e-11)
     assert not np.allclose(states[0][0], W_home)  # something moved
+    assert states[0][5].sum() > 0
     if shrink:  # shrunk variables did not move
         np.testing.assert_array_equal(states[0][2][stale >= 3], alpha[stale >= 3])
 
 
-def test_llw_kernels_match_reference():
-    # Both the own compiled sweep and the single-machine kernel (the LLW hot
-    # path, through SolverKernelLLW) against the numpy oracle.
-    from xcsvm.distributed.llw import SolverKernelLLW
+def test_llw_kernel_of_the_ranks_matches_reference():
+    # The ranks run the single-machine LLW kernel on their own rows.
+    from xcsvm.solvers.llw import llw_pass
 
-    problem = _problem(seed=1)
+    problem = _problem(seed=1, bias=0.5)
     rng = np.random.default_rng(1)
-    classes = np.array([0, 2, 3], dtype=np.int64)
-    W = rng.normal(size=(3, problem.n_features))
+    classes = np.array([0, 2, 3], dtype=np.int32)
+    class_row = np.full(problem.n_classes, -1, dtype=np.int32)
+    class_row[classes] = np.arange(3, dtype=np.int32)
+    W = rng.normal(size=(3, problem.n_columns))
     alpha = rng.uniform(0, 0.7, size=(3, problem.n_samples))
-    alpha[problem.labels[None, :] == classes[:, None]] = 0.0
-    order = rng.permutation(problem.n_samples).astype(np.int64)
-    states = []
-    for kernel in (_sweeps.llw_segment, SolverKernelLLW(problem, classes), reference.llw_segment):
-        w, a, v = W.copy(), alpha.copy(), np.zeros(3)
-        kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
-               problem.labels, w, classes, a, order, 5, 70, 0.25, v, 2)
-        states.append((w, a, v.max()))
-    for own, solvers_kernel, oracle in zip(*states):
-        np.testing.assert_allclose(own, oracle, rtol=1e-11, atol=1e-12)
-        np.testing.assert_allclose(solvers_kernel, oracle, rtol=1e-11, atol=1e-12)
+    alpha[problem.y[None, :] == classes[:, None]] = 0.0
+    alpha[:, problem.upper == 0] = 0.0
+    samples = rng.permutation(problem.n_samples)[5:70].astype(np.int32)
+    w1, a1 = W.copy(), alpha.copy()
+    worst, _ = llw_pass(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
+                        problem.y, samples, classes, class_row, a1, np.zeros(a1.shape, dtype=np.uint8), w1,
+                        problem.bias, 0.25, False, 2)
+    w2, a2 = W.copy(), alpha.copy()
+    expected = reference_kernels.llw_pass(problem, samples, classes, a2, w2, margin=0.25)
+    np.testing.assert_allclose(w1, w2, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(a1, a2, rtol=1e-11, atol=1e-12)
+    assert worst == pytest.approx(expected, rel=1e-12)
 
 
 # ---------------------------------------------------------------- exchange and data
@@ -244,17 +257,22 @@ def test_dense_input_and_labels_of_any_type_give_the_same_model():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(C=0.0), "C must be a positive"),
-    (dict(formulation="cs"), "formulation must be"),
-    (dict(tol=-1.0), "tol must be positive"),
-    (dict(max_iter=0), "max_iter must be"),
-    (dict(llw_margin="wide"), "llw_margin"),
+    (dict(C=0.0), "'C' parameter"),
+    (dict(formulation="cs"), "Crammer-Singer has no MPI solver"),
+    (dict(tol=-1.0), "'tol' parameter"),
+    (dict(max_iter=0), "'max_iter' parameter"),
+    (dict(formulation="llw", llw_margin="wide"), "'margin' parameter"),
     (dict(exchange="carrier-pigeon"), "exchange mode"),
+    (dict(exchange="carrier-pigeon", fit=True), "'exchange' parameter"),
 ])
 def test_bad_parameters_raise_clear_errors(kwargs, message):
     X, y = make_problem()
     comm = _self_comm()
     # exchange is only used with several ranks: run the exchange check directly then.
+    if kwargs.pop("fit", False):
+        with pytest.raises(ValueError, match=message):
+            fit_distributed(X, y, comm=comm, **kwargs)
+        return
     if "exchange" in kwargs:
         with pytest.raises(ValueError, match=message):
             exchange_rows(comm, 0, np.zeros((1, 2)), 1, kwargs["exchange"])
@@ -268,13 +286,13 @@ def test_bad_data_raises_clear_errors():
     comm = _self_comm()
     with pytest.raises(ValueError, match="at least two"):
         fit_distributed(X, np.zeros(X.shape[0]), comm=comm)
-    with pytest.raises(ValueError, match="NaN or infinity"):
+    with pytest.raises(ValueError, match="NaN"):
         fit_distributed(sp.csr_matrix(np.full((4, 2), np.nan)), [0, 1, 0, 1], comm=comm)
-    with pytest.raises(ValueError, match="one label per sample"):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         fit_distributed(X, y[:-1], comm=comm)
     with pytest.raises(ValueError, match="all-zero row"):
         fit_distributed(np.array([[1.0, 0.0], [0.0, 0.0]]), [0, 1], fit_intercept=False, comm=comm)
-    with pytest.raises(ValueError, match="at least one sample"):
+    with pytest.raises(ValueError, match="0 sample"):
         fit_distributed(np.zeros((0, 3)), np.zeros(0), comm=comm)
 
 

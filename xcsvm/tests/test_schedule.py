@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xcsvm import LLWClassifier, WWClassifier
+from reference_kernels import class_pairs_of_epoch
 from xcsvm.solvers.schedule import (
     balanced_groups,
-    class_pairs_of_epoch,
     match_class,
     one_factorization,
     ww_rounds,
@@ -30,12 +30,22 @@ def test_match_class_is_an_involution_without_fixed_points():
 def test_match_class_rejects_odd_counts():
     with pytest.raises(ValueError, match="even"):
         match_class(5, 1, 1)
+    with pytest.raises(ValueError, match=">= 0"):
+        one_factorization(-1)
 
 
-@pytest.mark.parametrize("n", range(2, 51))
+def test_fewer_than_two_groups_play_only_the_self_round():
+    # One definition for threads and ranks: no match day below two players.
+    assert one_factorization(1) == [] and one_factorization(0) == []
+    assert ww_rounds(1).tolist() == [[[0, 0]]]
+    blocks, rounds = ww_schedule(1)
+    assert blocks == [(0,)] and rounds.tolist() == [[[0, 0]]]
+
+
+@pytest.mark.parametrize("n", range(0, 51))
 def test_one_factorization_meets_every_pair_once(n):
     rounds = one_factorization(n)
-    assert len(rounds) == (n - 1 if n % 2 == 0 else n)
+    assert len(rounds) == (0 if n < 2 else n - 1 if n % 2 == 0 else n)
     seen = [tuple(sorted(p)) for r in rounds for p in r]
     assert sorted(seen) == list(itertools.combinations(range(n), 2))
     for pairs in rounds:  # race-free: nobody plays twice on a match day

@@ -29,13 +29,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from xcsvm.solvers import sparse_ops
-from xcsvm.solvers.driver import objectives, relative_gap, solve
+from xcsvm.solvers.driver import all_finite, objectives, relative_gap, solve
 from xcsvm.solvers.problem import csr_arrays, prepare_problem
 
 __all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "estimator_class"]
 
 
-def _zero_outside_dual_support(W, problem, alpha):
+def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
     """Zero the entries of ``W`` that no sample with a non-zero dual coefficient touches (WW, CS).
 
     ``w_c = Σ_i (1[y_i = c] Σ_m α_im − α_ic) x_i`` (Eq. III.11), so ``w_cj`` is a sum over the
@@ -43,27 +43,31 @@ def _zero_outside_dual_support(W, problem, alpha):
     is 0 in exact arithmetic. Coordinate ascent adds a sample's contribution and subtracts it
     again when its dual variable returns to 0, which leaves ~1e-17 residues there that would
     count as non-zeros in ``density_`` (51 % instead of 35 % on the LSHTC-like benchmark).
-    Changes ``W`` in place; every other entry keeps its value.
+    Changes ``W`` (any memory layout) in place; every other entry keeps its value. The
+    support is found for a few classes at a time (about ``block_bytes`` of sparse pattern),
+    so the temporaries stay far below the size of ``W``.
     """
     n, n_classes = alpha.shape
-    rows = np.arange(n)
-    active = alpha != 0
-    active[rows, problem.y] = False
-    active[rows, problem.y] = active.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
-    sample, cls = np.nonzero(active)
-    coefficient_pattern = sp.csr_matrix(
-        (np.ones(sample.size), (sample, cls)), shape=(n, n_classes)
-    )
+    own = alpha.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
     d = problem.n_features
     x_pattern = sp.csr_matrix(
-        (np.ones(problem.indices.size), problem.indices, problem.indptr), shape=(n, d)
+        (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr), shape=(n, d)
     )
-    support = (x_pattern.T @ coefficient_pattern).tocoo()  # (d, K): samples behind w_cj
-    keep = np.zeros((n_classes, d), dtype=bool)
-    keep[support.col, support.row] = True
-    W[:, :d][~keep] = 0.0
-    if W.shape[1] > d:  # intercept column: the constant feature of every sample
-        W[~active.any(axis=0), d] = 0.0
+    per_class = max(1, 12 * problem.indices.size // max(n_classes, 1))
+    chunk = int(max(1, min(n_classes, block_bytes // max(per_class, 1))))
+    unused = np.empty(d, dtype=bool)
+    for first in range(0, n_classes, chunk):
+        classes = np.arange(first, min(first + chunk, n_classes))
+        active = alpha[:, classes] != 0
+        mine = problem.y[:, None] == classes[None, :]
+        active[mine] = np.broadcast_to(own[:, None], active.shape)[mine]
+        pattern = (sp.csr_matrix(active.T, dtype=np.float32) @ x_pattern).tocsr()  # (chunk, d)
+        for k, c in enumerate(classes):
+            unused[:] = True
+            unused[pattern.indices[pattern.indptr[k] : pattern.indptr[k + 1]]] = False
+            W[c, :d][unused] = 0.0
+            if W.shape[1] > d and not active[:, k].any():  # intercept: every sample's constant feature
+                W[c, d] = 0.0
 
 
 def usable_cores() -> int:
@@ -266,7 +270,26 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         # LLW gives each thread whole classes, CS is sequential.
         max_useful = {"ww": n_classes // 2, "llw": n_classes, "cs": 1}[self._formulation]
         n_threads = effective_n_threads(self.n_jobs, max_useful)
-        result = solve(
+        result = self._solve(problem, n_threads=n_threads, margin=margin, alpha=initial)
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} epochs "
+                f"(last violation {result.history[-1]['violation']:.3g} > tol={self.tol}); "
+                "increase max_iter or tol",
+                ConvergenceWarning,
+            )
+        self.classes_ = classes
+        self._store_model(problem, result, bias, margin, n_threads)
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        if self.warm_start:
+            self._alpha = result.alpha
+            self._alpha_classes = classes
+        return self
+
+    def _solve(self, problem, *, n_threads, margin, alpha):
+        """The solver behind :meth:`fit`: this machine's threads (MPI ranks in ``xcsvm.distributed``)."""
+        return solve(
             self._formulation,
             problem,
             tol=self.tol,
@@ -276,17 +299,18 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             verbose=self.verbose,
             margin=margin,
-            alpha=initial,
+            alpha=alpha,
         )
-        if not result.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={self.max_iter} epochs "
-                f"(last violation {result.history[-1]['violation']:.3g} > tol={self.tol}); "
-                "increase max_iter or tol",
-                ConvergenceWarning,
-            )
+
+    def _store_model(self, problem, result, bias, margin, n_threads):
+        """``coef_``, ``intercept_``, objectives and ``density_`` from the solver's weights.
+
+        ``coef_`` is a view of the solver's weight buffer, not a copy (for WW
+        and CS a transposed view: ``coef_.T`` is C-contiguous), so a fit holds
+        one weight matrix (BENCHMARKS.md, "Peak memory of fit").
+        """
         W = result.W
-        if not np.all(np.isfinite(W)):
+        if not all_finite(W):
             raise ValueError(
                 f"{type(self).__name__}: the solver produced non-finite weights (an intermediate overflowed "
                 f"float64; largest |x| in X is {np.max(np.abs(problem.data)) if problem.data.size else 0:.3g}); "
@@ -296,19 +320,12 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             _zero_outside_dual_support(W, problem, result.alpha)
         primal, dual = objectives(self._formulation, problem, W, result.alpha, margin, n_threads)
         d = problem.n_features
-        self.classes_ = classes
-        self.coef_ = np.ascontiguousarray(W[:, :d])
-        self.intercept_ = W[:, d] * bias if bias else np.zeros(n_classes)
-        self.n_iter_ = result.n_iter
+        self.coef_ = W[:, :d]
+        self.intercept_ = W[:, d] * bias if bias else np.zeros(problem.n_classes)
         self.primal_objective_ = primal
         self.dual_objective_ = dual
         self.dual_gap_ = relative_gap(primal, dual)
-        self.history_ = result.history
         self.density_ = float(np.count_nonzero(self.coef_)) / self.coef_.size
-        if self.warm_start:
-            self._alpha = result.alpha
-            self._alpha_classes = classes
-        return self
 
     def _warm_start_alpha(self, classes, problem):
         """Previous dual variables made feasible for the new bounds, or None."""
@@ -345,7 +362,12 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False, accept_large_sparse=True
         )
         coef = self.coef_
-        if sp.issparse(X) and not sp.issparse(coef):
+        if sp.issparse(X) and not sp.issparse(coef) and coef.dtype == np.float64 and coef.T.flags.c_contiguous:
+            # Feature-major (the WW/CS fit's view): each non-zero reads all classes contiguously.
+            out = np.empty((X.shape[0], coef.shape[0]))
+            n_threads = effective_n_threads(self.n_jobs, X.shape[0])
+            scores = sparse_ops.decision_scores_strided(*csr_arrays(X), coef, 0.0, out, n_threads)
+        elif sp.issparse(X) and not sp.issparse(coef):
             W = np.ascontiguousarray(coef, dtype=np.float64)
             out = np.empty((X.shape[0], W.shape[0]))
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])

@@ -1,4 +1,14 @@
-"""The Python entry of distributed training: :func:`fit_distributed`."""
+"""Distributed solving: the MPI epoch handed to the shared epoch loop, and :func:`fit_distributed`.
+
+:func:`solve_distributed` is the MPI counterpart of
+:func:`xcsvm.solvers.driver.solve`: the same :class:`~xcsvm.solvers.problem.Problem`
+(validated by the estimators' boundary, X never copied, the intercept an
+implicit constant feature), the same schedule module
+(:mod:`xcsvm.solvers.schedule`) and the same epoch loop
+(:func:`xcsvm.solvers.driver.run_epochs`); only the epoch differs -- it runs
+this rank's sweeps, exchanges the class bundles and reduces the violation and
+the visited count over the ranks.
+"""
 from __future__ import annotations
 
 import time
@@ -7,15 +17,39 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .data import prepare_problem
-from .exchange import CountingComm
+from xcsvm.solvers.driver import run_epochs
+from xcsvm.solvers.schedule import partition_classes
+
+from .exchange import _EXCHANGE_MODES, CountingComm
 from .llw import llw_epoch, llw_objectives
-from .schedule import partition_classes
 from .ww import plan_ww, ww_epoch, ww_objectives
 
-__all__ = ["DistributedFit", "fit_distributed"]
+__all__ = ["DistributedFit", "DistributedResult", "fit_distributed", "solve_distributed"]
 
 FORMULATIONS = ("ww", "llw")
+
+
+@dataclass
+class DistributedResult:
+    """What :func:`solve_distributed` returns on every rank.
+
+    ``W`` is the gathered (n_classes, n_columns) CSR weight matrix on rank 0
+    (None elsewhere; the intercept is its last column when ``bias != 0``).
+    The dual variables stay spread over the ranks (``alpha`` is None).
+    """
+
+    W: sp.csr_matrix | None
+    n_iter: int
+    converged: bool
+    history: list
+    primal: float
+    dual: float
+    violation: float
+    owned: list
+    bytes_per_epoch: dict
+    bytes_sent: dict
+    epoch_seconds: list
+    alpha: None = None
 
 
 @dataclass
@@ -48,7 +82,7 @@ class DistributedFit:
     epoch_seconds : list of float
         Wall time of every epoch on this rank.
     history : list of dict
-        Per epoch: violation (and objectives when ``verbose``).
+        Per epoch: violation, active variables (and objectives when ``verbose``).
     """
 
     coef: sp.csr_matrix | None
@@ -73,26 +107,27 @@ class DistributedFit:
 
 
 def _kernels():
-    """The WW sweep (:mod:`._sweeps`) and a factory of the LLW sweep.
+    """The sweeps of a rank: :func:`xcsvm.distributed._sweeps.ww_pairs` and :func:`xcsvm.solvers.llw.llw_pass`.
 
-    LLW runs the single-machine kernel (:class:`~xcsvm.distributed.llw.SolverKernelLLW`);
-    WW runs :func:`xcsvm.distributed._sweeps.ww_pairs`, because the
-    single-machine WW kernel keeps ``alpha`` as a dense (n, C) matrix on
-    every rank, while here each rank holds only its pairs' dual blocks.
+    WW runs its own sweep because the single-machine WW kernel keeps ``alpha``
+    as a dense (n, C) matrix on every rank, while here each rank holds only
+    its pairs' dual blocks; both are built on the same ``box_step``. (A
+    function, so that the fault-injection tests can wrap the kernels.)
     """
-    from . import _sweeps
-    from .llw import SolverKernelLLW
+    from xcsvm.solvers.llw import llw_pass
 
-    return _sweeps.ww_pairs, SolverKernelLLW
+    from ._sweeps import ww_pairs
+
+    return ww_pairs, llw_pass
 
 
-def _class_positions(problem, rng) -> np.ndarray:
+def _class_positions(class_counts, class_ptr, rng) -> np.ndarray:
     # A random visiting order inside each class: positions[class_ptr[c] + t]
     # is the offset (within class c's block) of the t-th sample visited.
-    counts = problem.class_counts
-    keys = rng.random(problem.n_samples) + np.repeat(np.arange(counts.size), counts)
+    n = int(class_ptr[-1])
+    keys = rng.random(n) + np.repeat(np.arange(class_counts.size), class_counts)
     order = np.argsort(keys, kind="stable")
-    return (order - np.repeat(problem.class_ptr[:-1], counts)).astype(np.int64)
+    return (order - np.repeat(class_ptr[:-1], class_counts)).astype(np.int64)
 
 
 def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, root: int = 0):
@@ -131,12 +166,12 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
     return coef
 
 
-def _check_same_data(problem, comm):
+def _check_same_data(problem, classes, comm):
     from .data import digest_arrays
 
     mine = np.frombuffer(digest_arrays(
-        problem.data, problem.indices, problem.indptr, problem.labels, problem.upper,
-        problem.classes.astype(str), np.array([problem.n_features])), dtype=np.uint8)
+        problem.data, problem.indices, problem.indptr, problem.y, problem.upper,
+        np.asarray(classes).astype(str), np.array([problem.n_features, problem.bias])), dtype=np.uint8)
     everyone = np.empty((comm.size, mine.size), dtype=np.uint8)
     comm.comm.Allgather(mine, everyone)
     comm.bytes_sent["data"] += mine.nbytes
@@ -144,22 +179,118 @@ def _check_same_data(problem, comm):
     if different:
         raise ValueError(
             f"rank(s) {different} were given other training data than rank 0; every rank must "
-            "call fit_distributed with the same X, y, C and sample_weight")
+            "call fit with the same X, y, C, class_weight and sample_weight")
+
+
+def solve_distributed(formulation: str, problem, comm: CountingComm, *, classes=None, tol: float = 0.1,
+                      max_iter: int = 1000, shrinking: bool = True, n_threads: int = 1,
+                      random_state=None, verbose: int = 0, margin: float = 1.0,
+                      exchange: str = "auto", check_data: bool = True) -> DistributedResult:
+    """WW or LLW dual coordinate ascent with the classes spread over the ranks of ``comm``.
+
+    Every rank calls it with the same :class:`~xcsvm.solvers.problem.Problem`.
+    Rank ``r`` holds the weights and dual variables of its classes only
+    (:func:`~xcsvm.solvers.schedule.partition_classes`); the epochs run in
+    :func:`~xcsvm.solvers.driver.run_epochs` with the stopping rule of the
+    single-machine solver; W is gathered (sparse) on rank 0 at the end.
+
+    Parameters
+    ----------
+    formulation : {"ww", "llw"}
+    problem : xcsvm.solvers.problem.Problem
+    comm : CountingComm
+    classes : array-like, optional
+        Labels, only for the cross-rank data check.
+    tol, max_iter, shrinking, n_threads, random_state, verbose, margin
+        As for :func:`xcsvm.solvers.driver.solve` (``n_threads`` per rank).
+    exchange : {"auto", "sparse", "dense"}
+        WW bundle exchange: only non-zeros (§4.2.5), whole rows, or the smaller.
+    check_data : bool
+        Compare a digest of the problem across ranks first.
+
+    Returns
+    -------
+    DistributedResult
+    """
+    from sklearn.utils import check_random_state
+
+    if formulation not in FORMULATIONS:
+        raise ValueError(
+            f"formulation must be one of {FORMULATIONS}, got {formulation!r} (Crammer-Singer has no "
+            "MPI solver: every block step of a sample moves all K weight vectors, see README)")
+    if exchange not in _EXCHANGE_MODES:
+        raise ValueError(f"exchange mode must be one of {_EXCHANGE_MODES}, got {exchange!r}")
+    if check_data and comm.size > 1:
+        _check_same_data(problem, [] if classes is None else classes, comm)
+    counts = problem.class_counts
+    owned = partition_classes(counts, comm.size, formulation)
+    mine = owned[comm.rank]
+    ww_kernel, llw_kernel = _kernels()
+    weights = np.zeros((mine.size, problem.n_columns))
+    n, K = problem.n_samples, problem.n_classes
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    epoch_seconds: list[float] = []
+    if formulation == "ww":
+        plan = plan_ww(owned, counts, comm.rank)
+        alpha = np.zeros(plan.n_alpha)
+        stale = np.zeros(plan.n_alpha, dtype=np.uint8)
+        class_ptr, class_samples = problem.samples_by_class()
+    else:
+        rows32 = np.ascontiguousarray(mine, dtype=np.int32)
+        class_row = np.full(K, -1, dtype=np.int32)
+        class_row[rows32] = np.arange(rows32.size, dtype=np.int32)
+        alpha = np.zeros((mine.size, n))
+        stale = np.zeros((mine.size, n), dtype=np.uint8)
+
+    def epoch(shrink):
+        start = time.perf_counter()
+        if formulation == "ww":
+            positions = _class_positions(counts, class_ptr, rng)
+            violation, visited = ww_epoch(plan, problem, class_ptr, class_samples, weights, alpha, stale,
+                                          positions, comm, ww_kernel, n_threads, exchange, shrink)
+        else:
+            order = rng.permutation(n).astype(np.int32)
+            violation, visited = llw_epoch(problem, rows32, class_row, weights, alpha, stale, order, comm,
+                                           llw_kernel, margin, n_threads, shrink)
+        violation = comm.allreduce_max(violation, kind="control")
+        visited = int(comm.sum_scalars([visited], kind="control")[0])
+        epoch_seconds.append(time.perf_counter() - start)
+        return violation, visited
+
+    def objectives():
+        if formulation == "ww":
+            return ww_objectives(plan, problem, weights, alpha, comm, n_threads)
+        return llw_objectives(problem, mine, weights, alpha, comm, margin, n_threads)
+
+    bytes_before = dict(comm.bytes_sent)
+    n_iter, converged, history = run_epochs(
+        epoch, tol=tol, max_iter=max_iter, shrinking=shrinking, n_variables=n * (K - 1),
+        objectives=objectives, show=verbose > 0 and comm.rank == 0, evaluate=verbose > 0,
+        label=f"{formulation.upper()} on {comm.size} rank(s)",
+    )
+    bytes_per_epoch = {kind: (value - bytes_before.get(kind, 0)) / n_iter
+                       for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data")}
+    primal, dual = objectives()
+    return DistributedResult(
+        W=_gather_rows(comm, weights, owned, K), n_iter=n_iter, converged=converged, history=history,
+        primal=primal, dual=dual, violation=history[-1]["violation"], owned=owned,
+        bytes_per_epoch=bytes_per_epoch, bytes_sent=dict(comm.bytes_sent), epoch_seconds=epoch_seconds)
 
 
 def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 0.1,
                     max_iter: int = 1000, random_state=None, n_threads: int = 1,
                     exchange: str = "auto", fit_intercept: bool = True,
                     intercept_scaling: float = 1.0, llw_margin: str = "thesis",
-                    sample_weight=None, shrinking: bool = True, verbose: int = 0,
+                    sample_weight=None, class_weight=None, shrinking: bool = True, verbose: int = 0,
                     check_data: bool = True, comm=None) -> DistributedFit:
     """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
 
-    Every rank calls it with the same ``X, y`` (see
-    :func:`~xcsvm.distributed.data.load_svmlight_everywhere`). Rank ``r``
-    optimises only the classes it owns; W is gathered (sparse) on rank 0 at
-    the end. Stops when the largest projected-gradient violation of an epoch,
-    over all ranks, is below ``tol``.
+    A functional front end of :class:`~xcsvm.distributed.DistributedWWClassifier`
+    and :class:`~xcsvm.distributed.DistributedLLWClassifier` (the same
+    validation, solver and fitted model; their convergence warning is left to
+    the caller). Every rank calls it with the same ``X, y`` (see
+    :func:`~xcsvm.distributed.data.load_svmlight_everywhere`).
 
     Parameters
     ----------
@@ -167,38 +298,20 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     y : array-like, shape (n_samples,)
     formulation : {"ww", "llw"}
         Weston–Watkins (Eq. III.3) or Lee–Lin–Wahba (Eq. III.2).
-    C : float
-        Regularisation parameter.
-    tol : float
-        Stopping threshold on the projected-gradient violation (thesis: 0.1).
-    max_iter : int
-        Maximum number of epochs.
-    random_state : int, optional
-        Seed of the per-epoch shuffles (the same on every rank).
+    C, tol, max_iter, random_state, fit_intercept, intercept_scaling, class_weight, shrinking, verbose
+        As for the estimators.
     n_threads : int
         OpenMP threads inside each rank.
     exchange : {"auto", "sparse", "dense"}
         WW bundle exchange: only non-zeros (§4.2.5), whole rows, or the smaller.
-    fit_intercept : bool
-        Learn an intercept through an appended constant feature (default,
-        as the single-machine estimators).
-    intercept_scaling : float
-        Value of that feature.
     llw_margin : {"thesis", "lee_lin_wahba"}
         LLW margin 1 (Eq. III.2) or ``1 / (n_classes - 1)`` (Lee, Lin and Wahba).
     sample_weight : array-like, optional
         Per-sample multipliers of C.
-    shrinking : bool
-        Skip dual variables that did not move in their last 3 visits
-        (§4.1.1); when the violation of such an epoch is below ``tol``, one
-        more epoch over all variables decides whether to stop.
-    verbose : int
-        1: a progress bar on rank 0 (violation per epoch); 2: also one line per
-        epoch with primal and dual objective and relative gap.
     check_data : bool
         Compare a SHA-256 digest of the prepared training set across ranks
         (one 32-byte ``Allgather``) and raise if a rank got other data.
-    comm : mpi4py.MPI.Comm, optional
+    comm : mpi4py.MPI.Comm or CountingComm, optional
         Default ``MPI.COMM_WORLD``.
 
     Returns
@@ -213,110 +326,30 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     >>> fit.coef.shape, fit.converged, bool(fit.dual_gap < 1e-2)
     ((3, 4), True, True)
     """
-    from mpi4py import MPI
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .estimator import DistributedLLWClassifier, DistributedWWClassifier
 
     if formulation not in FORMULATIONS:
-        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
-    if llw_margin not in ("thesis", "lee_lin_wahba"):
-        raise ValueError(f"llw_margin must be 'thesis' or 'lee_lin_wahba', got {llw_margin!r}")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
-    if int(n_threads) < 1:
-        raise ValueError(f"n_threads must be at least 1, got {n_threads!r}")
-    comm = comm if isinstance(comm, CountingComm) else CountingComm(
-        MPI.COMM_WORLD if comm is None else comm)
-    problem = prepare_problem(X, y, C, sample_weight, fit_intercept, intercept_scaling)
-    overflow = np.flatnonzero(~np.isfinite(problem.sqnorm))
-    if overflow.size:
         raise ValueError(
-            f"X has {overflow.size} row(s) whose squared norm ||x||^2 overflows float64 (first: row "
-            f"{overflow[0]}); the solver needs ||x||^2 as a finite number. Scale X (e.g. divide by its "
-            "largest absolute value, or use sklearn's MaxAbsScaler / Normalizer)")
-    empty = np.flatnonzero(problem.sqnorm <= 0.0)
-    if empty.size:
-        raise ValueError(
-            f"X has {empty.size} all-zero row(s) (first: row {empty[0]}); remove them or "
-            "set fit_intercept=True (a zero row carries no information)")
-    if check_data and comm.size > 1:
-        _check_same_data(problem, comm)
-    owned = partition_classes(problem.class_counts, comm.size, formulation)
-    mine = owned[comm.rank]
-    ww_kernel, llw_factory = _kernels()
-    weights = np.zeros((mine.size, problem.n_features))
-    margin = 1.0 if llw_margin == "thesis" else 1.0 / (problem.n_classes - 1)
+            f"formulation must be one of {FORMULATIONS}, got {formulation!r} (Crammer-Singer has no "
+            "MPI solver: every block step of a sample moves all K weight vectors, see README)")
+    params = dict(C=C, tol=tol, max_iter=max_iter, shrinking=shrinking, fit_intercept=fit_intercept,
+                  intercept_scaling=intercept_scaling, class_weight=class_weight, n_jobs=n_threads,
+                  random_state=random_state, verbose=verbose, exchange=exchange, check_data=check_data,
+                  comm=comm)
     if formulation == "ww":
-        plan = plan_ww(owned, problem.class_counts, comm.rank)
-        alpha = np.zeros(plan.n_alpha)
-        stale = np.zeros(plan.n_alpha, dtype=np.uint8)
+        model = DistributedWWClassifier(**params)
     else:
-        alpha = np.zeros((mine.size, problem.n_samples))
-        llw_kernel = llw_factory(problem, mine)
-
-    def objectives():
-        if formulation == "ww":
-            return ww_objectives(plan, problem, weights, alpha, comm)
-        return llw_objectives(problem, mine, weights, alpha, comm, margin)
-
-    rng = np.random.default_rng(random_state)
-    seeds = rng.integers(0, 2**63 - 1, size=max_iter)
-    history, epoch_seconds = [], []
-    bytes_before = dict(comm.bytes_sent)
-    violation, converged, epoch = np.inf, False, 0
-    shrink = bool(shrinking)
-    from tqdm.auto import tqdm
-
-    progress = tqdm(total=max_iter, desc=f"{formulation.upper()} on {comm.size} rank(s)", unit="epoch",
-                    disable=not (verbose and comm.rank == 0))
-    for epoch in range(1, max_iter + 1):
-        start = time.perf_counter()
-        epoch_rng = np.random.default_rng(seeds[epoch - 1])
-        if formulation == "ww":
-            positions = _class_positions(problem, epoch_rng)
-            local = ww_epoch(plan, problem, weights, alpha, positions, comm, ww_kernel,
-                             int(n_threads), exchange, stale, shrink)
-        else:
-            order = epoch_rng.permutation(problem.n_samples).astype(np.int64)
-            llw_kernel.shrink = shrink
-            local = llw_epoch(problem, mine, weights, alpha, order, comm, llw_kernel,
-                              margin, int(n_threads))
-        violation = comm.allreduce_max(local, kind="control")
-        epoch_seconds.append(time.perf_counter() - start)
-        record = {"epoch": epoch, "violation": violation, "seconds": epoch_seconds[-1],
-                  "shrinking": shrink}
-        progress.update(1)
-        progress.set_postfix(violation=f"{violation:.3g}", refresh=False)
-        if verbose >= 2:
-            primal, dual = objectives()
-            record.update(primal=primal, dual=dual)
-            if comm.rank == 0:
-                progress.write(f"epoch {epoch:4d}  primal {primal:.6g}  dual {dual:.6g}  "
-                               f"gap {(primal - dual) / max(abs(primal), 1e-300):.3e}  "
-                               f"violation {violation:.3e}  {epoch_seconds[-1]:.3f}s")
-        history.append(record)
-        if violation < tol and shrink:
-            shrink = False  # one more epoch over all variables before stopping
-        elif violation < tol:
-            converged = True
-            break
-        else:
-            shrink = bool(shrinking)
-    progress.close()
-    bytes_per_epoch = {kind: (value - bytes_before.get(kind, 0)) / epoch
-                       for kind, value in comm.bytes_sent.items()
-                       if kind not in ("objective", "data")}
-    primal, dual = objectives()
-    gathered = _gather_rows(comm, weights, owned, problem.n_classes)
-    coef = intercept = None
-    if gathered is not None:
-        if fit_intercept:
-            intercept = gathered[:, -1].toarray().ravel() * intercept_scaling
-            coef = gathered[:, :-1].tocsr()
-        else:
-            intercept, coef = np.zeros(problem.n_classes), gathered
+        model = DistributedLLWClassifier(margin=llw_margin, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the caller decides (the CLI warns on rank 0)
+        model.fit(X, y, sample_weight=sample_weight)
     return DistributedFit(
-        coef=coef, intercept=intercept, classes=problem.classes, formulation=formulation,
-        n_iter=epoch, converged=converged, primal=primal, dual=dual, violation=violation,
-        owned=owned, bytes_per_epoch=bytes_per_epoch, bytes_sent=dict(comm.bytes_sent),
-        epoch_seconds=epoch_seconds, history=history)
+        coef=model.coef_, intercept=model.intercept_, classes=model.classes_, formulation=formulation,
+        n_iter=model.n_iter_, converged=model.converged_, primal=model.primal_objective_,
+        dual=model.dual_objective_, violation=model.violation_, owned=model.owned_classes_,
+        bytes_per_epoch=model.bytes_per_epoch_, bytes_sent=model.bytes_sent_,
+        epoch_seconds=model.epoch_seconds_, history=model.history_)

@@ -1,6 +1,6 @@
 """Distributed Weston–Watkins: the two-level 1-factorization schedule (§4.2.5).
 
-Rank ``r`` owns the classes ``owned[r]`` (:func:`~xcsvm.distributed.schedule.partition_classes`)
+Rank ``r`` owns the classes ``owned[r]`` (:func:`~xcsvm.solvers.schedule.partition_classes`)
 and their weight rows. One epoch is
 
 1. *inside the rank*: every pair of its own classes, in the rounds of
@@ -22,10 +22,12 @@ is smaller)::
     exchange 3: A -> B: B1 (home)  B -> A: A1 (home)
 
 A sub-block is always done on the same rank, so its dual variables live
-there and never travel. The updates are Eq. III.16 (Algorithm 3) and the same
-coordinates are visited as in the single-machine solver, in another order
-(inside a pair the samples of the two classes are interleaved evenly); the
-result is the same optimum within the tolerance.
+there and never travel. The updates are Eq. III.16 (Algorithm 3, the ``box_step`` of the
+single-machine kernel) and the same coordinates are visited as in the
+single-machine solver, in another order (inside a pair the samples of the two
+classes are interleaved evenly); the result is the same optimum within the
+tolerance. Weight rows carry the intercept column when the problem has one
+(``bias != 0``), so it travels with its class.
 """
 from __future__ import annotations
 
@@ -33,13 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schedule import bipartite_rounds, one_factorization, split_in_halves
+from xcsvm.solvers.problem import SCORE_BLOCK, scores, squared_norm
+from xcsvm.solvers.schedule import bipartite_rounds, one_factorization, split_in_halves
 
 __all__ = ["WWPlan", "plan_ww", "ww_epoch", "ww_objectives"]
-
-#: Samples per block when scoring for the objectives.
-_BLOCK = 4096
-
 
 @dataclass
 class _Task:
@@ -114,7 +113,7 @@ def plan_ww(owned, class_counts, rank: int) -> WWPlan:
     Parameters
     ----------
     owned : list of numpy.ndarray
-        Classes of every rank (from :func:`~xcsvm.distributed.schedule.partition_classes`).
+        Classes of every rank (from :func:`~xcsvm.solvers.schedule.partition_classes`).
     class_counts : array-like of int
         Samples per class.
     rank : int
@@ -163,34 +162,36 @@ def plan_ww(owned, class_counts, rank: int) -> WWPlan:
     return plan
 
 
-def ww_epoch(plan: WWPlan, problem, weights, alpha, positions, comm, kernel,
-             n_threads: int = 1, exchange: str = "auto", stale=None, shrink: bool = False) -> float:
-    """One WW epoch on this rank; returns this rank's largest violation.
+def ww_epoch(plan: WWPlan, problem, class_ptr, class_samples, weights, alpha, stale, positions, comm,
+             kernel, n_threads: int = 1, exchange: str = "auto", shrink: bool = False) -> tuple[float, int]:
+    """One WW epoch on this rank; returns this rank's ``(violation, n_visited)``.
 
-    ``weights`` (this rank's rows, ``len(plan.mine) x d``), ``alpha`` and
-    ``stale`` (``plan.n_alpha``; shrinking counters) are updated in place;
-    all ranks must call it together.
+    ``weights`` (this rank's rows, ``len(plan.mine) x n_columns``), ``alpha``
+    and ``stale`` (``plan.n_alpha``; shrinking counters) are updated in place;
+    all ranks must call it together. ``kernel`` is
+    :func:`xcsvm.distributed._sweeps.ww_pairs`.
 
     Examples
     --------
-    See :func:`xcsvm.distributed.fit_distributed`.
+    See :class:`xcsvm.distributed.DistributedWWClassifier`.
     """
     from .exchange import exchange_rows
 
-    if stale is None:
-        stale, shrink = np.zeros(alpha.size, dtype=np.uint8), False
+    totals = [0.0, 0]
 
-    def _run(kernel, problem, task, left, right, positions, alpha, n_threads):
+    def run(task, left, right):
         if task.n_pairs == 0:
-            return 0.0
+            return
         violation = np.zeros(task.n_pairs)
-        kernel(problem.data, problem.indices, problem.indptr, problem.sqnorm, problem.upper,
+        visited = np.zeros(task.n_pairs, dtype=np.int64)
+        kernel(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
                left, right, task.left_row, task.right_row, task.left_class, task.right_class,
-               task.alpha_offset, task.round_ptr, problem.class_ptr, problem.class_samples,
-               positions, alpha, violation, n_threads, stale, shrink)
-        return float(violation.max())
+               task.alpha_offset, task.round_ptr, class_ptr, class_samples, positions, alpha, stale,
+               violation, visited, problem.bias, bool(shrink), int(n_threads))
+        totals[0] = max(totals[0], float(violation.max()))
+        totals[1] += int(visited.sum())
 
-    worst = _run(kernel, problem, plan.intra, weights, weights, positions, alpha, n_threads)
+    run(plan.intra, weights, weights)
     for cross in plan.cross:
         if cross is None:
             continue
@@ -200,56 +201,49 @@ def ww_epoch(plan: WWPlan, problem, weights, alpha, positions, comm, kernel,
             b1, _ = plan.halves[partner]
             rows_a1, rows_a2 = plan.rows_of(a1), plan.rows_of(a2)
             visitor = exchange_rows(comm, partner, weights[rows_a2], b1.size, exchange)
-            worst = max(worst, _run(kernel, problem, cross.steps[0], weights, visitor,
-                                    positions, alpha, n_threads))
+            run(cross.steps[0], weights, visitor)
             weights[rows_a2] = exchange_rows(comm, partner, weights[rows_a1], a2.size, exchange)
-            worst = max(worst, _run(kernel, problem, cross.steps[1], weights, visitor,
-                                    positions, alpha, n_threads))
+            run(cross.steps[1], weights, visitor)
             weights[rows_a1] = exchange_rows(comm, partner, visitor, a1.size, exchange)
         else:
             a1, a2 = plan.halves[partner]
             b1, b2 = plan.halves[plan.rank]
             rows_b1 = plan.rows_of(b1)
             visitor = exchange_rows(comm, partner, weights[rows_b1], a2.size, exchange)
-            worst = max(worst, _run(kernel, problem, cross.steps[0], visitor, weights,
-                                    positions, alpha, n_threads))
+            run(cross.steps[0], visitor, weights)
             visitor = exchange_rows(comm, partner, visitor, a1.size, exchange)
-            worst = max(worst, _run(kernel, problem, cross.steps[1], visitor, weights,
-                                    positions, alpha, n_threads))
+            run(cross.steps[1], visitor, weights)
             weights[rows_b1] = exchange_rows(comm, partner, visitor, b1.size, exchange)
-    return worst
+    return totals[0], totals[1]
 
 
-def ww_objectives(plan: WWPlan, problem, weights, alpha, comm) -> tuple[float, float]:
+def ww_objectives(plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 1) -> tuple[float, float]:
     """Primal (Eq. III.3) and dual (Eq. III.5) objective, summed over all ranks.
 
     Each rank scores its own classes; the true-class score ``w_{y_i}^T x_i``
     comes from the rank that owns ``y_i`` through one ``Allreduce`` of
-    ``n_samples`` doubles.
+    ``n_samples`` doubles. Samples are scored a block at a time.
     """
-    X = problem.matrix()
     mine = plan.mine
     row_of_label = np.full(problem.n_classes, -1, dtype=np.int64)
     row_of_label[mine] = np.arange(mine.size)
-    rows = row_of_label[problem.labels]
-    # Scores in blocks of samples, so that no n x k matrix is ever held.
+    rows = row_of_label[problem.y]
     true_score = np.zeros(problem.n_samples)
-    for start in range(0, problem.n_samples, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        here = rows[block] >= 0
-        if mine.size and here.any():
-            scores = np.asarray(X[block][here] @ weights.T)
-            true_score[block][here] = scores[np.arange(scores.shape[0]), rows[block][here]]
+    blocks = [(s, min(s + SCORE_BLOCK, problem.n_samples))
+              for s in range(0, problem.n_samples if mine.size else 0, SCORE_BLOCK)]
+    for start, stop in blocks:
+        here = np.flatnonzero(rows[start:stop] >= 0)
+        if here.size:
+            S = scores(problem, weights, n_threads, start, stop)
+            true_score[start + here] = S[here, rows[start + here]]
     total_true = np.empty_like(true_score)
     comm.allreduce_sum(true_score, total_true, kind="objective")
     hinge = 0.0
-    for start in range(0, problem.n_samples if mine.size else 0, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        scores = np.asarray(X[block] @ weights.T)
-        losses = np.maximum(0.0, 1.0 - total_true[block, None] + scores)
-        here = np.flatnonzero(rows[block] >= 0)
-        losses[here, rows[block][here]] = 0.0  # no loss term for c = y_i
-        hinge += float(problem.upper[block] @ losses.sum(axis=1))
-    norm2 = float(np.einsum("ij,ij->", weights, weights))
-    norm2, hinge, alpha_sum = comm.sum_scalars([norm2, hinge, float(alpha.sum())], kind="objective")
+    for start, stop in blocks:
+        losses = np.maximum(0.0, 1.0 - total_true[start:stop, None] + scores(problem, weights, n_threads, start, stop))
+        here = np.flatnonzero(rows[start:stop] >= 0)
+        losses[here, rows[start + here]] = 0.0  # no loss term for c = y_i
+        hinge += float(problem.upper[start:stop] @ losses.sum(axis=1))
+    norm2, hinge, alpha_sum = comm.sum_scalars([squared_norm(weights), hinge, float(alpha.sum())],
+                                               kind="objective")
     return 0.5 * norm2 + hinge, -0.5 * norm2 + alpha_sum

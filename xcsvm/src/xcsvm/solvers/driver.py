@@ -1,9 +1,19 @@
-"""Epoch loop shared by the three formulations: shuffling, shrinking, stopping, reporting.
+"""The epoch loop of every solver, on threads and on MPI ranks: shrinking, stopping, reporting.
 
 The C-level kernels (:mod:`~xcsvm.solvers.ww`, :mod:`~xcsvm.solvers.llw`,
-:mod:`~xcsvm.solvers.cs`) run the epochs; this module decides what an epoch
-is, shrinks and un-shrinks (Sec. 4.1.1), checks the stopping criterion and
-prints the per-epoch table.
+:mod:`~xcsvm.solvers.cs`) run the epochs. :func:`run_epochs` is the one loop
+that decides when to shrink and un-shrink (Sec. 4.1.1), checks the stopping
+criterion and prints the per-epoch table; an *epoch* is a callable handed to
+it. :func:`solve` hands it the single-machine epochs (:class:`_Epochs`); the
+MPI layer (:mod:`xcsvm.distributed.solver`) hands it an epoch that runs the
+rank's sweeps, exchanges the class bundles between them and reduces the
+violation over the ranks.
+
+Memory: WW and CS keep their weights only feature-major (``WT``, d x K plus
+a little padding, see :func:`_pad_unit`); at the end the columns are put in
+class order in place and the class-major result is a transposed *view* of
+the same buffer, so a fit holds X, one weight matrix and the dual variables
+(BENCHMARKS.md, "Peak memory of fit").
 """
 from __future__ import annotations
 
@@ -18,7 +28,7 @@ from xcsvm.solvers import cs, llw, ww
 from xcsvm.solvers.problem import Problem, dual_objective, primal_objective
 from xcsvm.solvers.schedule import balanced_groups, ww_schedule
 
-__all__ = ["SolveResult", "solve", "primal_from_dual", "LLW_CHUNKS"]
+__all__ = ["SolveResult", "solve", "run_epochs", "primal_from_dual", "objectives", "relative_gap", "LLW_CHUNKS"]
 
 #: LLW re-centres wbar after every tenth of an epoch (Sec. 4.1.1).
 LLW_CHUNKS = 10
@@ -31,11 +41,18 @@ GROUP_MULTIPLE = 8
 #: float64 entries in 128 bytes (a pair of cache lines): the unit in which groups
 #: and per-task work space are padded and aligned.
 PAD = 16
+#: Padding of the feature-major weights may add at most this share of K columns
+#: (a smaller padding unit is taken otherwise, see ``_pad_unit``).
+MAX_PADDING = 0.25
 
 
 @dataclass
 class SolveResult:
-    """Outcome of :func:`solve`."""
+    """Outcome of :func:`solve`.
+
+    ``W`` (n_classes, n_columns) is class-major in meaning; for WW and CS it
+    is the transposed view of the solver's feature-major buffer (no copy).
+    """
 
     W: np.ndarray
     alpha: np.ndarray
@@ -82,13 +99,77 @@ def _aligned_zeros(shape, alignment=128, dtype=np.float64):
     return buffer[offset : offset + size].reshape(shape)
 
 
+def _pad_unit(widths) -> int:
+    """Columns to which each group of the feature-major weights is padded.
+
+    ``PAD`` (128 bytes: the threads of a round never share a pair of cache
+    lines) unless that adds more than ``MAX_PADDING * K`` columns; then the
+    largest power of two that does not. With K = 5 classes in 4 groups, 16
+    would make the weights 12.8x as large as W (d = 10^7: 5 GB instead of
+    400 MB); a little false sharing between threads costs time, not memory.
+
+    Examples
+    --------
+    >>> _pad_unit([48, 48, 48, 56]), _pad_unit([2, 1, 1, 1]), _pad_unit([6, 6, 6, 5])
+    (16, 1, 2)
+    """
+    widths = np.asarray(widths)
+    budget = widths.sum() * (1 + MAX_PADDING)
+    for unit in (PAD, 8, 4, 2):
+        if (-(-widths // unit) * unit).sum() <= budget:
+            return unit
+    return 1
+
+
+def compact_feature_major(WT: np.ndarray, class_col: np.ndarray) -> np.ndarray:
+    """The class-major view ``W`` (K, rows of ``WT``) of feature-major weights, made in place.
+
+    Moves column ``class_col[c]`` of every row of ``WT`` to column ``c`` of a
+    dense ``(rows, K)`` matrix laid over the start of the same buffer, a block
+    of rows at a time (the destination of a block ends before the next
+    block's source starts, since ``K <= ld``), and returns its transpose.
+    ``WT`` must be C-contiguous and is destroyed. Extra memory: one block.
+
+    Examples
+    --------
+    >>> WT = np.array([[1.0, 9, 2], [3, 9, 4]])
+    >>> compact_feature_major(WT, np.array([2, 0])).tolist()
+    [[2.0, 4.0], [1.0, 3.0]]
+    """
+    n_rows, ld = WT.shape
+    K = class_col.shape[0]
+    flat = WT.reshape(-1)  # a view: WT is C-contiguous
+    if not np.array_equal(class_col, np.arange(K)) or ld != K:
+        block = max(1, (1 << 20) // max(ld, 1))
+        for start in range(0, n_rows, block):
+            stop = min(start + block, n_rows)
+            rows = flat[start * ld : stop * ld].reshape(stop - start, ld)[:, class_col]  # a copy
+            flat[start * K : stop * K] = rows.reshape(-1)
+    return flat[: n_rows * K].reshape(n_rows, K).T
+
+
+def all_finite(A: np.ndarray, block: int = 1 << 20) -> bool:
+    """``np.isfinite(A).all()`` for a 2-D ``A``, about ``block`` entries at a time (no full-size temporary)."""
+    B = A.T if A.T.flags.c_contiguous and not A.flags.c_contiguous else A
+    rows = max(1, block // max(B.shape[1], 1))
+    return all(bool(np.isfinite(B[s : s + rows]).all()) for s in range(0, B.shape[0], rows))
+
+
 class _Epochs:
     """One callable per formulation: ``epoch(shrink) -> (violation, n_visited)``."""
 
     def __init__(self, formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups=None):
+        """``W``: initial class-major weights (warm start), or None for zeros.
+
+        LLW keeps ``W`` itself (class-major, a new zero matrix when None); WW
+        and CS keep only the feature-major ``WT``.
+        """
         self.formulation = formulation
         self.problem = problem
-        self.alpha, self.stale, self.W = alpha, stale, W
+        self.alpha, self.stale = alpha, stale
+        if W is None and formulation == "llw":
+            W = np.zeros((problem.n_classes, problem.n_columns))
+        self.W = W
         self.n_threads = n_threads
         self.rng = rng
         self.margin = margin
@@ -124,6 +205,8 @@ class _Epochs:
             self.groups = [np.arange(K, dtype=np.int32)]
             self.n_groups = 1
             self._init_feature_major(W, [0])
+        if formulation != "llw":
+            self.W = None  # WW and CS hold only WT
 
     def _init_feature_major(self, W, layout):
         """WW and CS keep their weights feature-major (``ww.ww_epoch_t``, ``cs.cs_epoch``): ``WT[j, class_col[c]] = W[c, j]``.
@@ -133,17 +216,20 @@ class _Epochs:
         ``layout``), so the threads of a round never share a pair of cache
         lines (the unit the adjacent-line prefetcher fetches: with 64-byte
         padding the two-thread epoch time varied from 0.15 to 0.22 s on the
-        benchmark, with 128 bytes it stays at 0.16 s).
+        benchmark, with 128 bytes it stays at 0.16 s). With few classes a
+        smaller unit keeps the padding under ``MAX_PADDING`` (:func:`_pad_unit`).
         """
         self.group_width = np.array([len(g) for g in self.groups])
-        self.group_padded = -(-self.group_width // PAD) * PAD
+        self.pad = _pad_unit(self.group_width) if self.n_groups > 1 else 1
+        self.group_padded = -(-self.group_width // self.pad) * self.pad
         self.group_col0 = np.zeros(self.n_groups, dtype=np.int32)
         self.group_col0[layout] = np.concatenate([[0], np.cumsum(self.group_padded[layout])[:-1]])
         self.class_col = np.empty(self.problem.n_classes, dtype=np.int32)
         for g, members in enumerate(self.groups):
             self.class_col[members] = self.group_col0[g] + np.arange(len(members))
-        self.WT = _aligned_zeros((W.shape[1], int(self.group_padded.sum())))
-        ww.to_feature_major(W, self.class_col, self.WT, self.n_threads)
+        self.WT = _aligned_zeros((self.problem.n_columns, int(self.group_padded.sum())))
+        if W is not None:
+            ww.to_feature_major(np.ascontiguousarray(W), self.class_col, self.WT, self.n_threads)
 
     def _init_blocks(self):
         """The kernel's view of the WW blocks: target classes, first column, work space.
@@ -192,10 +278,22 @@ class _Epochs:
         np.cumsum(np.concatenate(counts), out=ptr[1:])
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.int32), ptr
 
-    def sync(self):
-        """Bring ``W`` (class-major, the layout of the result) up to date with the kernels' weights."""
-        if self.formulation in ("ww", "cs"):
-            ww.to_class_major(self.WT, self.class_col, self.W, self.n_threads)
+    def class_major(self) -> np.ndarray:
+        """A class-major copy (K, n_columns) of the current weights (tests, verbose table)."""
+        if self.formulation == "llw":
+            return self.W.copy()
+        W = np.empty((self.problem.n_classes, self.problem.n_columns))
+        ww.to_class_major(self.WT, self.class_col, W, self.n_threads)
+        return W
+
+    def finish(self) -> np.ndarray:
+        """The final class-major weights: LLW re-centred, WW/CS compacted in place (no copy)."""
+        if self.formulation == "llw":
+            self.recenter()
+            return self.W
+        W = compact_feature_major(self.WT, self.class_col)
+        self.WT = None  # its buffer now holds W
+        return W
 
     def __call__(self, shrink):
         p = self.problem
@@ -216,6 +314,7 @@ class _Epochs:
         violation, visited = 0.0, 0
         rows = self.class_row
         total = np.empty(self.W.shape[1])
+        # Algorithm 1: per tenth of the epoch, the classes given wbar, then wbar.
         for chunk in np.array_split(order, LLW_CHUNKS):
             v, m = llw.llw_pass(
                 *p.csr_arrays, p.sq_norms, p.upper, p.y, np.ascontiguousarray(chunk), rows, rows,
@@ -231,6 +330,109 @@ class _Epochs:
         llw.weight_sum(self.W, self.class_row, buffer, self.n_threads)
         buffer /= self.problem.n_classes
         llw.subtract_from_rows(self.W, self.class_row, buffer, self.n_threads)
+
+
+def run_epochs(
+    epoch,
+    *,
+    tol: float,
+    max_iter: int,
+    shrinking: bool,
+    n_variables: int,
+    fixed_epochs: bool = False,
+    objectives=None,
+    show: bool = False,
+    label: str = "xcsvm",
+    evaluate: bool | None = None,
+):
+    """The epoch loop: shrink, un-shrink and stop (Sec. 4.1.1); one for threads and MPI ranks.
+
+    Parameters
+    ----------
+    epoch : callable
+        ``epoch(shrink) -> (violation, n_visited)``: one pass over the dual
+        variables (skipping shrunk ones when ``shrink``), returning the
+        largest projected-gradient violation and the number of variables
+        visited. Under MPI the callable runs the rank's sweeps, exchanges the
+        class bundles and reduces both numbers over all ranks, so every rank
+        takes the same decisions here.
+    tol : float
+        Stop when an epoch over *all* variables has a violation below
+        ``tol``; after a shrunk epoch below ``tol``, one un-shrunk epoch
+        confirms it (unless the shrunk epoch visited every variable).
+    max_iter : int
+        Maximal number of epochs.
+    shrinking : bool
+        Let the epochs skip shrunk variables; every ``UNSHRINK_PERIOD``-th
+        epoch visits all of them anyway.
+    n_variables : int
+        Number of dual variables an un-shrunk epoch visits.
+    fixed_epochs : bool
+        Run exactly ``max_iter`` epochs (the speed-up protocol of Fig. III.2).
+    objectives : callable, optional
+        ``objectives() -> (primal, dual)``, evaluated after every epoch when
+        ``show`` (the per-epoch table).
+    show : bool
+        Print the per-epoch table and a progress bar.
+    label : str
+        Title of the progress bar.
+    evaluate : bool, optional
+        Call ``objectives`` after every epoch (default: ``show``). MPI ranks
+        all evaluate (the objectives are collective) while only rank 0 shows.
+
+    Returns
+    -------
+    n_iter : int
+    converged : bool
+    history : list of dict
+        Per epoch: violation, active variables, whether shrunk, seconds (and
+        primal, dual, gap with ``objectives`` and ``show``).
+
+    Examples
+    --------
+    >>> violations = iter([1.0, 0.05, 0.01])
+    >>> run_epochs(lambda shrink: (next(violations), 10), tol=0.1, max_iter=5, shrinking=True,
+    ...            n_variables=20)[:2]
+    (3, True)
+    """
+    history = []
+    converged = False
+    shrink_next = shrinking
+    evaluate = show if evaluate is None else evaluate
+    bar = tqdm(total=max_iter, desc=label, disable=not show, leave=False)
+    if show:
+        tqdm.write(f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}")
+    n_iter = 0
+    try:
+        for n_iter in range(1, max_iter + 1):
+            shrunk = shrink_next
+            start = time.perf_counter()
+            violation, visited = epoch(shrunk)
+            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk,
+                      "seconds": time.perf_counter() - start}
+            if evaluate and objectives is not None:
+                primal, dual = objectives()
+                record.update(primal=primal, dual=dual, gap=relative_gap(primal, dual))
+            if show and "primal" in record:
+                tqdm.write(
+                    f"{n_iter:5d} {record['primal']:14.6e} {record['dual']:14.6e} {record['gap']:10.3e} "
+                    f"{violation:10.3e} {visited:>10d}"
+                )
+            history.append(record)
+            bar.update(1)
+            bar.set_postfix(violation=f"{violation:.3g}", refresh=False)
+            if fixed_epochs:
+                continue
+            if violation < tol:
+                if not shrunk or visited == n_variables:
+                    converged = True
+                    break
+                shrink_next = False  # confirm on all variables (Sec. 4.1.1)
+            else:
+                shrink_next = shrinking and n_iter % UNSHRINK_PERIOD != UNSHRINK_PERIOD - 1
+    finally:
+        bar.close()
+    return n_iter, converged, history
 
 
 def solve(
@@ -300,65 +502,37 @@ def solve(
         raise ValueError(f"unknown formulation {formulation!r}; use 'ww', 'llw' or 'cs'")
     rng = check_random_state(random_state)
     fresh_alpha, stale = new_dual(formulation, problem)
+    W = None
     if alpha is None:
         alpha = fresh_alpha
-        W = np.zeros((problem.n_classes, problem.n_columns))
     else:
         alpha = np.ascontiguousarray(alpha, dtype=np.float64)
         if alpha.shape != fresh_alpha.shape:
             raise ValueError(f"initial alpha has shape {alpha.shape}, expected {fresh_alpha.shape}")
         W = primal_from_dual(formulation, problem, alpha)
+    del fresh_alpha
     if ww_groups is not None and (formulation != "ww" or int(ww_groups) < 1):
         raise ValueError(f"ww_groups must be a positive int and only applies to 'ww', got {ww_groups!r}")
     epochs = _Epochs(formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups)
+    del W
     n_variables = problem.n_samples * (problem.n_classes - 1)
     if formulation == "cs":  # cs_epoch counts y_i among a block's active variables
         n_variables = problem.n_samples * problem.n_classes
-    history = []
-    converged = False
-    shrink_next = shrinking
-    show = verbose > 0
-    bar = tqdm(total=max_iter, desc=f"xcsvm {formulation.upper()}", disable=not show, leave=False)
-    if show:
-        tqdm.write(f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}")
-    n_iter = 0
-    try:
-        for n_iter in range(1, max_iter + 1):
-            shrunk = shrink_next
-            start = time.perf_counter()
-            violation, visited = epochs(shrunk)
-            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk,
-                      "seconds": time.perf_counter() - start}
-            if show:
-                epochs.sync()
-                primal, dual = objectives(formulation, problem, W, alpha, margin, n_threads)
-                record.update(primal=primal, dual=dual, gap=relative_gap(primal, dual))
-                tqdm.write(
-                    f"{n_iter:5d} {primal:14.6e} {dual:14.6e} {record['gap']:10.3e} "
-                    f"{violation:10.3e} {visited:>10d}"
-                )
-            history.append(record)
-            bar.update(1)
-            if fixed_epochs:
-                continue
-            if violation < tol:
-                if not shrunk or visited == n_variables:
-                    converged = True
-                    break
-                shrink_next = False  # confirm on all variables (Sec. 4.1.1)
-            else:
-                shrink_next = shrinking and n_iter % UNSHRINK_PERIOD != UNSHRINK_PERIOD - 1
-    finally:
-        bar.close()
-    if formulation == "llw":
-        epochs.recenter()
-    epochs.sync()
-    return SolveResult(W=W, alpha=alpha, n_iter=n_iter, converged=converged, history=history)
+
+    def current_objectives():
+        return objectives(formulation, problem, epochs.class_major(), alpha, margin, n_threads, centred=False)
+
+    n_iter, converged, history = run_epochs(
+        epochs, tol=tol, max_iter=max_iter, shrinking=shrinking, n_variables=n_variables,
+        fixed_epochs=fixed_epochs, objectives=current_objectives, show=verbose > 0,
+        label=f"xcsvm {formulation.upper()}",
+    )
+    return SolveResult(W=epochs.finish(), alpha=alpha, n_iter=n_iter, converged=converged, history=history)
 
 
-def objectives(formulation, problem, W, alpha, margin=1.0, n_threads=1):
-    """``(primal, dual)`` of the current iterate (LLW: evaluated at the centred W)."""
-    if formulation == "llw":
+def objectives(formulation, problem, W, alpha, margin=1.0, n_threads=1, centred=True):
+    """``(primal, dual)`` of ``W`` (LLW: evaluated at the centred W; ``centred=False`` centres a copy)."""
+    if formulation == "llw" and not centred:
         W = W - W.mean(axis=0)
     primal = primal_objective(formulation, problem, W, margin, n_threads)
     dual = dual_objective(formulation, problem, W, alpha.sum(), margin)

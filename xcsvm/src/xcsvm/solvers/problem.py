@@ -4,6 +4,10 @@
 every sample, the dual box bounds and the squared row norms; the objective
 functions evaluate the primal (Eqs. III.2, III.3 and Crammer-Singer's) and
 the dual (Eqs. III.4, III.5) for a weight matrix ``W`` kept by the kernels.
+It is the one boundary of both front ends: the estimators and the MPI ranks
+(:mod:`xcsvm.distributed`) solve the same :class:`Problem`. The objectives
+score the samples a block at a time and read ``W`` in whatever layout it has
+(no copy of ``W``, no ``W * W`` temporary).
 """
 from __future__ import annotations
 
@@ -62,6 +66,26 @@ class Problem:
     @property
     def csr_arrays(self):
         return self.data, self.indices, self.indptr
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        """Samples per class."""
+        return np.bincount(self.y, minlength=self.n_classes)
+
+    def samples_by_class(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(class_ptr, class_samples)``: samples of class ``c`` are ``class_samples[class_ptr[c]:class_ptr[c + 1]]``.
+
+        int64, each class' samples in increasing order (the layout of the MPI
+        ranks' dual blocks).
+        """
+        class_samples = np.argsort(self.y, kind="stable").astype(np.int64)
+        class_ptr = np.zeros(self.n_classes + 1, dtype=np.int64)
+        np.cumsum(self.class_counts, out=class_ptr[1:])
+        return class_ptr, class_samples
+
+    def matrix(self) -> sp.csr_matrix:
+        """X as a scipy CSR matrix sharing the arrays (without the constant feature)."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_samples, self.n_features))
 
 
 def csr_arrays(X):
@@ -128,33 +152,47 @@ def prepare_problem(X, y, n_classes, upper, bias=0.0) -> Problem:
     )
 
 
-def scores(problem: Problem, W: np.ndarray, n_threads: int = 1) -> np.ndarray:
-    """Decision scores ``X W^T`` (n, rows of W) without converting X."""
-    out = np.empty((problem.n_samples, W.shape[0]))
-    return sparse_ops.decision_scores(*problem.csr_arrays, W, problem.bias, out, n_threads)
+#: Samples scored at a time by the objectives (bounds their n x K temporaries).
+SCORE_BLOCK = 2048
+
+
+def scores(problem: Problem, W: np.ndarray, n_threads: int = 1, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Decision scores ``X[start:stop] W^T`` (rows of W, any memory layout) without converting X."""
+    stop = problem.n_samples if stop is None else stop
+    out = np.empty((stop - start, W.shape[0]))
+    return sparse_ops.decision_scores_strided(
+        problem.data, problem.indices, problem.indptr[start : stop + 1], W, problem.bias, out, n_threads
+    )
+
+
+def squared_norm(W: np.ndarray) -> float:
+    """``||W||_F^2`` without a ``W * W`` temporary (any memory layout)."""
+    return float(np.einsum("ij,ij->", W, W))
 
 
 def primal_objective(formulation, problem: Problem, W, margin=1.0, n_threads=1) -> float:
     """Primal objective of ``W`` (Eq. III.3 for WW, III.2 for LLW, CS' primal).
 
     For LLW the constraint ``sum_c w_c = 0`` is assumed (the solver returns
-    a centred ``W``).
+    a centred ``W``). The samples are scored a block at a time.
     """
-    S = scores(problem, W, n_threads)
-    n = problem.n_samples
-    rows = np.arange(n)
-    own = S[rows, problem.y][:, None]
-    if formulation == "ww":
-        losses = np.maximum(0.0, 1.0 - own + S)
-    elif formulation == "llw":
-        losses = np.maximum(0.0, margin + S)
-    elif formulation == "cs":
-        losses = np.maximum(0.0, 1.0 - own + S)
-    else:
+    if formulation not in ("ww", "llw", "cs"):
         raise ValueError(f"unknown formulation {formulation!r}")
-    losses[rows, problem.y] = 0.0
-    per_sample = losses.max(axis=1) if formulation == "cs" else losses.sum(axis=1)
-    return 0.5 * float(np.sum(W * W)) + float(problem.upper @ per_sample)
+    total = 0.0
+    for start in range(0, problem.n_samples, SCORE_BLOCK):
+        stop = min(start + SCORE_BLOCK, problem.n_samples)
+        S = scores(problem, W, n_threads, start, stop)
+        rows = np.arange(stop - start)
+        y = problem.y[start:stop]
+        if formulation == "llw":
+            losses = np.maximum(0.0, margin + S, out=S)
+        else:
+            own = S[rows, y][:, None]
+            losses = np.maximum(0.0, 1.0 - own + S, out=S)
+        losses[rows, y] = 0.0
+        per_sample = losses.max(axis=1) if formulation == "cs" else losses.sum(axis=1)
+        total += float(problem.upper[start:stop] @ per_sample)
+    return 0.5 * squared_norm(W) + total
 
 
 def dual_objective(formulation, problem: Problem, W, alpha_sum, margin=1.0) -> float:
@@ -164,4 +202,4 @@ def dual_objective(formulation, problem: Problem, W, alpha_sum, margin=1.0) -> f
     final re-centring, i.e. with the optimal ``wbar``).
     """
     scale = margin if formulation == "llw" else 1.0
-    return scale * float(alpha_sum) - 0.5 * float(np.sum(W * W))
+    return scale * float(alpha_sum) - 0.5 * squared_norm(W)

@@ -1,4 +1,8 @@
-"""The 1-factorization schedule of the WW solver (Algorithms 4 and 5, Sec. 4.2.3).
+"""Who meets whom: the 1-factorization (Algorithm 4) and every schedule built on it.
+
+The one home of Algorithm 4 for both front ends, threads and MPI ranks.
+
+Threads (Algorithm 5, Sec. 4.2.3):
 
 Classes are bundled into groups balanced by sample count; the groups play a
 round-robin "league": in each round every group meets exactly one other group
@@ -13,6 +17,14 @@ match day into that first round: each pair of groups matched on it is one
 is then visited ``G - 1`` times per epoch instead of ``G`` (3 instead of 4
 with two threads), and its first visit reads twice as wide a slice of the
 weights, which the feature-major kernel does at a lower cost per class.
+
+MPI ranks (Sec. 4.2.5): :func:`partition_classes` assigns classes to ranks
+(balanced by the sample visits they cause, :func:`class_work`),
+:func:`split_in_halves` splits a rank's classes into the two bundles that
+travel, :func:`one_factorization` of the ranks is the overlay schedule and
+:func:`bipartite_rounds` meets every class of one bundle with every class of
+another. All are pure functions of sizes, so every rank computes the same
+plan without talking to the others.
 """
 from __future__ import annotations
 
@@ -24,7 +36,10 @@ __all__ = [
     "balanced_groups",
     "ww_rounds",
     "ww_schedule",
-    "class_pairs_of_epoch",
+    "bipartite_rounds",
+    "class_work",
+    "partition_classes",
+    "split_in_halves",
 ]
 
 
@@ -53,18 +68,27 @@ def match_class(n_nodes: int, node: int, round_: int) -> int:
 
 
 def one_factorization(n_nodes: int) -> list[list[tuple[int, int]]]:
-    """All rounds of a round-robin between ``n_nodes`` nodes (0-based pairs).
+    """All rounds of a round-robin between ``n_nodes`` nodes (0-based pairs ``(a, b)``, ``a < b``).
 
-    For odd ``n_nodes`` a dummy node is added and its pairs are dropped (that
-    node sits the round out).
+    Every unordered pair appears in exactly one round and no node plays twice
+    in a round, which is what makes the pairs of a round race-free when they
+    run concurrently. For odd ``n_nodes`` a dummy node is added and its pairs
+    are dropped (that node sits the round out): ``n_nodes`` rounds, else
+    ``n_nodes - 1``. Fewer than two nodes play no round (``[]``).
 
     Examples
     --------
     >>> one_factorization(4)
     [[(0, 3), (1, 2)], [(0, 2), (1, 3)], [(0, 1), (2, 3)]]
+    >>> one_factorization(3)
+    [[(1, 2)], [(0, 2)], [(0, 1)]]
+    >>> one_factorization(1)
+    []
     """
-    if n_nodes < 1:
-        raise ValueError(f"n_nodes must be >= 1, got {n_nodes}")
+    if n_nodes < 0:
+        raise ValueError(f"n_nodes must be >= 0, got {n_nodes}")
+    if n_nodes < 2:
+        return []
     even = n_nodes + (n_nodes % 2)
     rounds = []
     for round_ in range(1, even):
@@ -142,7 +166,7 @@ def _round_table(rounds) -> np.ndarray:
 
 
 def ww_rounds(n_groups: int) -> np.ndarray:
-    """Round table for :func:`xcsvm.solvers.ww.ww_epoch`.
+    """Round table of one WW epoch over groups, without fusing (the plain Algorithm 5).
 
     Round 0 pairs every group with itself (class pairs inside a group); the
     following ``n_groups - 1`` (or ``n_groups`` when odd) rounds are the
@@ -158,7 +182,7 @@ def ww_rounds(n_groups: int) -> np.ndarray:
     [[[0, 0], [1, 1]], [[0, 1], [-1, -1]]]
     """
     rounds = [[(g, g) for g in range(n_groups)]]
-    rounds += one_factorization(n_groups) if n_groups > 1 else []
+    rounds += one_factorization(n_groups)
     return _round_table(rounds)
 
 
@@ -194,7 +218,7 @@ def ww_schedule(n_groups: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
     if n_groups < 1:
         raise ValueError(f"n_groups must be >= 1, got {n_groups}")
     blocks: list[tuple[int, ...]] = [(g,) for g in range(n_groups)]
-    days = one_factorization(n_groups) if n_groups > 1 else [[]]
+    days = one_factorization(n_groups) or [[]]
     first = []
     for a, b in days[0]:
         first.append((len(blocks), len(blocks)))
@@ -205,26 +229,152 @@ def ww_schedule(n_groups: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
     return blocks, _round_table(rounds)
 
 
-def class_pairs_of_epoch(groups, rounds) -> list[list[tuple[int, int]]]:
-    """Which directed class pairs (sample class, target class) each round optimises.
+def bipartite_rounds(n_left: int, n_right: int) -> list[list[tuple[int, int]]]:
+    """Rounds in which each of ``n_left`` players meets each of ``n_right`` once.
 
-    A mirror of the loops of ``ww_epoch`` used to check the schedule: returns,
-    per round, the list of ``(a, b)`` with ``a != b`` such that samples of
-    class ``a`` are optimised against class ``b``. ``groups[g]`` lists the
-    classes of group (or block) ``g``; entries ``< 0`` (column padding of a
-    fused block) are skipped, as the kernels do.
+    Round ``r`` pairs left player ``j`` with right player ``(j + r) mod
+    n_right`` (roles swapped when the left group is larger), so no player
+    appears twice in a round.
+
+    Parameters
+    ----------
+    n_left, n_right : int
+        Sizes of the two disjoint groups.
+
+    Returns
+    -------
+    list of list of (int, int)
+        Pairs ``(left_index, right_index)`` per round.
+
+    Examples
+    --------
+    >>> bipartite_rounds(2, 3)
+    [[(0, 0), (1, 1)], [(0, 1), (1, 2)], [(0, 2), (1, 0)]]
     """
-    out = []
-    for table in rounds:
+    if n_left == 0 or n_right == 0:
+        return []
+    small, large = min(n_left, n_right), max(n_left, n_right)
+    rounds = []
+    for r in range(large):
         pairs = []
-        for a, b in table:
-            if a < 0 or b < 0:
-                continue
-            blocks = [(a, b)] if a == b else [(a, b), (b, a)]
-            for ga, gb in blocks:
-                pairs.extend(
-                    (int(ca), int(cb)) for ca in groups[ga] for cb in groups[gb]
-                    if ca != cb and ca >= 0 and cb >= 0
-                )
-        out.append(pairs)
-    return out
+        for j in range(small):
+            k = (j + r) % large
+            pairs.append((j, k) if n_left <= n_right else (k, j))
+        rounds.append(pairs)
+    return rounds
+
+
+def class_work(class_counts, formulation: str) -> np.ndarray:
+    """Samples touched per epoch on behalf of each class.
+
+    WW: the pair ``(a, b)`` costs ``n_a + n_b`` sample visits, so class ``c``
+    causes ``n_c (C - 2) + n`` over its ``C - 1`` pairs. LLW: class ``c``
+    visits the ``n - n_c`` samples of the other classes.
+
+    Parameters
+    ----------
+    class_counts : array-like of int
+        Samples per class.
+    formulation : {"ww", "llw"}
+        The formulation.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Work per class.
+
+    Examples
+    --------
+    >>> class_work([1, 2, 3], "llw").tolist()
+    [5.0, 4.0, 3.0]
+    """
+    counts = np.asarray(class_counts, dtype=float)
+    n, n_classes = counts.sum(), counts.size
+    if formulation == "ww":
+        return counts * (n_classes - 2) + n
+    if formulation == "llw":
+        return n - counts
+    raise ValueError(f"formulation must be 'ww' or 'llw', got {formulation!r}")
+
+
+def _longest_first(weights, n_bins: int) -> list[list[int]]:
+    # Longest-processing-time-first greedy: heaviest item into the lightest
+    # bin (ties: fewer items, then lower bin index). Deterministic, so every
+    # rank computes the same assignment.
+    weights = np.asarray(weights, dtype=float)
+    order = sorted(range(weights.size), key=lambda k: (-weights[k], k))
+    loads = [0.0] * n_bins
+    bins: list[list[int]] = [[] for _ in range(n_bins)]
+    for k in order:
+        target = min(range(n_bins), key=lambda b: (loads[b], len(bins[b]), b))
+        bins[target].append(k)
+        loads[target] += weights[k]
+    return [sorted(b) for b in bins]
+
+
+def partition_classes(class_counts, n_ranks: int, formulation: str = "ww") -> list[np.ndarray]:
+    """Assign classes to ranks, balanced by the samples each class makes a rank visit.
+
+    Parameters
+    ----------
+    class_counts : array-like of int
+        Samples per class (class ``c`` is the ``c``-th sorted label).
+    n_ranks : int
+        Number of MPI ranks.
+    formulation : {"ww", "llw"}
+        Decides the work per class (:func:`class_work`).
+
+    Returns
+    -------
+    list of numpy.ndarray of int64
+        ``owned[r]`` holds the sorted class indices of rank ``r``.
+
+    Raises
+    ------
+    ValueError
+        When there are fewer classes than ranks.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in partition_classes([50, 10, 10, 30], 2)]
+    [[0, 2], [1, 3]]
+    """
+    counts = np.asarray(class_counts)
+    if n_ranks < 1:
+        raise ValueError(f"n_ranks must be at least 1, got {n_ranks}")
+    if counts.size < n_ranks:
+        raise ValueError(
+            f"{n_ranks} ranks but only {counts.size} classes; every rank needs at least "
+            f"one class: run with at most {counts.size} ranks"
+        )
+    bins = _longest_first(class_work(counts, formulation), n_ranks)
+    return [np.asarray(b, dtype=np.int64) for b in bins]
+
+
+def split_in_halves(classes, class_counts) -> tuple[np.ndarray, np.ndarray]:
+    """Split a rank's classes into two halves of (nearly) equal sample count.
+
+    The halves are the units that travel in the cross-rank exchange, so both
+    ranks of a matched pair stay busy (see :mod:`xcsvm.distributed.ww`).
+
+    Parameters
+    ----------
+    classes : array-like of int
+        The rank's class indices.
+    class_counts : array-like of int
+        Samples per class for *all* classes.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Sorted class indices of the two halves; the second may be empty.
+
+    Examples
+    --------
+    >>> [h.tolist() for h in split_in_halves([0, 1, 2], [5, 3, 2])]
+    [[0], [1, 2]]
+    """
+    classes = np.asarray(classes, dtype=np.int64)
+    counts = np.asarray(class_counts)[classes]
+    bins = _longest_first(counts, 2)
+    return classes[bins[0]], classes[bins[1]]

@@ -84,3 +84,49 @@ def decision_scores(
                     for r in range(b):
                         o[r] += bias * W[r0 + r, bias_col]
     return np.asarray(out)
+
+
+def decision_scores_strided(
+    const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+    const double[:, :] W, double bias, double[:, ::1] out, int n_threads=1,
+):
+    """``out[i, r] = W[r] . x_i`` (with ``bias * W[r, -1]`` when ``bias != 0``) for ``W`` in any layout.
+
+    Reads ``W`` through its strides, so a feature-major matrix (``W.T``
+    C-contiguous, the layout of the WW and CS solvers) costs no copy and no
+    work buffer: each non-zero of a sample reads the weights of all classes
+    from contiguous memory. ``indptr`` may be a slice ``indptr[s:e + 1]`` of
+    the full row pointers (scores of rows ``s .. e - 1`` only). Parallel over
+    samples (each row of ``out`` has one writer).
+    """
+    cdef Py_ssize_t n = indptr.shape[0] - 1, i, r, k
+    cdef Py_ssize_t n_rows = W.shape[0], n_cols = W.shape[1]
+    if out.shape[0] != n or out.shape[1] != n_rows:
+        raise ValueError("out must have shape (n_samples, W.shape[0])")
+    if n == 0 or n_rows == 0:
+        return np.asarray(out)
+    if n_cols == 0:
+        out[:, :] = 0.0
+        return np.asarray(out)
+    cdef Py_ssize_t row_step = W.strides[0] // sizeof(double), col_step = W.strides[1] // sizeof(double)
+    cdef Py_ssize_t bias_offset = (n_cols - 1) * col_step
+    cdef const double* base = &W[0, 0]
+    cdef const double* column
+    cdef double x
+    cdef double* o
+    cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
+    cdef const index_t* indices_ptr = &indices[0] if indices.shape[0] > 0 else NULL
+    with nogil:
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            o = &out[i, 0]
+            for r in range(n_rows):
+                o[r] = 0.0
+            for k in range(indptr[i], indptr[i + 1]):
+                x = <double> data_ptr[k]
+                column = base + indices_ptr[k] * col_step
+                for r in range(n_rows):
+                    o[r] += x * column[r * row_step]
+            if bias != 0.0:
+                for r in range(n_rows):
+                    o[r] += bias * base[r * row_step + bias_offset]
+    return np.asarray(out)

@@ -1,14 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Weston-Watkins dual coordinate ascent kernels (Eq. III.16, Algorithms 3-5).
+"""Weston-Watkins dual coordinate ascent kernel of the single machine (Eq. III.16, Algorithms 3-5).
 
 Contract (stable; also in ``solvers/README.md``)
 ------------------------------------------------
 All functions are MPI-free and release the GIL; they only read and write the
-buffers they are given, so a caller that owns a *subset of classes* (an MPI
-rank) passes a weight matrix holding only the rows it has, plus a map from
-global class index to row.
+buffers they are given. (The MPI ranks run
+:func:`xcsvm.distributed._sweeps.ww_pairs`, built on the same ``box_step``
+and fused CSR types of ``_sparse.pxd``.)
 
-Arrays (``n`` samples, ``K`` classes in total, ``R`` weight rows held):
+Arrays (``n`` samples, ``K`` classes in total):
 
 ``data, indices, indptr``
     CSR arrays of X (n, d); ``data`` float32 or float64, ``indices`` and
@@ -19,60 +19,48 @@ Arrays (``n`` samples, ``K`` classes in total, ``R`` weight rows held):
     Box bound of every dual variable of sample ``i``: ``C * sample_weight[i]
     * class_weight[y_i]``.
 ``y`` int32 (n,)
-    Global class index ``0 <= y_i < K`` of every sample.
-``class_row`` int32 (K,)
-    Row of ``W`` holding class ``c`` (``-1`` if not held; never touched then).
+    Class index ``0 <= y_i < K`` of every sample.
 ``alpha`` float64 (n, K), C-contiguous
     Dual variables ``alpha[i, c] >= 0`` for ``c != y_i`` (``alpha[i, y_i]``
     stays 0); the thesis' ``alpha_{i, y_i} = -sum_c alpha_{i, c}`` is implied.
 ``stale`` uint8 (n, K)
     Number of consecutive visits in which ``alpha[i, c]`` did not move;
     shrinking (Sec. 4.1.1) skips a variable once it reaches 3.
-``W`` float64 (R, d) or (R, d + 1) with an intercept column, C-contiguous
-    Primal weights kept equal to ``w_c = -X alpha_c`` (Eq. III.11), i.e.
-    ``w_{y_i} += alpha_{i,c} x_i`` and ``w_c -= alpha_{i,c} x_i``.
-``bias``
-    Value of the implicit constant feature (0.0: no intercept column).
+``WT`` float64 (d [+ 1 with an intercept], ld), C-contiguous
+    Primal weights, **feature-major**: ``WT[j, class_col[c]] = w_cj``, kept
+    equal to ``w_c = -X alpha_c`` (Eq. III.11), i.e. ``w_{y_i} += alpha_{i,c}
+    x_i`` and ``w_c -= alpha_{i,c} x_i``; the intercept is the weight of an
+    implicit constant feature of value ``bias`` in the last row.
 
-Units of work:
-
-``ww_block(..., samples, targets, ...)``
-    For every sample ``i`` in ``samples`` (in that order) and every class
-    ``c`` in ``targets`` with ``c != y_i`` (entries ``c < 0`` are skipped:
-    the column padding of a fused block, see ``schedule.ww_schedule``): one
-    exact coordinate step on ``alpha[i, c]`` (Eq. III.16).  Touches rows
-    ``y_i`` and ``c`` of ``W``.
-    Single-threaded.  Returns ``(max_violation, n_visited)``.
-``ww_epoch(..., group_sample_ptr, group_samples, group_class_ptr,
-group_classes, rounds, ...)``
+``ww_epoch_t(..., group_sample_ptr, group_samples, group_class_ptr,
+group_classes, group_col0, class_col, rounds, ...)``
     Groups ``g`` are given CSR-like: samples of group ``g`` are
     ``group_samples[group_sample_ptr[g]:group_sample_ptr[g+1]]`` (samples whose
-    class is in the group, in visiting order), its classes likewise.
-    ``rounds`` int32 (n_rounds, n_slots, 2) lists matched group pairs
-    ``(a, b)`` per round (``-1`` = empty slot, ``a == b`` = pairs inside
-    group ``a``).  Rounds run one after the other; the pairs of one round run
-    in parallel on ``n_threads`` OpenMP threads.  A pair ``(a, b)`` optimises
-    samples of ``a`` against classes of ``b`` and samples of ``b`` against
-    classes of ``a``, visiting the samples of both groups interleaved
-    (proportional merge of the two lists, each in its given order).  Race-free when no group appears twice in a round (the
+    class is in the group, in visiting order), its classes likewise (``-1`` at
+    padding columns, skipped).  ``rounds`` int32 (n_rounds, n_slots, 2) lists
+    matched group pairs ``(a, b)`` per round (``-1`` = empty slot, ``a == b`` =
+    pairs inside group ``a``).  Rounds run one after the other; the pairs of
+    one round run in parallel on ``n_threads`` OpenMP threads.  A pair
+    ``(a, b)`` optimises samples of ``a`` against classes of ``b`` and samples
+    of ``b`` against classes of ``a``, visiting the samples of both groups
+    interleaved (proportional merge of the two lists, each in its given
+    order).  Race-free when no group appears twice in a round (the
     1-factorization of Algorithm 4 guarantees it): a task writes only the
-    ``W`` rows of its two groups and the ``alpha``/``stale`` entries of its
-    own samples.  A "group" here may be a block of several class groups
-    (``schedule.ww_schedule``): its samples are those of all its groups, its
-    classes theirs, with ``-1`` at padding columns.  Returns
-    ``(max_violation, n_visited)``.
+    ``WT`` columns of its two groups (each group on its own 128-byte aligned
+    columns when the driver pads them) and the ``alpha``/``stale`` entries of
+    its own samples.  A "group" here may be a block of several class groups
+    (``schedule.ww_schedule``).  Returns ``(max_violation, n_visited)``.
 
 ``max_violation`` is the largest absolute projected gradient of the visited
 variables, measured before their update; ``n_visited`` counts variables not
 skipped by shrinking.  ``shrink=1`` skips variables with ``stale >= 3``.
+The pure-Python oracle of one epoch lives in ``tests/reference_kernels.py``.
 """
 from cython.parallel cimport parallel, prange
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport (
-    XCSVM_PREFETCH, _prefetch_segment, box_step, floating_t, index_t, sparse_axpy, sparse_dot,
-)
+from xcsvm.solvers._sparse cimport XCSVM_PREFETCH, _prefetch_segment, box_step, floating_t, index_t
 
 cdef unsigned char STALE_LIMIT = 3
 # Per-task result slots lie this many entries (128 bytes) apart: tasks of a round
@@ -80,177 +68,11 @@ cdef unsigned char STALE_LIMIT = 3
 cdef Py_ssize_t SLOT_STRIDE = 16
 
 
-cdef void _ww_block(
-    const floating_t* data, const index_t* indices, const index_t* indptr,
-    const double* sq_norms, const double* upper, const int* y,
-    const int* samples, Py_ssize_t n_block_samples,
-    const int* targets, Py_ssize_t n_targets,
-    const int* class_row, double* alpha, unsigned char* stale, Py_ssize_t n_classes,
-    double* W, Py_ssize_t row_stride, double bias, Py_ssize_t bias_col, int shrink,
-    double* out_violation, long long* out_visited,
-) noexcept nogil:
-    cdef Py_ssize_t s, t, i, start, end
-    cdef int yi, c
-    cdef double* w_y
-    cdef double* w_c
-    cdef double k_i, u_i, score_y, score_c, gradient, old, new, delta
-    cdef double violation = out_violation[0]
-    cdef long long visited = 0
-    for s in range(n_block_samples):
-        i = samples[s]
-        yi = y[i]
-        u_i = upper[i]
-        if u_i <= 0.0:
-            continue  # zero weight: every alpha[i, :] is pinned to 0
-        k_i = sq_norms[i]
-        start = indptr[i]
-        end = indptr[i + 1]
-        w_y = W + class_row[yi] * row_stride
-        score_y = sparse_dot(data, indices, start, end, w_y, bias, bias_col)
-        for t in range(n_targets):
-            c = targets[t]
-            if c < 0 or c == yi:  # c < 0: column padding of a fused block
-                continue
-            if shrink and stale[i * n_classes + c] >= STALE_LIMIT:
-                continue
-            visited += 1
-            w_c = W + class_row[c] * row_stride
-            score_c = sparse_dot(data, indices, start, end, w_c, bias, bias_col)
-            old = alpha[i * n_classes + c]
-            # Ascent direction of the dual (Eq. III.15): 1 - (w_y - w_c)^T x_i.
-            gradient = 1.0 - score_y + score_c
-            # Exact maximiser of the 1-D problem (Eq. III.16): the curvature
-            # is 2 k_i because both w_y and w_c move.
-            new = box_step(old, gradient, 2.0 * k_i, u_i, &violation)
-            delta = new - old
-            if delta == 0.0:
-                if stale[i * n_classes + c] < 255:
-                    stale[i * n_classes + c] += 1
-                continue
-            stale[i * n_classes + c] = 0
-            alpha[i * n_classes + c] = new
-            sparse_axpy(delta, data, indices, start, end, w_y, bias, bias_col)
-            sparse_axpy(-delta, data, indices, start, end, w_c, bias, bias_col)
-            score_y += delta * k_i
-    out_violation[0] = violation
-    out_visited[0] += visited
-
-
 def _check_common(alpha, stale, W, bias):
     if alpha.shape[0] != stale.shape[0] or alpha.shape[1] != stale.shape[1]:
         raise ValueError("alpha and stale must have the same shape")
     if bias != 0.0 and W.shape[1] < 1:
         raise ValueError("W needs an intercept column when bias != 0")
-
-
-def ww_block(
-    const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
-    const double[::1] sq_norms, const double[::1] upper, const int[::1] y,
-    const int[::1] samples, const int[::1] targets, const int[::1] class_row,
-    double[:, ::1] alpha, unsigned char[:, ::1] stale, double[:, ::1] W,
-    double bias=0.0, bint shrink=False,
-):
-    """One coordinate step on ``alpha[i, c]`` for all ``i`` in ``samples``, ``c`` in ``targets``.
-
-    Single-threaded unit of Algorithm 5 (see the module docstring for the
-    array contract). Returns ``(max_violation, n_visited)``.
-    """
-    _check_common(alpha, stale, W, bias)
-    cdef double violation = 0.0
-    cdef long long visited = 0
-    cdef Py_ssize_t bias_col = W.shape[1] - 1
-    if samples.shape[0] == 0 or targets.shape[0] == 0:
-        return 0.0, 0
-    with nogil:
-        _ww_block(
-            &data[0], &indices[0], &indptr[0], &sq_norms[0], &upper[0], &y[0],
-            &samples[0], samples.shape[0], &targets[0], targets.shape[0],
-            &class_row[0], &alpha[0, 0], &stale[0, 0], alpha.shape[1],
-            &W[0, 0], W.shape[1], bias, bias_col, shrink, &violation, &visited,
-        )
-    return violation, visited
-
-
-def ww_epoch(
-    const floating_t[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
-    const double[::1] sq_norms, const double[::1] upper, const int[::1] y,
-    const int[::1] group_sample_ptr, const int[::1] group_samples,
-    const int[::1] group_class_ptr, const int[::1] group_classes,
-    const int[:, :, ::1] rounds, const int[::1] class_row,
-    double[:, ::1] alpha, unsigned char[:, ::1] stale, double[:, ::1] W,
-    double bias=0.0, bint shrink=False, int n_threads=1,
-):
-    """Run the rounds of one WW epoch (Algorithm 5 over class groups).
-
-    See the module docstring for the contract. Returns
-    ``(max_violation, n_visited)``.
-    """
-    _check_common(alpha, stale, W, bias)
-    cdef Py_ssize_t n_rounds = rounds.shape[0], n_slots = rounds.shape[1]
-    cdef Py_ssize_t r, t, a, b, n_a, n_b, i_a, i_b
-    cdef Py_ssize_t bias_col = W.shape[1] - 1
-    cdef Py_ssize_t row_stride = W.shape[1], n_classes = alpha.shape[1]
-    # One slot per task: a task writes only its own slot (no reduction races),
-    # SLOT_STRIDE entries apart so that no two tasks write the same cache line.
-    cdef double[::1] violation = np.zeros(max(n_slots, 1) * SLOT_STRIDE)
-    cdef long long[::1] visited = np.zeros(max(n_slots, 1) * SLOT_STRIDE, dtype=np.int64)
-    if group_samples.shape[0] == 0 or n_slots == 0:
-        return 0.0, 0
-    cdef const floating_t* data_ptr = &data[0] if data.shape[0] > 0 else NULL
-    cdef const index_t* indices_ptr = &indices[0] if indices.shape[0] > 0 else NULL
-    # One parallel region per epoch; the implicit barrier closing each prange
-    # separates the rounds, so no two rounds overlap.
-    with nogil, parallel(num_threads=n_threads):
-        for r in range(n_rounds):
-            for t in prange(n_slots, schedule="dynamic"):
-                a = rounds[r, t, 0]
-                b = rounds[r, t, 1]
-                if a < 0 or b < 0:
-                    continue
-                if a == b:
-                    # All class pairs inside group a, sample by sample.
-                    _ww_block(
-                        data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
-                        &group_samples[0] + group_sample_ptr[a],
-                        group_sample_ptr[a + 1] - group_sample_ptr[a],
-                        &group_classes[0] + group_class_ptr[a],
-                        group_class_ptr[a + 1] - group_class_ptr[a],
-                        &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
-                        &W[0, 0], row_stride, bias, bias_col, shrink,
-                        &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
-                    )
-                else:
-                    # Interleave the samples of a and b (proportional merge of the two
-                    # shuffled lists): visiting all samples of a before those of b makes
-                    # the epochs far less effective on skewed class sizes.
-                    n_a = group_sample_ptr[a + 1] - group_sample_ptr[a]
-                    n_b = group_sample_ptr[b + 1] - group_sample_ptr[b]
-                    i_a = 0
-                    i_b = 0
-                    while i_a < n_a or i_b < n_b:
-                        if i_b >= n_b or (i_a < n_a and i_a * n_b <= i_b * n_a):
-                            _ww_block(
-                                data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
-                                &group_samples[0] + group_sample_ptr[a] + i_a, 1,
-                                &group_classes[0] + group_class_ptr[b],
-                                group_class_ptr[b + 1] - group_class_ptr[b],
-                                &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
-                                &W[0, 0], row_stride, bias, bias_col, shrink,
-                                &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
-                            )
-                            i_a = i_a + 1
-                        else:
-                            _ww_block(
-                                data_ptr, indices_ptr, &indptr[0], &sq_norms[0], &upper[0], &y[0],
-                                &group_samples[0] + group_sample_ptr[b] + i_b, 1,
-                                &group_classes[0] + group_class_ptr[a],
-                                group_class_ptr[a + 1] - group_class_ptr[a],
-                                &class_row[0], &alpha[0, 0], &stale[0, 0], n_classes,
-                                &W[0, 0], row_stride, bias, bias_col, shrink,
-                                &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
-                            )
-                            i_b = i_b + 1
-    return float(np.max(violation)), int(np.sum(visited))
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +87,7 @@ def ww_epoch(
 # groups never write the same pair of cache lines.
 #
 # A sample's coordinate steps against the classes of one group are exact and in
-# the same order as in ``_ww_block``; only the arithmetic is regrouped: the step
+# the same order as a plain one-step-at-a-time sweep (``tests/reference_kernels.py``); only the arithmetic is regrouped: the step
 # on ``alpha[i, c]`` changes ``w_{y_i}`` and ``w_c`` only, so the scores
 # ``w_c . x_i`` of the group's classes are computed in one pass before the
 # steps (each class is stepped once, after the steps on the other classes,
@@ -441,8 +263,8 @@ def ww_epoch_t(
 ):
     """Run the rounds of one WW epoch on the feature-major weights ``WT``.
 
-    The same epoch as :func:`ww_epoch` (same groups, rounds, visiting order
-    and coordinate steps), on ``WT`` (see the comment above ``_ww_sample_t``):
+    One epoch (the groups, rounds, visiting order and coordinate steps of
+    the module docstring) on ``WT`` (see the comment above ``_ww_sample_t``):
     ``WT`` float64 (d [+ 1 with an intercept], ld) with ``WT[j,
     class_col[c]] = w_cj``; the ``t``-th class of group ``g`` in column
     ``group_col0[g] + t``. ``scratch`` float64 (n_slots, 2 * max group size)
@@ -490,7 +312,9 @@ def ww_epoch_t(
                         &violation[t * SLOT_STRIDE], &visited[t * SLOT_STRIDE],
                     )
                 else:
-                    # Samples of a and b interleaved, as in ww_epoch.
+                    # Interleave the samples of a and b (proportional merge of the two
+                    # shuffled lists): visiting all samples of a before those of b makes
+                    # the epochs far less effective on skewed class sizes.
                     n_a = group_sample_ptr[a + 1] - group_sample_ptr[a]
                     n_b = group_sample_ptr[b + 1] - group_sample_ptr[b]
                     i_a = 0
