@@ -186,7 +186,7 @@ def test_chunked_ranking_equals_unchunked(monkeypatch):
     Y = (rng.random((25, 9)) < 0.3).astype(int)
     S = np.round(rng.normal(size=(25, 9)), 1)
     before = (precision_at_k(Y, S, 3), ndcg_at_k(Y, S, 3), top_k_labels(S, 4).tolist())
-    monkeypatch.setattr(metrics, "_CHUNK", 4)
+    monkeypatch.setattr(metrics, "_CHUNK_ENTRIES", 4 * 9)  # 4 rows of 9 labels a chunk
     assert (precision_at_k(Y, S, 3), ndcg_at_k(Y, S, 3), top_k_labels(S, 4).tolist()) == before
 
 

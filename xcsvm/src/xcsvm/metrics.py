@@ -62,8 +62,14 @@ PROPENSITY_PARAMETERS = {
     "amazon": (0.6, 2.6),
 }
 
-# Rows of the score matrix ranked at once (bounds the temporaries to ~ _CHUNK * K).
-_CHUNK = 4096
+# Entries of the score matrix ranked at once: bounds the temporaries (up to ~20 bytes an
+# entry when every score of a row is tied) to ~100 MB whatever the number of labels.
+_CHUNK_ENTRIES = 1 << 22
+
+
+def _row_chunks(n_rows, n_labels):
+    step = max(1, _CHUNK_ENTRIES // max(n_labels, 1))
+    return [slice(start, start + step) for start in range(0, n_rows, step)]
 
 
 def _check_k(k, n_labels):
@@ -135,20 +141,32 @@ def _rank_rows(S, k):
     """Column indices of the ``k`` largest entries of each row of dense ``S``, best first;
     equal scores: smaller index first."""
     n, n_labels = S.shape
+    rows = np.arange(n)[:, None]
     if k == n_labels:
-        return np.argsort(-S, axis=1, kind="stable")
-    # Candidates from a partition, then exact handling of ties at the k-th value.
-    part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-    kth = S[np.arange(n)[:, None], part].min(axis=1)
-    above = np.greater(S, kth[:, None]).sum(axis=1)
-    equal = np.equal(S, kth[:, None]).sum(axis=1)
-    top = part
-    ambiguous = np.flatnonzero(above + equal > k)  # more tied entries than places left
-    if ambiguous.size:
-        top = top.copy()
-        top[ambiguous] = np.argsort(-S[ambiguous], axis=1, kind="stable")[:, :k]
+        top = np.broadcast_to(np.arange(n_labels), S.shape)
+    else:
+        # The k largest by a partition (O(K) a row, not a sort); which of several entries
+        # equal to the k-th largest value it keeps is unspecified, so ties there are
+        # resolved below.
+        top = np.argpartition(S, n_labels - k, axis=1)[:, n_labels - k:]
+        kth = S[rows, top].min(axis=1)
+        greater = np.greater(S, kth[:, None])
+        tied = np.equal(S, kth[:, None])
+        above, equal = greater.sum(axis=1), tied.sum(axis=1)
+        ambiguous = np.flatnonzero(above + equal > k)  # more tied entries than places left
+        if ambiguous.size:
+            # keep every entry above the k-th value and the tied ones of smallest index
+            tied_row, tied_col = np.nonzero(tied[ambiguous])  # row-major: by index in a row
+            first_of_row = np.concatenate(([0], np.cumsum(equal[ambiguous])[:-1]))
+            rank_in_row = np.arange(tied_row.size) - first_of_row[tied_row]
+            kept = rank_in_row < (k - above[ambiguous])[tied_row]
+            above_row, above_col = np.nonzero(greater[ambiguous])
+            row = np.concatenate([above_row, tied_row[kept]])
+            col = np.concatenate([above_col, tied_col[kept]])
+            top = top.copy()
+            top[ambiguous] = col[np.argsort(row, kind="stable")].reshape(ambiguous.size, k)
     # Order the k chosen: by score descending, then index ascending.
-    chosen = S[np.arange(n)[:, None], top]
+    chosen = S[rows, top]
     order = np.lexsort((top, -chosen), axis=1)
     return np.take_along_axis(top, order, axis=1)
 
@@ -183,7 +201,7 @@ def top_k_labels(scores, k):
     if np.isnan(S).any():
         raise MetricInputError("scores holds NaN; every score must be a number (+-inf allowed)")
     k = _check_k(k, S.shape[1])
-    parts = [_rank_rows(S[start:start + _CHUNK], k) for start in range(0, S.shape[0], _CHUNK)]
+    parts = [_rank_rows(S[rows], k) for rows in _row_chunks(*S.shape)]
     return np.concatenate(parts).astype(np.int64) if parts else np.empty((0, k), dtype=np.int64)
 
 
@@ -232,9 +250,8 @@ def precision_at_k(Y_true, scores, k=1):
     Y, S = _check_inputs(Y_true, scores)
     k = _check_k(k, Y.shape[1])
     total = 0.0
-    for start in range(0, S.shape[0], _CHUNK):
-        top = _rank_rows(S[start:start + _CHUNK], k)
-        total += _hits(Y[start:start + _CHUNK], top).sum()
+    for rows in _row_chunks(*S.shape):
+        total += _hits(Y[rows], _rank_rows(S[rows], k)).sum()
     return total / (k * S.shape[0])
 
 
@@ -274,11 +291,9 @@ def ndcg_at_k(Y_true, scores, k=1):
     ideal = np.concatenate([[0.0], np.cumsum(discount)])  # ideal[m] = best DCG with m relevant
     n_relevant = np.minimum(np.diff(Y.indptr), k)
     total = 0.0
-    for start in range(0, S.shape[0], _CHUNK):
-        stop = start + _CHUNK
-        top = _rank_rows(S[start:stop], k)
-        dcg = _hits(Y[start:stop], top) @ discount
-        best = ideal[n_relevant[start:stop]]
+    for rows in _row_chunks(*S.shape):
+        dcg = _hits(Y[rows], _rank_rows(S[rows], k)) @ discount
+        best = ideal[n_relevant[rows]]
         total += np.divide(dcg, best, out=np.zeros_like(dcg), where=best > 0).sum()
     return total / S.shape[0]
 
@@ -382,12 +397,11 @@ def propensity_scored_precision_at_k(Y_true, scores, k=1, *, propensities, norma
         raise MetricInputError(f"normalize must be True or False, got {normalize!r}")
     weight = 1.0 / p
     scored = best = 0.0
-    for start in range(0, S.shape[0], _CHUNK):
-        stop = start + _CHUNK
-        top = _rank_rows(S[start:stop], k)
-        scored += (_hits(Y[start:stop], top) * weight[top]).sum()
+    for rows in _row_chunks(*S.shape):
+        top = _rank_rows(S[rows], k)
+        scored += (_hits(Y[rows], top) * weight[top]).sum()
         if normalize:
-            best += _best_weights(Y[start:stop], weight, k)
+            best += _best_weights(Y[rows], weight, k)
     if normalize:
         return scored / best if best > 0 else 0.0
     return scored / (k * S.shape[0])
