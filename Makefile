@@ -108,8 +108,16 @@ reproduce-rbkernels: setup
 	  --resume --out rbkernels/reproduction/letter_table_A1
 	KERAS_BACKEND=tensorflow $(PY) -m rbkernels.experiments.reproduce --quick --out rbkernels/reproduction/quick
 
+# innvestigate: the full-size runs of Chapter V's figures (trained networks kept in
+# $(REPORTS)/innvestigate-models, so an interrupted run resumes), then Fig. V.4's timing
+# (rows already measured are kept). innvestigate/reproduction/quick/ is the --quick run.
+INNVESTIGATE_FIGURES = visualizations misprediction compare_methods hyperparameters \
+	compare_architectures batchnorm_handling perturbation_analysis bounding_box_analysis
 reproduce-innvestigate: setup
-	KERAS_BACKEND=tensorflow $(PY) innvestigate/examples/run_all.py --quick --out innvestigate/reproduction/quick
+	KERAS_BACKEND=tensorflow $(PY) innvestigate/examples/run_all.py --out innvestigate/reproduction/full \
+		--models-dir $(REPORTS)/innvestigate-models --resume --only $(INNVESTIGATE_FIGURES)
+	KERAS_BACKEND=tensorflow $(PY) innvestigate/benchmarks/fig_v4_runtime.py --out innvestigate/reproduction/full \
+		--images 512 --batch 16 --size 112
 
 build: setup
 	@for p in $(PACKAGES); do (cd $$p && $(CURDIR)/$(VENV)/bin/hatch build -c) || exit 1; done

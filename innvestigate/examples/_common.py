@@ -64,12 +64,20 @@ def vgg_like(input_shape, n_classes=10, width=16):
     )
 
 
-def train(model, X, y, epochs, cache_path=None, batch_size=64, seed=0):
-    """Fits a softmax classifier (Adam) and caches it as ``.keras``; returns (model, seconds)."""
+def train(model, X, y, epochs, cache_path=None, batch_size=64, seed=0, decay=False):
+    """Fits a softmax classifier (Adam) and caches it as ``.keras``; returns (model, seconds).
+
+    ``decay``: the learning rate falls from 1e-3 to 0 along a cosine over the run (the
+    full-size runs; it settles the last epochs instead of leaving the accuracy jumping by a
+    percent from epoch to epoch). A cached model (``cache_path`` exists) is loaded instead, with 0 training seconds.
+    """
     if cache_path is not None and os.path.exists(cache_path):
         return keras.saving.load_model(cache_path), 0.0
     keras.utils.set_random_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+    rate = 1e-3
+    if decay:
+        rate = keras.optimizers.schedules.CosineDecay(1e-3, epochs * -(-len(X) // batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
@@ -107,8 +115,11 @@ def trained_vgg(dataset, quick, cache_dir):
     X_train, y_train, X_test, y_test = load_images(dataset, quick)
     cache = None if cache_dir is None else os.path.join(
         cache_dir, f"vgg_like_{dataset}_{'quick' if quick else 'full'}.keras")
-    model, seconds = train(vgg_like(X_train.shape[1:]), X_train, y_train,
-                           epochs=2 if quick else 8, cache_path=cache)
+    # full: 15 epochs with cosine decay, >= 98 % on MNIST-5k's test split (issue #16); the
+    # 20 000 Fashion-MNIST images take 8
+    epochs = 2 if quick else {"mnist5k": 15}.get(dataset, 8)
+    model, seconds = train(vgg_like(X_train.shape[1:]), X_train, y_train, epochs=epochs,
+                           cache_path=cache, decay=not quick)
     accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
     return model, (X_train, y_train, X_test, y_test), accuracy, seconds
 

@@ -96,7 +96,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         cache = None if cache_dir is None else os.path.join(
             cache_dir, f"arch_{net_name}_{dataset}_{'quick' if quick else 'full'}.keras")
         model, train_s = common.train(build(X_train.shape[1:]), X_train, y_train,
-                                      epochs=2 if quick else 8, cache_path=cache)
+                                      epochs=2 if quick else 10, cache_path=cache, decay=not quick)
         accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
         model_wo_sm = innvestigate.model_wo_softmax(model)
         analyses = common.create_analyzers(model_wo_sm, method_list, fit_data=X_train[:2000])
@@ -108,7 +108,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
             raw.setdefault(label, {})[net_name] = analyzer.analyze(x, neuron_selection=np.array([pred])).ravel()
         skipped += [f"{net_name}: {line[2:]}" for line in common.skipped_lines(analyses)]
         left_label, right_label = common.row_labels(model_wo_sm, model, x, int(y_test[index]), None, names)
-        left.append(f"{net_name}\n{left_label.splitlines()[1]}")
+        left.append(f"{net_name}\ntest acc. {accuracy:.3f}\n{left_label.splitlines()[1]}")
         right.append(right_label)
         table.append([net_name, "test_accuracy", f"{accuracy:.4f}"])
         table.append([net_name, "train_seconds", f"{train_s:.1f}"])
@@ -122,7 +122,8 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
                           f"{c[np.triu_indices(len(vectors), 1)].mean():.4f}"])
     path = os.path.join(out_dir, "fig_v10_architectures.png")
     ivis.plot_grid(grid, col_labels=labels, row_labels_left=left, row_labels_right=right,
-                   file_name=path, title=f"One {dataset} test image, true label {names[y_test[index]]}")
+                   file_name=path, title=f"One {dataset} test image, true label {names[y_test[index]]}; "
+                   f"networks trained {'2 epochs on 2000 images (quick)' if quick else f'10 epochs on {len(X_train)} images'}")
     csv_path = os.path.join(out_dir, "compare_architectures.csv")
     common.write_csv(csv_path, ["network_or_method", "quantity", "value"], table)
     accs = ", ".join(f"{r[0]} {r[2]}" for r in table if r[1] == "test_accuracy")

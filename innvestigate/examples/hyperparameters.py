@@ -71,7 +71,8 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         for i, r in enumerate(np.linspace(input_range[0], input_range[1], num=n_settings))]
     ivis.plot_grid(grid, col_labels=col_labels,
                    row_labels_left=row_names, file_name=path,
-                   title="SmoothGrad noise scale and Integrated Gradients reference")
+                   title=f"SmoothGrad noise scale and Integrated Gradients reference; VGG-like on {dataset}, "
+                         f"test acc. {accuracy:.3f}")
     csv_path = os.path.join(out_dir, "hyperparameters.csv")
     common.write_csv(csv_path, ["method", "parameter", "value", "correlation_with_first"], table)
     ig = [c for t, c in zip(table, correlations) if t[0] == "integrated_gradients"]
