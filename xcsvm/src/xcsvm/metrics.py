@@ -37,8 +37,10 @@ Examples
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from xcsvm.exceptions import MetricInputError, NonBinaryLabelsError, ShapeMismatchError
@@ -67,22 +69,22 @@ PROPENSITY_PARAMETERS = {
 _CHUNK_ENTRIES = 1 << 22
 
 
-def _row_chunks(n_rows, n_labels):
+def _row_chunks(n_rows: int, n_labels: int) -> list[slice]:
     step = max(1, _CHUNK_ENTRIES // max(n_labels, 1))
     return [slice(start, start + step) for start in range(0, n_rows, step)]
 
 
-def _check_k(k, n_labels):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+def _check_k(k: object, n_labels: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or int(k) < 1:
         raise MetricInputError(f"k must be an integer >= 1, got {k!r}")
-    if k > n_labels:
+    if int(k) > n_labels:
         raise MetricInputError(
             f"k={k} exceeds the number of labels ({n_labels}); choose k <= {n_labels}"
         )
     return int(k)
 
 
-def _check_labels(Y_true):
+def _check_labels(Y_true: Any) -> Any:
     """``Y_true`` as a CSR matrix of 0/1 entries (explicit zeros removed)."""
     if sp.issparse(Y_true):
         Y = sp.csr_matrix(Y_true)
@@ -114,7 +116,7 @@ def _check_labels(Y_true):
     return Y
 
 
-def _check_inputs(Y_true, scores):
+def _check_inputs(Y_true: Any, scores: Any) -> tuple[Any, np.ndarray]:
     Y = _check_labels(Y_true)
     if sp.issparse(scores):
         raise MetricInputError(
@@ -137,7 +139,7 @@ def _check_inputs(Y_true, scores):
     return Y, S
 
 
-def _rank_rows(S, k):
+def _rank_rows(S: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest entries of each row of dense ``S``, best first;
     equal scores: smaller index first."""
     n, n_labels = S.shape
@@ -171,7 +173,7 @@ def _rank_rows(S, k):
     return np.take_along_axis(top, order, axis=1)
 
 
-def top_k_labels(scores, k):
+def top_k_labels(scores: npt.ArrayLike, k: int) -> np.ndarray:
     """The ``k`` highest-scoring label indices of every row, best first.
 
     Ties are broken by the smaller label index first, so the result does not depend on
@@ -205,14 +207,14 @@ def top_k_labels(scores, k):
     return np.concatenate(parts).astype(np.int64) if parts else np.empty((0, k), dtype=np.int64)
 
 
-def _hits(Y, top):
+def _hits(Y: Any, top: np.ndarray) -> np.ndarray:
     """``hits[i, r] = Y[i, top[i, r]]`` (0/1) for CSR ``Y`` with sorted indices."""
     n, k = top.shape
     rows = np.repeat(np.arange(n), k)
     return np.asarray(Y[rows, top.ravel()]).reshape(n, k).astype(np.float64)
 
 
-def precision_at_k(Y_true, scores, k=1):
+def precision_at_k(Y_true: Any, scores: npt.ArrayLike, k: int = 1) -> float:
     """Precision at ``k``: the fraction of the ``k`` top-scored labels that are relevant,
     averaged over samples.
 
@@ -251,11 +253,11 @@ def precision_at_k(Y_true, scores, k=1):
     k = _check_k(k, Y.shape[1])
     total = 0.0
     for rows in _row_chunks(*S.shape):
-        total += _hits(Y[rows], _rank_rows(S[rows], k)).sum()
-    return total / (k * S.shape[0])
+        total += float(_hits(Y[rows], _rank_rows(S[rows], k)).sum())
+    return total / (k * int(S.shape[0]))
 
 
-def ndcg_at_k(Y_true, scores, k=1):
+def ndcg_at_k(Y_true: Any, scores: npt.ArrayLike, k: int = 1) -> float:
     """Normalised discounted cumulative gain at ``k`` with 0/1 relevance.
 
     ``DCG@k = sum_{r=1..k} y_{pi(r)} / log2(r + 1)`` over the ranking ``pi`` of the scores,
@@ -294,11 +296,11 @@ def ndcg_at_k(Y_true, scores, k=1):
     for rows in _row_chunks(*S.shape):
         dcg = _hits(Y[rows], _rank_rows(S[rows], k)) @ discount
         best = ideal[n_relevant[rows]]
-        total += np.divide(dcg, best, out=np.zeros_like(dcg), where=best > 0).sum()
-    return total / S.shape[0]
+        total += float(np.divide(dcg, best, out=np.zeros_like(dcg), where=best > 0).sum())
+    return total / int(S.shape[0])
 
 
-def propensities(Y, A=0.55, B=1.5):
+def propensities(Y: Any, A: float = 0.55, B: float = 1.5) -> np.ndarray:
     """Label propensities of Jain, Prabhu & Varma (2016) from training label counts.
 
     ``p_l = 1 / (1 + C exp(-A log(N_l + B)))`` with ``C = (log N - 1) (B + 1)^A``, where
@@ -330,7 +332,7 @@ def propensities(Y, A=0.55, B=1.5):
     """
     Y = _check_labels(Y)
     for name, value in (("A", A), ("B", B)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) or value <= 0:
             raise MetricInputError(f"{name} must be a positive finite number, got {value!r}")
     n_samples = Y.shape[0]
     if n_samples < 3:
@@ -340,10 +342,18 @@ def propensities(Y, A=0.55, B=1.5):
         )
     counts = np.asarray(Y.sum(axis=0), dtype=np.float64).ravel()
     C = (np.log(n_samples) - 1.0) * (B + 1.0) ** A
-    return 1.0 / (1.0 + C * np.exp(-A * np.log(counts + B)))
+    p: np.ndarray = 1.0 / (1.0 + C * np.exp(-A * np.log(counts + B)))
+    return p
 
 
-def propensity_scored_precision_at_k(Y_true, scores, k=1, *, propensities, normalize=False):
+def propensity_scored_precision_at_k(
+    Y_true: Any,
+    scores: npt.ArrayLike,
+    k: int = 1,
+    *,
+    propensities: npt.ArrayLike,
+    normalize: bool = False,
+) -> float:
     """Propensity-scored precision at ``k`` (Jain, Prabhu & Varma, 2016).
 
     ``PSP@k = 1/n sum_i 1/k sum_{l in rank_k(s_i)} y_il / p_l``: precision in which a hit on
@@ -399,20 +409,20 @@ def propensity_scored_precision_at_k(Y_true, scores, k=1, *, propensities, norma
     scored = best = 0.0
     for rows in _row_chunks(*S.shape):
         top = _rank_rows(S[rows], k)
-        scored += (_hits(Y[rows], top) * weight[top]).sum()
+        scored += float((_hits(Y[rows], top) * weight[top]).sum())
         if normalize:
             best += _best_weights(Y[rows], weight, k)
     if normalize:
         return scored / best if best > 0 else 0.0
-    return scored / (k * S.shape[0])
+    return scored / (k * int(S.shape[0]))
 
 
-def _best_weights(Y, weight, k):
+def _best_weights(Y: Any, weight: np.ndarray, k: int) -> float:
     """Sum over rows of the ``k`` largest ``1/p_l`` among each row's relevant labels."""
     total = 0.0
     for i in range(Y.shape[0]):
         w = weight[Y.indices[Y.indptr[i]:Y.indptr[i + 1]]]
         if w.size > k:
             w = np.partition(w, w.size - k)[w.size - k:]
-        total += w.sum()
+        total += float(w.sum())
     return total
