@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from xcsvm._atomic import atomic_write
@@ -441,7 +444,15 @@ def load_model(path):
 
 
 # ----------------------------------------------------------------- multi-label data files
-def _label_indicator(path, label_sets, n_rows, *, classes=None, n_labels=None, unknown_labels="error"):
+def _label_indicator(
+    path: str | os.PathLike[str],
+    label_sets: Sequence[tuple[float, ...]],
+    n_rows: int,
+    *,
+    classes: np.ndarray | None = None,
+    n_labels: int | None = None,
+    unknown_labels: str = "error",
+) -> tuple[Any, np.ndarray]:
     """``(Y CSR int64 0/1, classes)`` from scikit-learn's multi-label tuples (sorted per row).
 
     Labels must be finite integers, not repeated within a sample; with ``n_labels`` (the
@@ -495,7 +506,7 @@ def _label_indicator(path, label_sets, n_rows, *, classes=None, n_labels=None, u
     return Y, classes
 
 
-def _check_features(path, X):
+def _check_features(path: str | os.PathLike[str], X: Any) -> None:
     from xcsvm.exceptions import DataFormatError
 
     finite = np.isfinite(X.data)
@@ -506,7 +517,14 @@ def _check_features(path, X):
         )
 
 
-def read_svmlight_multilabel(path, *, zero_based=False, n_features=None, labels=None, unknown_labels="error"):
+def read_svmlight_multilabel(
+    path: str | os.PathLike[str],
+    *,
+    zero_based: bool | str = False,
+    n_features: int | None = None,
+    labels: npt.ArrayLike | None = None,
+    unknown_labels: str = "error",
+) -> tuple[Any, Any, np.ndarray]:
     """Read a multi-label svmlight/LIBSVM file (``l1,l2,... index:value ...``).
 
     The format of LIBSVM's multi-label data sets (scene, yeast, rcv1v2, ...): a sample's
@@ -589,7 +607,7 @@ def read_svmlight_multilabel(path, *, zero_based=False, n_features=None, labels=
     return X, Y, labels
 
 
-def read_xc_repository(path):
+def read_xc_repository(path: str | os.PathLike[str]) -> tuple[Any, Any, np.ndarray]:
     """Read a file in the Extreme Classification Repository's sparse format.
 
     The first line is ``n_points n_features n_labels``; each further line is
