@@ -17,8 +17,7 @@ from sklearn.pipeline import make_pipeline
 from tqdm.auto import tqdm
 
 from _common import load, markdown
-from rbkernels import KernelMachine, sigma_heuristic
-from rbkernels.regimes import TrainingProtocol
+from rbkernels import KernelMachine, TrainingProtocol, sigma_heuristic
 
 
 def main(argv=None):

@@ -181,22 +181,24 @@ def test_width_mismatch_raises(rng):
 
 @pytest.mark.parametrize("cls", [GaussianBasis, HadamardBasis])
 def test_bad_arguments_raise(cls):
-    with pytest.raises(ValueError, match="n_features"):
+    with pytest.raises(ValueError, match="units=0 is too small"):
         cls(0, 1.0)
-    with pytest.raises(ValueError, match="n_features"):
+    with pytest.raises(ValueError, match="units"):
         cls(-3, 1.0)
     with pytest.raises(ValueError, match="sigma"):
         cls(8, 0.0)
     with pytest.raises(ValueError, match="sigma"):
         cls(8, -2.0)
-    with pytest.raises(TypeError, match="n_features"):
+    with pytest.raises(TypeError, match="units"):
         cls(8.5, 1.0)
+    with pytest.raises(TypeError, match="pass units=..."):
+        cls(sigma=1.0)
 
 
 def test_arccos_bad_arguments_and_non_finite_inputs():
     with pytest.raises(ValueError, match="n_layers"):
         ArcCosBasis(10, n_layers=4)
-    with pytest.raises(ValueError, match="n_features"):
+    with pytest.raises(ValueError, match="units=2 is too small"):
         ArcCosBasis(2, n_layers=3)
     X = np.ones((2, 3), "float32")
     X[0, 1] = np.nan
@@ -218,3 +220,39 @@ def test_deep_arccos_splits_features_evenly():
     for w in W:
         h = np.sqrt(1 / w.shape[1]) * np.maximum(h @ w, 0)
     np.testing.assert_allclose(_np(layer(x.astype("float32"))), h, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **w: GaussianBasis(sigma=1.5, seed=4, **w),
+        lambda **w: HadamardBasis(sigma=1.5, n_blocks=2, seed=4, **w),
+        lambda **w: ArcCosBasis(n_layers=2, seed=4, **w),
+    ],
+)
+def test_n_features_is_a_deprecated_alias_of_units(rng, make):
+    X = rng.normal(size=(3, 5)).astype("float32")
+    new = make(units=12)
+    with pytest.warns(DeprecationWarning, match=r"n_features=\.\.\.\) is deprecated.*units=") as record:
+        old = make(n_features=12)
+    assert record[0].filename == __file__  # the warning points at the caller
+    np.testing.assert_array_equal(_np(old(X)), _np(new(X)))
+    old_config, new_config = old.get_config(), new.get_config()
+    assert old_config.pop("name") != new_config.pop("name")  # only the automatic names differ
+    assert old_config == new_config and new_config["units"] == 12 and "n_features" not in new_config
+    with pytest.raises(TypeError, match="both units=12 and n_features=12"):
+        make(units=12, n_features=12)
+
+
+@pytest.mark.parametrize("cls,extra", [(GaussianBasis, {"sigma": 2.0, "orthogonal": True}),
+                                       (HadamardBasis, {"sigma": 2.0, "n_blocks": 2}),
+                                       (ArcCosBasis, {"n_layers": 3})])
+def test_configs_saved_with_n_features_still_load(rng, recwarn, cls, extra):
+    """rbkernels 0.1 saved the width as n_features: from_config reads it as units, quietly."""
+    config = {**cls(units=30, seed=1, name="b", **extra).get_config()}
+    config["n_features"] = config.pop("units")
+    old = cls.from_config(config)
+    assert old.units == 30 and old.get_config() == cls(units=30, seed=1, name="b", **extra).get_config()
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+    X = rng.normal(size=(2, 4)).astype("float32")
+    np.testing.assert_array_equal(_np(old(X)), _np(cls(units=30, seed=1, **extra)(X)))

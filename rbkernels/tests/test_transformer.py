@@ -7,7 +7,13 @@ import pytest
 from sklearn.kernel_approximation import RBFSampler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rbkernels import BasisFeatures, kernel_approximation_error, kernel_target_alignment
+from rbkernels import (
+    ArcCosBasis,
+    BasisFeatures,
+    basis_features,
+    kernel_approximation_error,
+    kernel_target_alignment,
+)
 
 
 @parametrize_with_checks([BasisFeatures(n_components=20, random_state=0),
@@ -56,11 +62,21 @@ def test_pickle_round_trip_keeps_features(rng):
 
 
 @pytest.mark.backend
-def test_deep_arccos_transformer_output_is_last_layer(rng):
+@pytest.mark.parametrize("kernel,n_layers", [("arccos", 1), ("arccos2", 2), ("arccos3", 3)])
+def test_arccos_transformer_is_the_seeded_arccos_basis(rng, kernel, n_layers):
+    """The deep ArcCos features are the last layer of ArcCosBasis(n_components, n_layers)."""
     X = rng.normal(size=(10, 4))
-    f = BasisFeatures("arccos3", n_components=30, random_state=0).fit(X)
-    assert f.transform(X).shape == (10, 10)
-    assert list(f.get_feature_names_out())[:2] == ["basisfeatures0", "basisfeatures1"]
+    f = BasisFeatures(kernel, n_components=30, random_state=5).fit(X)
+    layer = ArcCosBasis(30, n_layers=n_layers, seed=5)
+    expected = basis_features(layer, X.astype("float32"))
+    np.testing.assert_allclose(f.transform(X), expected, rtol=1e-5, atol=1e-6)
+    # and that layer is relu(x W) / sqrt(width), layer after layer, in float64
+    h = X
+    for W in layer.get_weights():
+        h = np.maximum(h @ W.astype(np.float64), 0) / np.sqrt(W.shape[1])
+    np.testing.assert_allclose(f.transform(X), h, rtol=1e-5, atol=1e-6)
+    names = f.get_feature_names_out()
+    assert list(names) == [f"basisfeatures{i}" for i in range(h.shape[1])]
 
 
 def test_transformer_bad_input(rng):

@@ -7,7 +7,7 @@ import pytest
 from rbkernels import BasisFeatures, sigma_heuristic
 from rbkernels._validation import check_validation_size
 from rbkernels.layers import ArcCosBasis, HadamardBasis
-from rbkernels.regimes import KernelMachine, TrainingProtocol
+from rbkernels import KernelMachine, TrainingProtocol
 
 
 @pytest.fixture
@@ -88,6 +88,6 @@ def test_pair_kae_n_pairs_zero_is_refused(X):
 
 
 def test_transfer_to_a_single_class_is_refused(X):
-    machine = KernelMachine("arccos", 8).fit_basis(X)
-    with pytest.raises(ValueError, match="single class; a classifier needs at least two"):
+    machine = KernelMachine("arccos", 8).init_basis(X)
+    with pytest.raises(ValueError, match=r"y has only one class \(1.0\); a classifier needs at least two"):
         machine.transfer(X, np.ones(40))

@@ -17,14 +17,17 @@ from .layers import (
     HadamardBasis,
     OrthogonalRandomFeatures,
     Rademacher,
+    basis_features,
     fast_walsh_hadamard,
+    make_basis,
 )
+from .machine import REGIMES, KernelMachine
 from .metrics import (
     kernel_approximation_error,
     kernel_target_alignment,
     optimal_kernel_approximation_error,
 )
-from .regimes import REGIMES, KernelMachine, TrainingProtocol, make_basis
+from .protocol import TrainingProtocol
 from .transformer import BasisFeatures
 
 __version__ = "0.1.0"
@@ -40,6 +43,7 @@ __all__ = [
     "Rademacher",
     "TrainingProtocol",
     "arccos_kernel",
+    "basis_features",
     "fast_walsh_hadamard",
     "gaussian_kernel",
     "kernel_approximation_error",

@@ -4,15 +4,23 @@ Every check raises a typed error (``ValueError`` or ``TypeError``) that says wha
 wrong and what to do, so that nothing is silently coerced.
 """
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
-KERNEL_NAMES = ("gaussian", "arccos", "arccos2", "arccos3")
+#: Depth of each ArcCos kernel: the number of ArcCos-1 steps (or ReLU layers of the basis).
+ARCCOS_LAYERS = {"arccos": 1, "arccos2": 2, "arccos3": 3}
+KERNEL_NAMES = ("gaussian", *ARCCOS_LAYERS)
 
 
 def check_n_features(n_features, *, name="n_features", minimum=1):
-    """Return ``n_features`` as an int, raising if it is not an integer >= ``minimum``."""
+    """Return a basis width as an int, raising if it is not an integer >= ``minimum``.
+
+    For widths only (``units``, ``n_components``): the message speaks of features. Other
+    counts (batch sizes, epochs, pairs) go through :func:`check_positive_int`.
+    """
     if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral):
         raise TypeError(
             f"{name} must be an integer number of features, got {n_features!r} "
@@ -24,6 +32,38 @@ def check_n_features(n_features, *, name="n_features", minimum=1):
             f"feature(s); pass {name}>={minimum}."
         )
     return int(n_features)
+
+
+def check_positive_int(value, *, name):
+    """Return ``value`` as an int if it is an integer >= 1 (NumPy integers included, not bools).
+
+    Examples
+    --------
+    >>> check_positive_int(64, name="batch_size")
+    64
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__}); "
+            f"pass e.g. {name}=10."
+        )
+    if value < 1:
+        raise ValueError(f"{name}={value} is not a positive integer; pass {name}>=1.")
+    return int(value)
+
+
+def arccos_layers(kernel):
+    """Number of ArcCos layers of a kernel name ("arccos" -> 1, ..., "arccos3" -> 3).
+
+    Examples
+    --------
+    >>> arccos_layers("arccos2")
+    2
+    """
+    kernel = check_kernel_name(kernel)
+    if kernel not in ARCCOS_LAYERS:
+        raise ValueError(f"kernel {kernel!r} is not an ArcCos kernel; pass one of {', '.join(ARCCOS_LAYERS)}.")
+    return ARCCOS_LAYERS[kernel]
 
 
 def check_sigma(sigma, *, allow_none=False):

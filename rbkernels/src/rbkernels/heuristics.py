@@ -1,14 +1,18 @@
 """Bandwidth heuristic of Yu et al. (2015, 2016) used throughout Chapter IV (§5.1)."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.neighbors import NearestNeighbors
 
-from ._validation import check_finite_array, check_n_features
+from ._validation import check_finite_array, check_positive_int
 
 __all__ = ["sigma_heuristic"]
 
 
-def sigma_heuristic(X, *, n_samples=1000, n_neighbors=50, random_state=None):
+def sigma_heuristic(X: ArrayLike, *, n_samples: int = 1000, n_neighbors: int = 50,
+                    random_state: int | np.random.RandomState | None = None) -> float:
     """Gaussian bandwidth: mean distance to the 50th nearest neighbour of 1000 sampled points.
 
     The sampled points' neighbours are searched in the whole of ``X`` (the point itself
@@ -36,8 +40,8 @@ def sigma_heuristic(X, *, n_samples=1000, n_neighbors=50, random_state=None):
     1.0
     """
     X = check_finite_array(X)
-    n_samples = check_n_features(n_samples, name="n_samples")
-    n_neighbors = check_n_features(n_neighbors, name="n_neighbors")
+    n_samples = check_positive_int(n_samples, name="n_samples")
+    n_neighbors = check_positive_int(n_neighbors, name="n_neighbors")
     n = X.shape[0]
     if n < 2:
         raise ValueError(

@@ -23,11 +23,14 @@ The deep kernels ArcCos2/ArcCos3 apply the same step to the previous layer's ker
     theta_i = arccos(k_i(x, x') / sqrt(k_i(x, x) k_i(x', x'))).
 """
 
+from __future__ import annotations
+
 import math
 
 from keras import ops
+from numpy.typing import ArrayLike
 
-from ._validation import check_kernel_name, check_sigma
+from ._validation import arccos_layers, check_kernel_name, check_sigma
 
 __all__ = ["gaussian_kernel", "arccos_kernel", "paired_kernel", "kernel_matrix"]
 
@@ -50,7 +53,7 @@ def _arccos_step(kxx, kyy, kxy):
     return kxx / 2.0, kyy / 2.0, kxy_new
 
 
-def gaussian_kernel(X, Y=None, *, sigma):
+def gaussian_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float):
     """Gram matrix of the Gaussian kernel ``exp(-||x - y||^2 / (2 sigma^2))``.
 
     Parameters
@@ -84,7 +87,7 @@ def gaussian_kernel(X, Y=None, *, sigma):
     return ops.exp(-ops.maximum(sq, 0.0) / (2.0 * sigma**2))
 
 
-def arccos_kernel(X, Y=None, *, n_layers=1):
+def arccos_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, n_layers: int = 1):
     """Gram matrix of the (deep) ArcCos kernel of order 1 with ``k(x, x) = ||x||^2 / 2``.
 
     Parameters
@@ -119,7 +122,7 @@ def arccos_kernel(X, Y=None, *, n_layers=1):
     return kxy
 
 
-def kernel_matrix(kernel, X, Y=None, *, sigma=None):
+def kernel_matrix(kernel: str, X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float | None = None):
     """Gram matrix of the kernel named ``kernel`` ("gaussian", "arccos", "arccos2", "arccos3").
 
     Examples
@@ -132,10 +135,10 @@ def kernel_matrix(kernel, X, Y=None, *, sigma=None):
     kernel = check_kernel_name(kernel)
     if kernel == "gaussian":
         return gaussian_kernel(X, Y, sigma=sigma)
-    return arccos_kernel(X, Y, n_layers=_n_layers(kernel))
+    return arccos_kernel(X, Y, n_layers=arccos_layers(kernel))
 
 
-def paired_kernel(kernel, X, Y, *, sigma=None):
+def paired_kernel(kernel: str, X: ArrayLike, Y: ArrayLike, *, sigma: float | None = None):
     """Kernel values of pairs, ``k(X[i], Y[i])``, as a vector of length n.
 
     Examples
@@ -155,10 +158,6 @@ def paired_kernel(kernel, X, Y, *, sigma=None):
     kxx = ops.sum(X * X, axis=1)
     kyy = ops.sum(Y * Y, axis=1)
     kxy = ops.sum(X * Y, axis=1)
-    for _ in range(_n_layers(kernel)):
+    for _ in range(arccos_layers(kernel)):
         kxx, kyy, kxy = _arccos_step(kxx, kyy, kxy)
     return kxy
-
-
-def _n_layers(kernel):
-    return {"arccos": 1, "arccos2": 2, "arccos3": 3}[kernel]

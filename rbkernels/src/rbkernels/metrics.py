@@ -1,9 +1,13 @@
 """Kernel approximation error (Eq. IV.8) and kernel-target alignment (Eq. IV.9)."""
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 from keras import ops
+from numpy.typing import ArrayLike
 
 from ._validation import check_finite_array
 from .kernels import kernel_matrix
@@ -39,7 +43,8 @@ def _sigma_of(features):
     return None
 
 
-def kernel_approximation_error(features, X, kernel, *, Y=None, sigma=None):
+def kernel_approximation_error(features, X: ArrayLike, kernel: str | Callable, *,
+                               Y: ArrayLike | None = None, sigma: float | None = None) -> float:
     """Mean of ``1/2 (k(x, y) - phi(x)·phi(y))^2`` over all pairs of ``X`` x ``Y`` (Eq. IV.8).
 
     Parameters
@@ -91,7 +96,7 @@ def kernel_approximation_error(features, X, kernel, *, Y=None, sigma=None):
     return float(np.mean(0.5 * (exact - approx) ** 2))
 
 
-def optimal_kernel_approximation_error(K, n_components):
+def optimal_kernel_approximation_error(K: ArrayLike, n_components: int | ArrayLike) -> float | np.ndarray:
     """Smallest KAE any feature map of width ``n_components`` can reach on ``K`` (Eckart–Young).
 
     :func:`kernel_approximation_error` is ``||K - Phi_X Phi_Y^T||_F^2 / (2 n m)`` and
@@ -146,7 +151,7 @@ def optimal_kernel_approximation_error(K, n_components):
     return float(errors[0]) if scalar else errors
 
 
-def kernel_target_alignment(K, y):
+def kernel_target_alignment(K: ArrayLike, y: ArrayLike) -> float:
     """Alignment ``<K, K_Y> / sqrt(<K, K> <K_Y, K_Y>)`` of Eq. IV.9, ``K_Y = [y_i == y_j]``.
 
     Parameters

@@ -1,11 +1,16 @@
 """scikit-learn transformer over the kernel bases, a drop-in beside ``RBFSampler``."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_kernel_name, check_n_features, check_sigma, check_validation_size
-from .regimes import BASES, KernelMachine, TrainingProtocol, copy_basis, features
+from .layers.factory import BASES, basis_features, copy_basis, layer_from_state, layer_state
+from .machine import KernelMachine
+from .protocol import TrainingProtocol
 
 __all__ = ["BasisFeatures"]
 
@@ -79,7 +84,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> BasisFeatures:
         """Draw the basis (and adapt it for ``adapt="uab"``/``"sab"``).
 
         Parameters
@@ -124,9 +129,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             random_state=self.random_state, verbose=self.verbose,
         )
         if self.adapt is None:
-            machine._rng = np.random.default_rng(self.random_state)
-            machine._set_sigma(X)
-            machine._make_basis(X.astype("float32"))
+            machine.init_basis(X)
         else:
             machine.fit_basis(X, y, validation_size=n_val)
         self.sigma_ = machine.sigma_
@@ -136,7 +139,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._n_features_out = int(self.basis_.output_dim)
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """The features ``phi(X)``, shape (n, output width), in the input's float dtype.
 
         Parameters
@@ -152,30 +155,23 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if X.dtype == np.float64:
             # Evaluate a float64 copy of the (float32-trained) basis: rows then do not
             # depend on which other rows share the batch, up to float64 round-off.
-            return features(self._basis64, X).astype(np.float64, copy=False)
-        return features(self.basis_, X).astype(X.dtype, copy=False)
+            return basis_features(self._basis64, X).astype(np.float64, copy=False)
+        return basis_features(self.basis_, X).astype(X.dtype, copy=False)
 
     def __getstate__(self):
         # Keras layers do not pickle; keep their config and weights instead.
-        state = self.__dict__.copy()
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
         state.pop("_basis64", None)
         if "basis_" in state:
-            layer = state.pop("basis_")
-            state["_basis_state"] = (type(layer), layer.get_config(), layer.get_weights(),
-                                     layer.input_spec.axes[-1])
+            state["basis_"] = layer_state(state["basis_"])
         return state
 
     def __setstate__(self, state):
-        saved = state.pop("_basis_state", None)
-        self.__dict__.update(state)
-        if saved is not None:
-            cls, config, weights, d = saved
-            layer = cls.from_config(config)
-            layer(np.zeros((1, d), "float32"))
-            layer.set_weights(weights)
-            layer.trainable = False
-            self.basis_ = layer
-            self._basis64 = copy_basis(layer, dtype="float64")
+        if "basis_" in state:
+            state["basis_"] = layer_from_state(state["basis_"])
+        super().__setstate__(state)
+        if "basis_" in state:
+            self._basis64 = copy_basis(self.basis_, dtype="float64")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

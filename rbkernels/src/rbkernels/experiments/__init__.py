@@ -8,3 +8,16 @@
 * ``optimization``   - epochs to converge, sin-cos vs ReLU (Fig. IV.5)
 * ``reproduce``      - all of them, with ``summary.md``
 """
+
+from importlib.util import find_spec
+
+# The experiments need the [experiments] extra; say so once, here, instead of failing
+# later inside a plot or a data loader.
+_missing = [dist for module, dist in (("matplotlib", "matplotlib"), ("shared_datasets", "shared-datasets"))
+            if find_spec(module) is None]
+if _missing:
+    raise ImportError(
+        f"rbkernels.experiments needs {' and '.join(_missing)}, which rbkernels does not "
+        "install by default; install the experiments' dependencies with "
+        "`pip install rbkernels[experiments]`."
+    )

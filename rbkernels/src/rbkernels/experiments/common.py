@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..regimes import KernelMachine, TrainingProtocol
+from ..machine import KernelMachine
+from ..protocol import TrainingProtocol
 
 # Which shared-datasets set stands in for which of the thesis' data sets (§5.1).
 SUBSTITUTES = {
@@ -39,27 +40,12 @@ FULL_PROTOCOL = dict(max_epochs=200, train_batches=10_000, val_batches=1_000,
 def load_data(name, *, max_train=None, max_test=None, seed=0):
     """``(X_train, y_train, X_test, y_test)`` centred and scaled into [-1, 1] (§5.1).
 
-    Through ``shared_datasets.load(name, preprocessing="minmax")``; falls back to
-    scikit-learn's bundled digits when shared-datasets is missing and ``name="digits"``.
-    ``max_train``/``max_test`` subsample (stratification not needed at these sizes).
+    Through ``shared_datasets.load(name, preprocessing="minmax")`` (the ``[experiments]``
+    extra). ``max_train``/``max_test`` subsample (stratification not needed at these sizes).
     """
-    try:
-        import shared_datasets
-    except ImportError:  # pragma: no cover - shared-datasets is a dependency
-        shared_datasets = None
-    if shared_datasets is not None:
-        Xt, yt, Xs, ys = shared_datasets.load(name, preprocessing="minmax", as_sparse=False)
-    elif name == "digits":
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
+    import shared_datasets
 
-        X, y = load_digits(return_X_y=True)
-        Xt, Xs, yt, ys = train_test_split(X, y, test_size=0.1, random_state=0)
-        lo, hi = Xt.min(0), Xt.max(0)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        Xt, Xs = 2 * (Xt - lo) / span - 1, 2 * (Xs - lo) / span - 1
-    else:
-        raise ImportError(f"dataset {name!r} needs the shared-datasets package.")
+    Xt, yt, Xs, ys = shared_datasets.load(name, preprocessing="minmax", as_sparse=False)
     rng = np.random.default_rng(seed)
     if max_train and len(Xt) > max_train:
         idx = rng.choice(len(Xt), max_train, replace=False)

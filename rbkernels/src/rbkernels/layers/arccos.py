@@ -1,25 +1,27 @@
 """ArcCos kernel bases, shallow (Eq. IV.6/IV.11) and deep (§5.2 "Deep kernel machines")."""
 
+from __future__ import annotations
+
 import math
 
 import keras
 from keras import ops
 
 from .._validation import check_choice_int, check_n_features
-from .base import KernelBasis
+from .base import KernelBasis, resolve_units
 
 __all__ = ["ArcCosBasis", "layer_widths"]
 
 
-def layer_widths(n_features, n_layers):
-    """Split ``n_features`` evenly over ``n_layers`` (earlier layers take the remainder).
+def layer_widths(units: int, n_layers: int) -> list[int]:
+    """Split ``units`` evenly over ``n_layers`` (earlier layers take the remainder).
 
     Examples
     --------
     >>> layer_widths(10, 3)
     [4, 3, 3]
     """
-    base, rest = divmod(n_features, n_layers)
+    base, rest = divmod(units, n_layers)
     return [base + (1 if i < rest else 0) for i in range(n_layers)]
 
 
@@ -31,15 +33,19 @@ class ArcCosBasis(KernelBasis):
     kernel of order 1 normalised as ``k(x, x) = ||x||^2 / 2``
     (:func:`rbkernels.arccos_kernel`). With ``n_layers`` = 2 or 3 the layer is the deep
     ArcCos2/ArcCos3 feature map ``phi_B2(phi_B1(phi_B0(x)))``; to stay comparable at a
-    given number of features the ``n_features`` are split evenly over the layers, so the
-    output width is that of the last layer (``output_dim``). All ``W_i`` are trainable.
+    given number of features the ``units`` (ReLU units) are split evenly over the layers, so
+    the output width is that of the last layer (``output_dim``, equal to ``units`` for one
+    layer). All ``W_i`` are trainable.
 
     Parameters
     ----------
-    n_features : int
-        Total number of features (>= n_layers).
+    units : int
+        Total number of ReLU units over all layers (>= n_layers); the output width with
+        one layer.
     n_layers : {1, 2, 3}, default 1
     seed : int or None
+    n_features : int, optional
+        Deprecated name of ``units`` (``DeprecationWarning``).
     **kwargs
         Passed to ``keras.layers.Layer``.
 
@@ -51,12 +57,14 @@ class ArcCosBasis(KernelBasis):
     ((2, 100), 100)
     """
 
-    def __init__(self, n_features, *, n_layers=1, seed=None, **kwargs):
+    def __init__(self, units: int | None = None, *, n_layers: int = 1, seed: int | None = None,
+                 n_features: int | None = None, **kwargs):
         super().__init__(**kwargs)
+        units = resolve_units(type(self).__name__, units, n_features)
         self.n_layers = check_choice_int(n_layers, name="n_layers (ArcCos layers)", choices=(1, 2, 3))
-        self.n_features = check_n_features(n_features, minimum=self.n_layers)
+        self.units = check_n_features(units, name="units", minimum=self.n_layers)
         self.seed = seed
-        self.widths = layer_widths(self.n_features, self.n_layers)
+        self.widths = layer_widths(self.units, self.n_layers)
         self.output_dim = self.widths[-1]
 
     def build(self, input_shape):
@@ -82,5 +90,5 @@ class ArcCosBasis(KernelBasis):
 
     def get_config(self):
         config = super().get_config()
-        config.update(n_features=self.n_features, n_layers=self.n_layers, seed=self.seed)
+        config.update(units=self.units, n_layers=self.n_layers, seed=self.seed)
         return config

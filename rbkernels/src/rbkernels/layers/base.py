@@ -1,9 +1,33 @@
-"""What the three bases share: input checks and the width bookkeeping."""
+"""What the three bases share: input checks, the width bookkeeping, the ``units`` name."""
+
+from __future__ import annotations
+
+import warnings
 
 import keras
 import numpy as np
 
 from .._validation import check_finite_array
+
+
+def resolve_units(cls_name: str, units, n_features):
+    """``units``, or the deprecated ``n_features=`` alias with a ``DeprecationWarning``."""
+    if n_features is None:
+        if units is None:
+            raise TypeError(f"{cls_name} needs the basis width: pass units=..., e.g. units=100.")
+        return units
+    if units is not None:
+        raise TypeError(
+            f"{cls_name} got both units={units!r} and n_features={n_features!r}; "
+            "n_features is the deprecated name of units: pass units only."
+        )
+    warnings.warn(
+        f"{cls_name}(n_features=...) is deprecated and will be removed in rbkernels 0.3; "
+        "pass units=... (Keras' name for a layer's width).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return n_features
 
 
 class KernelBasis(keras.layers.Layer):
@@ -18,6 +42,15 @@ class KernelBasis(keras.layers.Layer):
         if isinstance(inputs, (np.ndarray, list)):
             check_finite_array(np.asarray(inputs), name="inputs", ndim=np.ndim(inputs))
         return super().__call__(inputs, *args, **kwargs)
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved by rbkernels 0.1 name the width n_features; read them as units
+        # (quietly: the file, not the caller, holds the old name).
+        config = dict(config)
+        if "n_features" in config:
+            config.setdefault("units", config.pop("n_features"))
+        return cls(**config)
 
     def _input_width(self, input_shape):
         d = input_shape[-1]

@@ -1,25 +1,27 @@
 """Gaussian kernel basis: random (orthogonal) Fourier features, Eq. IV.10."""
 
+from __future__ import annotations
+
 import math
 
 import keras
 from keras import ops
 
 from .._validation import check_n_features, check_sigma
-from .base import KernelBasis
+from .base import KernelBasis, resolve_units
 from .initializers import OrthogonalRandomFeatures
 
 __all__ = ["GaussianBasis", "sin_cos_features"]
 
 
-def sin_cos_features(z, n_features):
-    """``sqrt(2/D) [sin(z), cos(z)]`` truncated to width D (the last sine goes for odd D)."""
+def sin_cos_features(z, units: int):
+    """``sqrt(2/D) [sin(z), cos(z)]`` truncated to width ``D = units`` (the last sine goes for odd D)."""
     n_freq = z.shape[-1]
-    parts = [ops.sin(z[..., : n_features - n_freq]), ops.cos(z)] if n_features > n_freq else [
+    parts = [ops.sin(z[..., : units - n_freq]), ops.cos(z)] if units > n_freq else [
         ops.sin(z), ops.cos(z)]
-    if n_features == n_freq:  # D = 1: a single cosine
+    if units == n_freq:  # D = 1: a single cosine
         parts = [ops.cos(z)]
-    return math.sqrt(2.0 / n_features) * ops.concatenate(parts, axis=-1)
+    return math.sqrt(2.0 / units) * ops.concatenate(parts, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="rbkernels")
@@ -31,15 +33,15 @@ class GaussianBasis(KernelBasis):
     basis trainable end to end (Chapter IV, §4 "Optimizing the basis"). Freeze ``G``
     with ``layer.trainable = False`` for a random basis (RB).
 
-    ``D = n_features`` is the output width, as ``n_components`` of scikit-learn's
+    ``D = units`` is the output width, as ``n_components`` of scikit-learn's
     ``RBFSampler``: ``D/2`` frequencies, each giving a sine and a cosine. The factor is
     ``sqrt(2/D) = sqrt(1/(D/2))`` so that ``E[phi(x) . phi(x')] = k(x, x')`` exactly;
     Eq. IV.4's ``sqrt(1/D)`` read with ``D`` the width would estimate ``k/2``.
 
     Parameters
     ----------
-    n_features : int
-        Output width D >= 1. An odd D has ``(D+1)/2`` frequencies and drops the last
+    units : int
+        Output width D >= 1 (Keras' ``units``). An odd D has ``(D+1)/2`` frequencies and drops the last
         sine, which biases the estimate by ``E[cos(w.(x+x'))]/D``: prefer even widths.
     sigma : float
         Kernel bandwidth, > 0 (see :func:`rbkernels.sigma_heuristic`).
@@ -47,6 +49,8 @@ class GaussianBasis(KernelBasis):
         Orthogonal random features (True) or i.i.d. Gaussian entries (False).
     seed : int or None
         Seed of the initialisation.
+    n_features : int, optional
+        Deprecated name of ``units`` (``DeprecationWarning``).
     **kwargs
         Passed to ``keras.layers.Layer`` (``name``, ``trainable``, ...).
 
@@ -60,14 +64,17 @@ class GaussianBasis(KernelBasis):
     ((1, 512), 1.0)
     """
 
-    def __init__(self, n_features, sigma, *, orthogonal=True, seed=None, **kwargs):
+    def __init__(self, units: int | None = None, sigma: float | None = None, *,
+                 orthogonal: bool = True, seed: int | None = None,
+                 n_features: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.n_features = check_n_features(n_features)
+        units = resolve_units(type(self).__name__, units, n_features)
+        self.units = check_n_features(units, name="units")
         self.sigma = check_sigma(sigma)
         self.orthogonal = bool(orthogonal)
         self.seed = seed
-        self.n_frequencies = (self.n_features + 1) // 2
-        self.output_dim = self.n_features
+        self.n_frequencies = (self.units + 1) // 2
+        self.output_dim = self.units
 
     def build(self, input_shape):
         d = self._input_width(input_shape)
@@ -86,12 +93,12 @@ class GaussianBasis(KernelBasis):
 
     def call(self, inputs):
         z = self.projection(ops.cast(inputs, self.compute_dtype))
-        return sin_cos_features(z, self.n_features)
+        return sin_cos_features(z, self.units)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            n_features=self.n_features,
+            units=self.units,
             sigma=self.sigma,
             orthogonal=self.orthogonal,
             seed=self.seed,

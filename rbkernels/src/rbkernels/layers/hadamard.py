@@ -1,12 +1,14 @@
 """Fast Gaussian basis ``W = (sqrt(d)/sigma) H D_1 ... H D_k`` (§5.2 "Fast kernel machines")."""
 
+from __future__ import annotations
+
 import math
 
 import keras
 from keras import ops
 
 from .._validation import check_choice_int, check_n_features, check_sigma
-from .base import KernelBasis
+from .base import KernelBasis, resolve_units
 from .gaussian import sin_cos_features
 from .initializers import Rademacher
 from .walsh_hadamard import fast_walsh_hadamard
@@ -27,13 +29,15 @@ class HadamardBasis(KernelBasis):
 
     Parameters
     ----------
-    n_features : int
+    units : int
         Output width D >= 1 (see :class:`GaussianBasis` for odd D).
     sigma : float
         Bandwidth, > 0.
     n_blocks : {1, 2, 3}, default 3
         Number of ``H D_i`` blocks; more blocks give a better Gaussian approximation.
     seed : int or None
+    n_features : int, optional
+        Deprecated name of ``units`` (``DeprecationWarning``).
     **kwargs
         Passed to ``keras.layers.Layer``.
 
@@ -46,14 +50,17 @@ class HadamardBasis(KernelBasis):
     ((1, 64), 8, 1.0)
     """
 
-    def __init__(self, n_features, sigma, *, n_blocks=3, seed=None, **kwargs):
+    def __init__(self, units: int | None = None, sigma: float | None = None, *,
+                 n_blocks: int = 3, seed: int | None = None,
+                 n_features: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.n_features = check_n_features(n_features)
+        units = resolve_units(type(self).__name__, units, n_features)
+        self.units = check_n_features(units, name="units")
         self.n_blocks = check_choice_int(n_blocks, name="n_blocks (Hadamard blocks)", choices=(1, 2, 3))
         self.sigma = check_sigma(sigma)
         self.seed = seed
-        self.n_frequencies = (self.n_features + 1) // 2
-        self.output_dim = self.n_features
+        self.n_frequencies = (self.units + 1) // 2
+        self.output_dim = self.units
 
     def build(self, input_shape):
         d = self._input_width(input_shape)
@@ -78,12 +85,12 @@ class HadamardBasis(KernelBasis):
         return z * (math.sqrt(self.padded_dim) / self.sigma)
 
     def call(self, inputs):
-        return sin_cos_features(self.projection(inputs), self.n_features)
+        return sin_cos_features(self.projection(inputs), self.units)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            n_features=self.n_features,
+            units=self.units,
             sigma=self.sigma,
             n_blocks=self.n_blocks,
             seed=self.seed,

@@ -1,5 +1,7 @@
 """Initialisers of the random bases, in ``keras.ops`` / ``keras.random`` only."""
 
+from __future__ import annotations
+
 import math
 
 import keras
@@ -32,7 +34,7 @@ class OrthogonalRandomFeatures(keras.initializers.Initializer):
     True
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None):
         self.seed = seed
 
     def __call__(self, shape, dtype=None):
@@ -54,7 +56,7 @@ class OrthogonalRandomFeatures(keras.initializers.Initializer):
         columns = ops.reshape(ops.transpose(blocks, (1, 0, 2)), (d, n_blocks * d))
         return ops.cast(columns[:, :m], dtype or "float32")
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"seed": self.seed}
 
 
@@ -69,12 +71,12 @@ class Rademacher(keras.initializers.Initializer):
     [-1.0, 1.0]
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None):
         self.seed = seed
 
     def __call__(self, shape, dtype=None):
         bits = keras.random.randint(shape, 0, 2, seed=self.seed)
         return ops.cast(2 * bits - 1, dtype or "float32")
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"seed": self.seed}

@@ -1,5 +1,7 @@
 """Fast Walsh-Hadamard transform in ``keras.ops`` (§5.2 "Fast kernel machines")."""
 
+from __future__ import annotations
+
 import math
 
 from keras import ops
@@ -7,7 +9,7 @@ from keras import ops
 __all__ = ["fast_walsh_hadamard"]
 
 
-def fast_walsh_hadamard(x, *, normalize=False):
+def fast_walsh_hadamard(x, *, normalize: bool = False):
     """Multiply the last axis of ``x`` by the Sylvester Hadamard matrix in O(d log d).
 
     Equals ``x @ scipy.linalg.hadamard(d)`` (the matrix is symmetric), or that divided by
