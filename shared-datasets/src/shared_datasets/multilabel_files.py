@@ -53,6 +53,29 @@ def labels_to_indicator(
     ``n_labels`` (an XC header) they must be ``< n_labels`` and column ``l`` is label
     ``l``; otherwise column ``j`` is ``classes[j]`` (default: the sorted distinct labels).
 
+    Parameters
+    ----------
+    label_sets : sequence of tuple of float
+        Each sample's labels, as ``load_svmlight_file(multilabel=True)`` returns them.
+    path : Path
+        The file they come from (named in errors, and scanned for the line number).
+    n_labels : int, optional
+        The XC header's label count.
+    classes : ndarray of int, optional
+        Label of each column (sorted); labels must be among them.
+    header_lines : int, default=0
+        Lines before the first sample (1 for the XC header), for line numbers.
+
+    Returns
+    -------
+    Y : scipy.sparse.csr_matrix of shape (n_samples, n_labels), int64
+    classes : ndarray of shape (n_labels,), int64
+
+    Raises
+    ------
+    MalformedDataError
+        A label that is not a non-negative integer, repeated, or (XC) ``>= n_labels``.
+
     Examples
     --------
     >>> from pathlib import Path
@@ -145,6 +168,11 @@ def read_xc_file(path: str | Path) -> tuple[sp.csr_matrix, sp.csr_matrix, tuple[
     ``l1,l2,... f:v f:v ...`` with zero-based labels and feature indices (a point without
     labels starts with a space).
 
+    Parameters
+    ----------
+    path : str or Path
+        The file, e.g. ``train.txt`` of EURLex-4K.
+
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (n_points, n_features), float64
@@ -204,6 +232,21 @@ def read_xc_files(paths: Sequence[str | Path]) -> list[Any]:
 
     Their headers must agree on ``n_features`` and ``n_labels``.
 
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The files, in the order wanted.
+
+    Returns
+    -------
+    list
+        ``[X_0, Y_0, X_1, Y_1, ...]`` as :func:`read_xc_file` returns them.
+
+    Raises
+    ------
+    MalformedDataError
+        As :func:`read_xc_file`, or when the headers disagree.
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -238,6 +281,20 @@ def read_libsvm_multilabel(
     Returns ``([X_0, Y_0, X_1, Y_1, ...], classes)``: the files share their width
     (``n_features``, default the largest index) and their label columns, column ``j``
     being label ``classes[j]`` (the sorted distinct labels of all files together).
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The files (train, test, ...), read with a common width.
+    n_features : int, optional
+        Number of columns; default: the largest feature index over all files.
+
+    Returns
+    -------
+    parts : list
+        ``[X_0, Y_0, X_1, Y_1, ...]``: CSR float64 features and CSR int64 0/1 indicators.
+    classes : ndarray of shape (n_labels,), int64
+        The label of each indicator column.
 
     Raises
     ------

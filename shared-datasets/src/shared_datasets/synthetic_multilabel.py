@@ -25,6 +25,18 @@ def hierarchy_parents(n_labels: int, branching: int) -> np.ndarray:
     ``p`` are ``branching*(p+1) .. branching*(p+1) + branching - 1``, so a parent always has
     a smaller index than its children. The leaves are the labels without children.
 
+    Parameters
+    ----------
+    n_labels : int
+        Number of labels.
+    branching : int
+        Children per internal label.
+
+    Returns
+    -------
+    ndarray of shape (n_labels,), int64
+        ``parents[l]``, or ``-1`` for a top-level label.
+
     Examples
     --------
     >>> from shared_datasets.synthetic_multilabel import hierarchy_parents
@@ -118,7 +130,13 @@ def make_lshtc_multilabel(
         Zipf structure: mean number of labels drawn per document, in [1, n_labels].
     class_size_exponent : float, default=1.0
         Exponent of the Zipf prior (over leaves, or over labels), in [0, 5].
-    tokens_per_document, topic_size, topic_fraction, background_size
+    tokens_per_document : float, default=60.0
+        As in :func:`~shared_datasets.make_lshtc_like`.
+    topic_size : int, default=30
+        As in :func:`~shared_datasets.make_lshtc_like`.
+    topic_fraction : float, default=0.5
+        As in :func:`~shared_datasets.make_lshtc_like`.
+    background_size : int or None, default=None
         As in :func:`~shared_datasets.make_lshtc_like`.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Dtype of the CSR values of ``X``.

@@ -536,6 +536,7 @@ def read_svmlight_multilabel(
     Parameters
     ----------
     path : str or Path
+        The file.
     zero_based : bool or "auto", default=False
         LIBSVM files are one-based.
     n_features : int, optional

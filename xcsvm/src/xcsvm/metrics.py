@@ -271,6 +271,7 @@ def ndcg_at_k(Y_true: Any, scores: npt.ArrayLike, k: int = 1) -> float:
     scores : array-like of shape (n_samples, n_labels)
         Dense scores; ties: smaller label index first.
     k : int, default=1
+        Rank cut-off, ``1 <= k <= n_labels``.
 
     Returns
     -------
@@ -367,6 +368,7 @@ def propensity_scored_precision_at_k(
     scores : array-like of shape (n_samples, n_labels)
         Dense scores; ties: smaller label index first.
     k : int, default=1
+        Rank cut-off, ``1 <= k <= n_labels``.
     propensities : array-like of shape (n_labels,)
         ``p_l`` in (0, 1], normally :func:`propensities` of the *training* labels.
     normalize : bool, default=False
