@@ -118,9 +118,47 @@ reproduce-innvestigate: setup
 		--models-dir $(REPORTS)/innvestigate-models --resume --only $(INNVESTIGATE_FIGURES)
 	KERAS_BACKEND=tensorflow $(PY) innvestigate/benchmarks/fig_v4_runtime.py --out innvestigate/reproduction/full \
 		--images 512 --batch 16 --size 112
+	# Fig. V.9: 2.1.2's two batch-norm linearisations against closed formulas (needs the 2.1.2
+	# interpreter of tools/innvestigate_crosscheck/README.md; skipped without it)
+	if [ -x .venv-inn212/bin/python ]; then .venv-inn212/bin/python \
+		innvestigate/benchmarks/fig_v9_batchnorm_212.py --out innvestigate/reproduction/full; fi
 
 build: setup
 	@for p in $(PACKAGES); do (cd $$p && $(CURDIR)/$(VENV)/bin/hatch build -c) || exit 1; done
+
+# Habits. `make lint`: ruff (lint, then format check; ruff.toml) and mypy (strict on
+# shared-datasets and on xcsvm's public API; each package's pyproject.toml), all steps run,
+# the target fails if any did. `make format`: what ruff can fix, fixed. `make coverage`:
+# each package's suite under coverage (pytest-cov), with a missed-lines table and the total.
+# None of them is part of `make test`. pre-commit runs the same checks on each commit:
+# .venv/bin/pre-commit install.
+.PHONY: lint format coverage
+LINT_STAMP := $(VENV)/.stamp-lint
+
+# mypy resolves numpy, scipy and matplotlib through shared-datasets' dependencies.
+$(LINT_STAMP): $(VENV)/bin/python tools/lint-requirements.txt shared-datasets/pyproject.toml
+	$(PIP) install -q -r tools/lint-requirements.txt
+	$(PIP) install -q -e ./shared-datasets
+	touch $@
+
+lint: $(LINT_STAMP)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	(cd shared-datasets && $(CURDIR)/$(VENV)/bin/mypy) || status=1; \
+	(cd xcsvm && $(CURDIR)/$(VENV)/bin/mypy) || status=1; \
+	exit $$status
+
+format: $(LINT_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+COV_FLAGS := --cov-report=term --cov-branch
+coverage: setup
+	cd shared-datasets && $(PY) -m pytest $(PYTEST_FLAGS) --cov=shared_datasets $(COV_FLAGS)
+	cd xcsvm && $(PY) -m pytest $(PYTEST_FLAGS) --cov=xcsvm $(COV_FLAGS)
+	cd rbkernels && KERAS_BACKEND=tensorflow $(PY) -m pytest $(PYTEST_FLAGS) --cov=rbkernels $(COV_FLAGS)
+	cd innvestigate && KERAS_BACKEND=tensorflow $(PY) -m pytest $(PYTEST_FLAGS) --cov=innvestigate $(COV_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(REPORTS) */dist */build .pytest_cache
