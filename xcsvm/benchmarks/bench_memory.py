@@ -2,10 +2,14 @@
 
 Each fit runs in a fresh child process. Two measurements:
 
-* ``tracemalloc``: numpy registers its buffers with it, so the peak of traced memory during
-  ``fit`` (X included, since it is alive) is the peak of the arrays the fit holds;
-* ``ru_maxrss``: the resident peak of the child, minus its resident size just before ``fit``
+* ``tracemalloc``: numpy registers its buffers with it; the peak of traced memory during
+  ``fit`` minus what was traced just before it, plus X, is the peak of the arrays the fit
+  holds (X included);
+* ``ru_maxrss``: the resident peak of the child, minus its resident size just before ``fit``,
   plus the size of X (so the interpreter and the libraries are not counted).
+
+A fit on a tiny problem runs first, so that the modules ``fit`` imports lazily are loaded
+before the measurement.
 
 The reference is ``X + W + duals`` in bytes: the CSR arrays of X, the weights
 ``K x (d + 1 with an intercept) x 8`` and the dual variables with their shrinking counters
@@ -66,20 +70,22 @@ def child(shape, formulation, n_jobs):
         d, K = 50000, 200
         X, y, _, _, _ = lshtc_like(20000, 5000, d, K, 0.5, topic_size=8 * d // K, background_size=d // 10)
         X = sp.csr_matrix(X)
-    from xcsvm import estimator_class
+    from xcsvm.estimators import estimator_class
 
     model = estimator_class(formulation)(C=1.0, n_jobs=n_jobs, random_state=0, fit_intercept=True)
+    model.fit(np.eye(4), [0, 1, 2, 3])  # warm-up: lazy imports
     n, d = X.shape
     K = np.unique(y).size
     x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     w_bytes = K * (d + 1) * 8
     dual_bytes = n * K * 9
     rss_before = _rss_mib()
+    traced_before = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
-    traced_peak = tracemalloc.get_traced_memory()[1]
+    traced_peak = tracemalloc.get_traced_memory()[1] - traced_before + x_bytes
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     reference = x_bytes + w_bytes + dual_bytes
     rss_fit = (rss_peak - rss_before) * 2**20 + x_bytes

@@ -10,6 +10,9 @@ Usage: ``python _mpi_driver.py OUT.json SCENARIO``. Scenarios:
   of :func:`fit_distributed` must stop the job.
 * ``die-epoch``: rank 2 exits abruptly in its first sweep; mpiexec must end
   the job.
+* ``estimator``: :class:`~xcsvm.distributed.DistributedWWClassifier` with
+  ``class_weight``, ``sample_weight`` and float32 X (the problem of
+  ``test_distributed_estimator._weighted_problem``).
 """
 from __future__ import annotations
 
@@ -73,6 +76,28 @@ def main(out, scenario):
 
     if scenario == "fit":
         results = abort_on_error(fit_all)
+    elif scenario == "estimator":
+        def fit_estimator():
+            from test_distributed_estimator import _weighted_problem
+
+            from xcsvm.distributed import DistributedWWClassifier
+
+            X, y, sample_weight, class_weight, _ = _weighted_problem()
+            model = DistributedWWClassifier(C=0.5, tol=1e-6, max_iter=20000, random_state=0,
+                                            class_weight=class_weight).fit(X, y, sample_weight=sample_weight)
+            other = [None]
+            if comm.rank == 1:
+                comm.send(None if model.coef_ is None else "held", dest=0)
+            elif comm.size > 1:
+                other = [comm.recv(source=1)]
+            return dict(primal=model.primal_objective_, dual=model.dual_objective_,
+                        owned=[o.tolist() for o in model.owned_classes_], other_rank_coef=other[0])
+
+        results = abort_on_error(fit_estimator)
+        if comm.rank == 0:
+            with open(out, "w") as handle:
+                json.dump({"size": comm.size, **results}, handle)
+        return
     elif scenario == "other-data":
         def fit_other():
             X, y = make_problem()

@@ -50,12 +50,23 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
     n, n_classes = alpha.shape
     own = alpha.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
     d = problem.n_features
+    used = np.empty(d, dtype=bool)
+    if n_classes < 32:
+        # scipy's sparse product keeps a work array of 12 bytes per column of its result (d),
+        # 1.5 / K of W: with few classes mark the features of each class' samples directly.
+        row_of_entry = np.repeat(np.arange(n, dtype=np.int32), np.diff(problem.indptr))
+        for c in range(n_classes):
+            active = alpha[:, c] != 0
+            active[problem.y == c] = own[problem.y == c]
+            used[:] = False
+            used[problem.indices[active[row_of_entry]]] = True
+            _keep_used(W, c, d, used, active)
+        return
     x_pattern = sp.csr_matrix(
         (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr), shape=(n, d)
     )
     per_class = max(1, 12 * problem.indices.size // max(n_classes, 1))
     chunk = int(max(1, min(n_classes, block_bytes // max(per_class, 1))))
-    unused = np.empty(d, dtype=bool)
     for first in range(0, n_classes, chunk):
         classes = np.arange(first, min(first + chunk, n_classes))
         active = alpha[:, classes] != 0
@@ -63,11 +74,17 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
         active[mine] = np.broadcast_to(own[:, None], active.shape)[mine]
         pattern = (sp.csr_matrix(active.T, dtype=np.float32) @ x_pattern).tocsr()  # (chunk, d)
         for k, c in enumerate(classes):
-            unused[:] = True
-            unused[pattern.indices[pattern.indptr[k] : pattern.indptr[k + 1]]] = False
-            W[c, :d][unused] = 0.0
-            if W.shape[1] > d and not active[:, k].any():  # intercept: every sample's constant feature
-                W[c, d] = 0.0
+            used[:] = False
+            used[pattern.indices[pattern.indptr[k] : pattern.indptr[k + 1]]] = True
+            _keep_used(W, c, d, used, active[:, k])
+
+
+def _keep_used(W, c, d, used, active):
+    """Zero ``w_c`` outside ``used`` (and its intercept when no sample of ``active`` has a coefficient)."""
+    row = W[c, :d]
+    np.multiply(row, used, out=row)  # a boolean-mask assignment would build an index array
+    if W.shape[1] > d and not active.any():  # intercept: every sample's constant feature
+        W[c, d] = 0.0
 
 
 def usable_cores() -> int:
@@ -372,6 +389,9 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             out = np.empty((X.shape[0], W.shape[0]))
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
             scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, n_threads)
+        elif sp.issparse(X):  # a sparse coef_ (sparsify, MPI): scipy's product mixes float32 and float64
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+                scores = np.asarray((X @ coef.T).toarray(), dtype=np.float64)
         else:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
                 scores = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True), dtype=np.float64)
