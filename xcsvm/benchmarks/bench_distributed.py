@@ -63,8 +63,8 @@ def worker(config_path):
         return run_timed
 
     def timed_kernels():
-        ww, llw_factory = original()
-        return timed(ww), (lambda problem, classes: _TimedLLW(llw_factory(problem, classes), timed))
+        ww, llw = original()
+        return timed(ww), timed(llw)
 
     solver._kernels = timed_kernels
 
@@ -91,22 +91,6 @@ def worker(config_path):
             Path(config["out"]).write_text(json.dumps(result))
 
     abort_on_error(run)
-
-
-class _TimedLLW:
-    """Keeps the LLW kernel object's ``shrink`` attribute reachable while timing its calls."""
-
-    def __init__(self, kernel, timed):
-        self._kernel, self._call = kernel, timed(kernel)
-
-    def __setattr__(self, name, value):
-        if name == "shrink":
-            self._kernel.shrink = value
-        else:
-            object.__setattr__(self, name, value)
-
-    def __call__(self, *args):
-        return self._call(*args)
 
 
 def launch(n_ranks, config, folder):
