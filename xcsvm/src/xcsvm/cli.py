@@ -7,6 +7,8 @@ Examples
     xcsvm train --formulation ww -C 1 --n-jobs 2 train.svm model.npz
     xcsvm predict model.npz test.svm --output predictions.txt
     xcsvm evaluate model.npz test.svm          # error, micro-F1, macro-F1, density
+    xcsvm train --multilabel train.svm ml.npz  # labels "l1,l2,..." (LIBSVM multi-label format)
+    xcsvm evaluate ml.npz test.svm             # P@1/3/5, nDCG@5, PSP@5, F1, Hamming loss
     mpiexec -n 4 xcsvm train --distributed ... # handled by xcsvm.distributed.cli
 """
 from __future__ import annotations
@@ -111,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--n-jobs", type=int, default=1, help="OpenMP threads (-1: all cores)")
     train.add_argument("--random-state", type=int, default=None)
     train.add_argument("--zero-based", action="store_true", help="feature indices start at 0")
+    train.add_argument(
+        "--multilabel", action="store_true",
+        help="multi-label WW (comma-separated labels per line, LIBSVM's multi-label format); "
+        "the model file records the mode, predict/evaluate follow it",
+    )
     train.add_argument("--verbose", "-v", action="count", default=0)
     train.add_argument(
         "--distributed",
@@ -147,6 +154,8 @@ def _train(args) -> int:
     from xcsvm.io import save_model
 
     _check_output_folder(args.model_file, "model")  # before training, not after it
+    if args.multilabel:
+        return _train_multilabel(args)
     X, y = read_svmlight(args.train_file, zero_based=args.zero_based)
     params = dict(
         C=args.C,
@@ -174,11 +183,75 @@ def _train(args) -> int:
     return 0
 
 
+def _train_multilabel(args) -> int:
+    """``xcsvm train --multilabel``: WW on the pairwise ranking hinge; ``classes`` are the file's labels."""
+    from xcsvm.estimators import WWClassifier
+    from xcsvm.io import read_svmlight_multilabel, save_model
+
+    if args.formulation != "ww":
+        raise ValueError(f"--multilabel trains the multi-label WW model; use --formulation ww, not {args.formulation!r}")
+    X, Y, labels = read_svmlight_multilabel(args.train_file, zero_based=args.zero_based)
+    if Y.shape[1] < 2:
+        raise ValueError(f"{args.train_file} has {Y.shape[1]} distinct label(s); multi-label training needs at least two")
+    model = WWClassifier(
+        C=args.C, tol=args.tol, max_iter=args.max_iter, shrinking=not args.no_shrinking,
+        fit_intercept=not args.no_intercept, n_jobs=args.n_jobs, random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    start = time.perf_counter()
+    model.fit(X, Y)
+    seconds = time.perf_counter() - start
+    model.classes_ = labels  # column j of the indicator is the file's label labels[j]
+    save_model(args.model_file, model)
+    print(
+        f"trained multi-label WW on {X.shape[0]} samples, {X.shape[1]} features, {len(labels)} labels "
+        f"({Y.nnz / X.shape[0]:.2f} per sample) in {seconds:.2f} s: {model.n_iter_} epochs, relative duality "
+        f"gap {model.dual_gap_:.3g}, density {100 * model.density_:.2f} %; model written to {args.model_file}"
+    )
+    return 0
+
+
+def multilabel_metrics(Y_true, scores, Y_pred, coef) -> dict:
+    """P@1/3/5, nDCG@5, PSP@5 (propensities of the evaluated file), F1 and Hamming loss, in percent."""
+    from sklearn.metrics import f1_score, hamming_loss
+
+    from xcsvm.metrics import ndcg_at_k, precision_at_k, propensities, propensity_scored_precision_at_k
+
+    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
+    K = scores.shape[1]
+    out = {f"p@{k}": 100.0 * float(precision_at_k(Y_true, scores, k)) for k in (1, 3, 5) if k <= K}
+    k5 = min(5, K)
+    out[f"ndcg@{k5}"] = 100.0 * float(ndcg_at_k(Y_true, scores, k5))
+    out[f"psp@{k5}"] = 100.0 * float(
+        propensity_scored_precision_at_k(Y_true, scores, k5, propensities=propensities(Y_true))
+    )
+    out["micro_f1"] = 100.0 * float(f1_score(Y_true, Y_pred, average="micro", zero_division=0))
+    out["macro_f1"] = 100.0 * float(f1_score(Y_true, Y_pred, average="macro", zero_division=0))
+    out["hamming_loss"] = 100.0 * float(hamming_loss(Y_true, Y_pred))
+    out["density"] = 100.0 * float(np.count_nonzero(coef)) / max(coef.size, 1)
+    out["n_samples"] = int(Y_true.shape[0])
+    return out
+
+
+def _load_multilabel(args, model):
+    from xcsvm.io import read_svmlight_multilabel
+
+    # Labels the model never saw cannot be predicted; predict ignores them, evaluate refuses them.
+    unknown = "ignore" if args.command == "predict" else "error"
+    X, Y, _ = read_svmlight_multilabel(
+        args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_,
+        labels=model.classes_, unknown_labels=unknown,
+    )
+    return X, Y
+
+
 def _load(args):
     from xcsvm.io import load_model
 
     model = load_model(args.model_file)
     model.n_jobs = args.n_jobs
+    if getattr(model, "multilabel_", False):
+        return (model, *_load_multilabel(args, model))
     X, y = read_svmlight(args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_)
     return model, X, y
 
@@ -188,7 +261,11 @@ def _predict(args) -> int:
         _check_output_folder(args.output, "predictions")
     model, X, _ = _load(args)
     predictions = model.predict(X)
-    lines = "\n".join(str(label) for label in predictions) + "\n"
+    if getattr(model, "multilabel_", False):  # one line per sample: "l1,l2,..." (LIBSVM multi-label)
+        lines = "\n".join(",".join(str(label) for label in model.classes_[np.flatnonzero(row)])
+                          for row in np.asarray(predictions)) + "\n"
+    else:
+        lines = "\n".join(str(label) for label in predictions) + "\n"
     if args.output is None:
         sys.stdout.write(lines)
     else:
@@ -200,6 +277,15 @@ def _predict(args) -> int:
 
 def _evaluate(args) -> int:
     model, X, y = _load(args)
+    if getattr(model, "multilabel_", False):
+        scores = model.decision_function(X)
+        metrics = multilabel_metrics(sp.csr_matrix(y), scores, sp.csr_matrix(model.predict(X)), model.coef_)
+        if args.json:
+            print(json.dumps(metrics))
+        else:
+            for key, value in metrics.items():
+                print(f"{key:<13} {value}" if key == "n_samples" else f"{key:<13} {value:.2f} %")
+        return 0
     classes = model.classes_
     unseen = np.setdiff1d(np.unique(y), classes.astype(y.dtype) if classes.dtype.kind in "iuf" else classes)
     if unseen.size:

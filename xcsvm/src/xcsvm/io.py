@@ -6,7 +6,10 @@ Layout of the archive (format version :data:`FORMAT_VERSION`):
     0-d unicode array holding a JSON object: ``format`` (``"xcsvm-model"``),
     ``format_version``, ``formulation`` (``"ww"``, ``"llw"``, ``"cs"``),
     ``n_features``, ``n_classes``, ``params`` (estimator parameters) and
-    ``fit`` (``n_iter``, ``dual_gap``, ... when known), ``xcsvm_version``.
+    ``fit`` (``n_iter``, ``dual_gap``, ... when known), ``xcsvm_version``;
+    optionally ``mode`` (``"multiclass"``, the default when absent, or
+    ``"multilabel"``) and, for multi-label models, ``decision_rule``
+    (``{"name": ..., "value": ...}``, the rule of ``predict``).
 ``coef_data``, ``coef_indices``, ``coef_indptr``
     ``coef_`` (n_classes, n_features) as CSR arrays (the models are sparse).
 ``intercept``
@@ -68,6 +71,8 @@ def write_model(
     formulation: str,
     params: dict | None = None,
     fit_info: dict | None = None,
+    mode: str = "multiclass",
+    decision_rule: tuple | None = None,
 ) -> Path:
     """Write a model from plain arrays (also used by the MPI solver on rank 0).
 
@@ -84,6 +89,10 @@ def write_model(
         Estimator parameters (JSON-serialisable values).
     fit_info : dict, optional
         Facts about the fit, e.g. ``{"n_iter": 12, "dual_gap": 1e-3}``.
+    mode : {"multiclass", "multilabel"}, default="multiclass"
+        What the model predicts: one class, or a label set (``formulation="ww"`` only).
+    decision_rule : tuple of (str, float), optional
+        Multi-label mode: the rule of ``predict`` (:func:`xcsvm.multilabel.apply_decision_rule`).
 
     Returns
     -------
@@ -99,6 +108,9 @@ def write_model(
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    rule_problem = _mode_problem(mode, formulation, decision_rule)
+    if rule_problem:
+        raise ValueError(rule_problem)
     coef = sp.csr_matrix(coef, dtype=np.float64, copy=True)
     coef.sum_duplicates()  # canonical form: sorted column indices, no duplicates
     intercept = np.asarray(intercept, dtype=np.float64).ravel()
@@ -134,6 +146,9 @@ def write_model(
         "params": _jsonable(params or {}),
         "fit": fit_info,
     }
+    if mode != "multiclass":
+        metadata["mode"] = mode
+        metadata["decision_rule"] = {"name": decision_rule[0], "value": float(decision_rule[1])}
 
     def write(stream):
         np.savez(
@@ -223,6 +238,28 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+MODES = ("multiclass", "multilabel")
+DECISION_RULES = ("threshold", "relative", "top_k")
+
+
+def _mode_problem(mode, formulation, decision_rule) -> str:
+    """What is wrong with a (mode, formulation, decision rule) combination, or ""."""
+    if mode not in MODES:
+        return f"mode must be one of {MODES}, got {mode!r}"
+    if mode == "multiclass":
+        return "" if decision_rule is None else "a decision rule belongs to multi-label models only"
+    if formulation != "ww":
+        return f"multi-label models are WW models, got formulation {formulation!r}"
+    if (
+        not isinstance(decision_rule, (tuple, list)) or len(decision_rule) != 2
+        or decision_rule[0] not in DECISION_RULES
+        or not isinstance(decision_rule[1], (int, float)) or isinstance(decision_rule[1], bool)
+        or not np.isfinite(decision_rule[1])
+    ):
+        return f"a multi-label model needs a decision rule (name in {DECISION_RULES}, finite value), got {decision_rule!r}"
+    return ""
+
+
 def _check_metadata(path, arrays) -> dict:
     raw = arrays["metadata"]
     if raw.shape != () or raw.dtype.kind != "U":
@@ -263,6 +300,12 @@ def _check_metadata(path, arrays) -> dict:
         )
         if not ok or (isinstance(value, float) and not np.isfinite(value)):
             raise ModelFileError(f"{path}: fit information {key}={value!r} is not a finite number; {_REDO}")
+    mode = metadata.get("mode", "multiclass")
+    rule = metadata.get("decision_rule")
+    rule = (rule.get("name"), rule.get("value")) if isinstance(rule, dict) and len(rule) == 2 else rule
+    problem = _mode_problem(mode, metadata["formulation"], rule)
+    if problem:
+        raise ModelFileError(f"{path}: {problem}; {_REDO}")
     return metadata
 
 
@@ -366,6 +409,7 @@ def read_model(path) -> dict:
         "intercept": intercept,
         "classes": classes,
         "formulation": metadata["formulation"],
+        "mode": metadata.get("mode", "multiclass"),
         "params": metadata.get("params", {}),
         "fit": metadata.get("fit", {}),
         "metadata": metadata,
@@ -403,6 +447,10 @@ def save_model(path, estimator) -> Path:
         formulation=estimator._formulation,
         params=estimator.get_params(),
         fit_info=fit_info,
+        **(
+            {"mode": "multilabel", "decision_rule": estimator.decision_rule_}
+            if getattr(estimator, "multilabel_", False) else {}
+        ),
     )
 
 
@@ -440,6 +488,12 @@ def load_model(path):
     estimator.primal_objective_ = fit.get("primal_objective")
     estimator.dual_objective_ = fit.get("dual_objective")
     estimator.density_ = float(np.count_nonzero(estimator.coef_)) / max(estimator.coef_.size, 1)
+    if content["mode"] == "multilabel":
+        rule = content["metadata"]["decision_rule"]
+        estimator.multilabel_ = True
+        estimator.decision_rule_ = (rule["name"], float(rule["value"]))
+    elif content["formulation"] == "ww":
+        estimator.multilabel_ = False
     return estimator
 
 

@@ -36,9 +36,12 @@ __all__ = [
     "primal_from_dual",
     "objectives",
     "zero_outside_dual_support",
-    "fit_threshold",
+    "fit_decision_rules",
+    "apply_decision_rule",
 ]
 
+#: The rule of ``predict`` (chosen by ``benchmarks/bench_multilabel.py``, see BENCHMARKS.md).
+DECISION_RULE = "threshold"
 #: Marks ``stale[r, c]`` for a label ``c`` of the sample of row ``r``: not a variable.
 EXCLUDED = 255
 #: As in the multi-class driver: every 10th epoch visits all variables.
@@ -390,35 +393,92 @@ def solve_multilabel(
     return MultiLabelResult(W=W, alpha=alpha, n_iter=n_iter, converged=converged, history=history)
 
 
-def fit_threshold(scores, Y) -> float:
-    """Score threshold maximising the example-based F1 on ``(scores, Y)``, top-1 always predicted.
+#: Rows of the training scores the decision rule is fitted on (a seeded subsample).
+RULE_ROWS = 4000
+#: Candidate cut-offs of the decision rules.
+RULE_CANDIDATES = 200
 
-    The candidates are the midpoints between consecutive distinct scores of a
-    sample of at most 2 000 rows (so the search costs O(candidates x n K) at
-    most 200 candidates: a quantile grid of them).
+
+def _example_f1(sorted_scores, cumulative_hits, n_true, cutoffs):
+    """Mean example-based F1 when each row predicts its labels scoring ``>= cutoffs[:, j]`` (at least one).
+
+    ``sorted_scores`` are the row's scores in descending order and
+    ``cumulative_hits[i, m]`` the number of true labels among its ``m`` best.
+    Returns one mean F1 per column of ``cutoffs`` (n, n_candidates).
     """
-    from sklearn.metrics import f1_score
+    n, K = sorted_scores.shape
+    out = np.empty(cutoffs.shape[1])
+    rows = np.arange(n)
+    ascending = -sorted_scores  # ascending order for searchsorted-like counting
+    for j in range(cutoffs.shape[1]):
+        count = np.maximum(1, np.sum(ascending <= -cutoffs[:, j : j + 1], axis=1))
+        hits = cumulative_hits[rows, count]
+        denominator = count + n_true
+        out[j] = np.mean(np.where(denominator > 0, 2.0 * hits / np.maximum(denominator, 1), 1.0))
+    return out
 
+
+def _refine(candidates, f1_of):
+    """Best cut-off: the best quantile candidate, then a uniform grid between its two neighbours."""
+    f1 = f1_of(candidates)
+    best = int(np.argmax(f1))
+    low, high = candidates[max(best - 1, 0)], candidates[min(best + 1, candidates.size - 1)]
+    fine = np.linspace(low, high, RULE_CANDIDATES)
+    fine_f1 = f1_of(fine)
+    if fine_f1.max() > f1[best]:
+        return float(fine[int(np.argmax(fine_f1))])
+    return float(candidates[best])
+
+
+def fit_decision_rules(scores, Y, random_state=0) -> dict:
+    """Fit the cut-offs of the candidate decision rules on ``(scores, Y)`` by example-based F1.
+
+    Returns ``{"threshold": t, "relative": delta, "top_k": k}``: predict the labels scoring
+    ``>= t``; those scoring ``>= top score - delta``; the ``k`` best. Every rule predicts
+    at least the top label. Fitted on at most :data:`RULE_ROWS` rows.
+    """
     Y = sp.csr_matrix(Y)
-    values = np.unique(scores[: min(2000, scores.shape[0])])
-    if values.size < 2:
-        return float(values[0]) if values.size else 0.0
-    candidates = np.quantile((values[1:] + values[:-1]) / 2, np.linspace(0, 1, 201))
-    best, best_f1 = float(candidates[0]), -1.0
+    n, K = scores.shape
+    if n > RULE_ROWS:
+        rows = np.sort(np.random.RandomState(random_state).choice(n, RULE_ROWS, replace=False))
+        scores, Y = scores[rows], Y[rows]
+        n = RULE_ROWS
+    order = np.argsort(-scores, axis=1, kind="stable")
+    sorted_scores = np.take_along_axis(scores, order, axis=1)
+    truth = Y.toarray().astype(bool)
+    hits = np.take_along_axis(truth, order, axis=1)
+    cumulative = np.concatenate([np.zeros((n, 1)), np.cumsum(hits, axis=1)], axis=1)
+    n_true = truth.sum(axis=1)
+    quantiles = np.linspace(0, 1, RULE_CANDIDATES)
+    thresholds = np.unique(np.quantile(sorted_scores[:, : min(K, 20)], quantiles))
+    threshold = _refine(thresholds, lambda t: _example_f1(sorted_scores, cumulative, n_true,
+                                                          np.broadcast_to(t, (n, t.size))))
+    gaps = sorted_scores[:, :1] - sorted_scores[:, : min(K, 20)]
+    deltas = np.unique(np.quantile(gaps, quantiles))
+    relative = _refine(deltas, lambda t: _example_f1(sorted_scores, cumulative, n_true,
+                                                     sorted_scores[:, :1] - t[None, :]))
+    ks = np.arange(1, min(K, 20) + 1)
+    counts = ks[None, :].repeat(n, axis=0)
+    top_f1 = np.mean(2.0 * cumulative[np.arange(n)[:, None], counts] / (counts + n_true[:, None]), axis=0)
+    return {"threshold": threshold, "relative": relative, "top_k": int(ks[np.argmax(top_f1)])}
+
+
+def apply_decision_rule(scores, rule: str, value) -> np.ndarray:
+    """Boolean indicator of :func:`fit_decision_rules`' rule ``rule`` with cut-off ``value``."""
+    n = scores.shape[0]
     top = np.argmax(scores, axis=1)
-    for t in np.unique(candidates):
-        predicted = sp.csr_matrix(predict_with_threshold(scores, t, top))
-        f1 = f1_score(Y, predicted, average="samples", zero_division=1.0)
-        if f1 > best_f1:
-            best, best_f1 = float(t), f1
-    return best
+    if rule == "threshold":
+        out = scores >= value
+    elif rule == "relative":
+        out = scores >= scores[np.arange(n), top][:, None] - value
+    elif rule == "top_k":
+        from xcsvm.metrics import top_k_labels
 
-
-def predict_with_threshold(scores, threshold, top=None) -> np.ndarray:
-    """Indicator of ``scores >= threshold``, plus each row's highest-scoring label."""
-    out = scores >= threshold
-    top = np.argmax(scores, axis=1) if top is None else top
-    out[np.arange(scores.shape[0]), top] = True
+        out = np.zeros(scores.shape, dtype=bool)
+        out[np.arange(n)[:, None], top_k_labels(scores, min(int(value), scores.shape[1]))] = True
+    else:
+        raise ValueError(f"unknown decision rule {rule!r}; use 'threshold', 'relative' or 'top_k'")
+    out[np.arange(n), top] = True
     return out
 
 
@@ -441,13 +501,16 @@ def check_indicator(Y):
     from sklearn.utils.multiclass import type_of_target
 
     kind = type_of_target(Y)
+    values = np.unique(Y.data if sp.issparse(Y) else np.asarray(Y))
+    if kind == "multilabel-indicator" and not np.all(np.isin(values, (0, 1))):
+        kind = f"two-valued matrix with values {values.tolist()}"
     if kind != "multilabel-indicator":
         raise ValueError(
             f"a 2-D y is read as multi-label targets and must be a 0/1 indicator matrix (n_samples, n_labels); "
             f"got target type {kind!r}. Pass a 1-D y for multi-class, or binarise the label sets with "
             "sklearn.preprocessing.MultiLabelBinarizer"
         )
-    return sp.csr_matrix(Y, dtype=np.int8) if sp.issparse(Y) else sp.csr_matrix(np.asarray(Y) != 0, dtype=np.int8)
+    return sp.csr_matrix(np.asarray(Y) != 0 if not sp.issparse(Y) else Y, dtype=np.int8)
 
 
 def fit_multilabel(estimator, X, Y, sample_weight=None):
@@ -523,7 +586,9 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
     estimator.history_ = result.history
     estimator.density_ = float(np.count_nonzero(estimator.coef_)) / max(estimator.coef_.size, 1)
     S = _scores(problem, W, n_threads)
-    estimator.threshold_ = fit_threshold(S, Y)
+    rules = fit_decision_rules(S, Y)
+    estimator.decision_rule_ = (DECISION_RULE, rules[DECISION_RULE])
+    estimator.decision_rules_ = rules
     estimator._y_dtype = y_dtype if y_dtype.kind in "biuf" else np.dtype(np.int64)
     estimator._y_sparse = y_sparse
     if estimator.warm_start:
@@ -533,6 +598,7 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
 
 
 def predict_multilabel(estimator, scores):
-    """Indicator matrix of the documented rule: labels scoring ``>= threshold_``, and always the top label."""
-    predicted = predict_with_threshold(scores, estimator.threshold_).astype(estimator._y_dtype)
-    return sp.csr_matrix(predicted) if estimator._y_sparse else predicted
+    """Indicator matrix of the fitted ``decision_rule_`` (see :func:`apply_decision_rule`)."""
+    rule, value = estimator.decision_rule_
+    predicted = apply_decision_rule(scores, rule, value).astype(getattr(estimator, "_y_dtype", np.int64))
+    return sp.csr_matrix(predicted) if getattr(estimator, "_y_sparse", False) else predicted
