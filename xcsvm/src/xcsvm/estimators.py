@@ -500,10 +500,11 @@ class WWClassifier(_MultiClassSVM):
     our reading of Eq. III.17, ``1/2 sum_c ||w_c||^2 + C sum_i s_i sum_{p in
     Y_i} sum_{c not in Y_i} max(0, 1 - (w_p - w_c)^T x_i)`` (samples with no
     label or every label contribute nothing); ``decision_function`` returns
-    the (n, K) scores and ``predict`` an indicator matrix: every label scoring
-    at least ``threshold_`` (learned on the training data to maximise the
-    example-based F1) and always the top-scoring label. ``classes_`` is
-    ``arange(K)``, ``multilabel_`` is True; ``class_weight`` is refused.
+    the (n, K) scores and ``predict`` an indicator matrix by ``decision_rule_``:
+    every label scoring at least a threshold learned on the training data
+    (it maximises the example-based F1 there), and always the top-scoring
+    label. ``classes_`` is ``arange(K)``, ``multilabel_`` is True;
+    ``class_weight`` is refused.
     See :mod:`xcsvm.multilabel`.
 """
         + _PARAMETERS_DOC
@@ -566,8 +567,9 @@ class WWClassifier(_MultiClassSVM):
     def predict(self, X):
         """Labels ``argmax_c w_c^T x + b_c``, or in multi-label mode an indicator matrix.
 
-        Multi-label rule: every label whose score is at least ``threshold_``,
-        and always the highest-scoring label.
+        Multi-label rule (``decision_rule_``, see
+        :func:`xcsvm.multilabel.apply_decision_rule`): every label whose score
+        is at least the learned threshold, and always the highest-scoring label.
 
         Returns
         -------
