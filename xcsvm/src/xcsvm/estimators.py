@@ -501,10 +501,10 @@ class WWClassifier(_MultiClassSVM):
     Y_i} sum_{c not in Y_i} max(0, 1 - (w_p - w_c)^T x_i)`` (samples with no
     label or every label contribute nothing); ``decision_function`` returns
     the (n, K) scores and ``predict`` an indicator matrix by ``decision_rule_``:
-    every label scoring at least a threshold learned on the training data
-    (it maximises the example-based F1 there), and always the top-scoring
-    label. ``classes_`` is ``arange(K)``, ``multilabel_`` is True;
-    ``class_weight`` is refused.
+    the ``k`` top-scoring labels, ``k`` learned on the training data (it
+    maximises the example-based F1 there; other rules in ``decision_rules_``).
+    ``classes_`` is ``arange(K)``, ``multilabel_`` is True; ``class_weight``
+    is refused.
     See :mod:`xcsvm.multilabel`.
 """
         + _PARAMETERS_DOC
@@ -568,8 +568,8 @@ class WWClassifier(_MultiClassSVM):
         """Labels ``argmax_c w_c^T x + b_c``, or in multi-label mode an indicator matrix.
 
         Multi-label rule (``decision_rule_``, see
-        :func:`xcsvm.multilabel.apply_decision_rule`): every label whose score
-        is at least the learned threshold, and always the highest-scoring label.
+        :func:`xcsvm.multilabel.apply_decision_rule`): the ``k`` highest-scoring
+        labels, ``k`` learned on the training data.
 
         Returns
         -------

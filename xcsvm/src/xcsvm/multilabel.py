@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: The rule of ``predict`` (chosen by ``benchmarks/bench_multilabel.py``, see BENCHMARKS.md).
-DECISION_RULE = "threshold"
+DECISION_RULE = "top_k"
 #: Marks ``stale[r, c]`` for a label ``c`` of the sample of row ``r``: not a variable.
 EXCLUDED = 255
 #: As in the multi-class driver: every 10th epoch visits all variables.
