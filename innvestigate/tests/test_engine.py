@@ -190,14 +190,31 @@ def test_not_analyzeable_names_offending_layers():
         innvestigate.create_analyzer("deep_taylor", tanh_model)
 
 
-def test_custom_layer_gets_a_rule():
+def test_custom_layer_gets_a_rule(float64, rng):
+    """A custom layer given the identity rule passes its relevance through unchanged: LRP-ε by
+    hand (Eq. II.33) through Dense, the identity at the Cube, Dense again, in float64."""
     from innvestigate.analyzer.lrp import rules
 
     inp = keras.Input((3,))
-    out = keras.layers.Dense(2)(Cube(name="my_cube")(keras.layers.Dense(3)(inp)))
+    out = keras.layers.Dense(2)(Cube(name="my_cube")(keras.layers.Dense(4)(inp)))
     model = keras.Model(inp, out)
-    a = innvestigate.create_analyzer("lrp.epsilon", model, rules=[(Cube, rules.PassRule())])
-    assert a.analyze(np.ones((1, 3), "float32")).shape == (1, 3)
+    randomize_biases(model, rng)
+    eps = 0.01
+    a = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=eps, rules=[(Cube, rules.PassRule())])
+    x = rng.normal(size=(3, 3))
+    (w1, b1), (w2, b2) = model.layers[1].get_weights(), model.layers[3].get_weights()
+
+    def epsilon_rule(a_in, w, z, r_out):
+        return a_in * ((r_out / (z + eps * np.where(z >= 0, 1.0, -1.0))) @ w.T)
+
+    h = x @ w1 + b1
+    c = h**3
+    y = c @ w2 + b2
+    r_y = np.where(np.arange(2) == y.argmax(1)[:, None], y, 0.0)  # the largest output's value
+    r_c = epsilon_rule(c, w2, y, r_y)
+    r_h = r_c  # PassRule: the Cube's output relevance is its input relevance
+    expected = epsilon_rule(x, w1, h, r_h)
+    np.testing.assert_allclose(a.analyze(x), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_unknown_analyzer_lists_names():

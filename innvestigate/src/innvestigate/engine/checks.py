@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from innvestigate.engine import keras_internals
+
 __all__ = [
     "KERNEL_LAYER_TYPES",
     "is_kernel_layer",
@@ -172,7 +174,7 @@ def is_relu_like(layer) -> bool:
 
 # ``keras.ops`` calls recorded in a functional model (``x + p``, ``ops.reshape(x, ...)``) are
 # Operations, not Layers. Keras exports their functions but not their classes, so they are
-# recognised by class name within Keras' own ops package.
+# recognised by class name within Keras' own ops (keras_internals.keras_operation_name).
 _OPERATION_KINDS = {
     "linear": ("Add", "Subtract", "Negative"),
     "multiply": ("Multiply",),
@@ -191,6 +193,5 @@ _KIND_BY_NAME = {name: kind for kind, names in _OPERATION_KINDS.items() for name
 def operation_kind(op) -> str | None:
     """For a ``keras.ops`` call inside a functional model: "linear" (add, subtract), "multiply",
     "shape" (reshape, transpose, slicing, ...) or "elementwise" (tanh, GELU, ...); else None."""
-    if isinstance(op, keras.layers.Layer) or not type(op).__module__.startswith("keras.src.ops"):
-        return None
-    return _KIND_BY_NAME.get(type(op).__name__)
+    name = keras_internals.keras_operation_name(op)
+    return None if name is None else _KIND_BY_NAME.get(name)

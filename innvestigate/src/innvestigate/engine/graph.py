@@ -147,7 +147,7 @@ class GraphNode:
         self.is_input_layer = False
         self.fused: list = []
         self.nonnegative_inputs = False
-        self.name = layer.name if kind != "activation" else layer.name
+        self.name = layer.name
 
     def __repr__(self):
         return f"GraphNode({self.name!r}, kind={self.kind!r}, position={self.position})"
@@ -283,24 +283,20 @@ class GraphNode:
         return self._raw_call(*xs)
 
 
-def _node_call(operation, node):
-    keras_tensors = _unique(node.arguments.keras_tensors)
+def _node_call(layer_call):
+    """``layer_call`` (a :class:`keras_internals.LayerCall`) as a function of its distinct tensor inputs."""
+    operation, keras_tensors = layer_call.operation, layer_call.keras_tensors
 
     def call(*xs):
-        tensor_dict = {id(kt): x for kt, x in zip(keras_tensors, xs)}
-        args, kwargs = node.arguments.fill_in(tensor_dict)
+        args, kwargs = layer_call.fill_in({id(kt): x for kt, x in zip(keras_tensors, xs)})
         return keras.tree.flatten(operation(*args, **kwargs))
 
     def bind(xs):
-        tensor_dict = {id(kt): x for kt, x in zip(keras_tensors, xs)}
-        args, kwargs = node.arguments.fill_in(tensor_dict)
+        args, kwargs = layer_call.fill_in({id(kt): x for kt, x in zip(keras_tensors, xs)})
         return list(args), dict(kwargs)
 
-    arguments = node.arguments
     call.bind = bind
-    call.single_tensor = (
-        not arguments.kwargs and len(arguments.args) == 1 and isinstance(arguments.args[0], keras.KerasTensor)
-    )
+    call.single_tensor = layer_call.single_tensor
     return call, keras_tensors
 
 
@@ -322,15 +318,6 @@ def _direct_call(layer, x):
     if dtype != policy.compute_dtype:
         x = ops.cast(x, policy.compute_dtype)
     return keras.tree.flatten(layer.call(x))
-
-
-def _unique(tensors):
-    seen, out = set(), []
-    for t in tensors:
-        if id(t) not in seen:
-            seen.add(id(t))
-            out.append(t)
-    return out
 
 
 class ForwardValues(dict):
@@ -668,25 +655,24 @@ def _expand(model, input_keys, prefix, nodes, call_counter):
         )
     for kt, key in zip(inner_inputs, input_keys):
         alias[id(kt)] = key
-    for level in keras_internals.nodes_by_depth(functional):
-        for node in level:
-            operation = node.operation
-            if node.is_input or isinstance(operation, keras.layers.InputLayer):
-                continue
-            call, keras_tensors = _node_call(operation, node)
-            in_keys = [alias[id(kt)] for kt in keras_tensors]
-            if isinstance(operation, keras.Model):
-                call_counter[0] += 1
-                out_keys = _expand(
-                    operation, in_keys, prefix + ((operation.name, call_counter[0]),), nodes, call_counter
-                )
-                for kt, key in zip(node.outputs, out_keys):
-                    alias[id(kt)] = key
-                continue
-            out_keys = [(prefix, id(kt)) for kt in node.outputs]
-            for kt, key in zip(node.outputs, out_keys):
+    for layer_call in keras_internals.layer_calls(functional):
+        operation = layer_call.operation
+        call, keras_tensors = _node_call(layer_call)
+        in_keys = [alias[id(kt)] for kt in keras_tensors]
+        if isinstance(operation, keras.Model):
+            call_counter[0] += 1
+            out_keys = _expand(
+                operation, in_keys, prefix + ((operation.name, call_counter[0]),), nodes, call_counter
+            )
+            for kt, key in zip(layer_call.outputs, out_keys):
                 alias[id(kt)] = key
-            nodes.append(GraphNode(operation, in_keys, out_keys, call, output_dtypes=[kt.dtype for kt in node.outputs]))
+            continue
+        out_keys = [(prefix, id(kt)) for kt in layer_call.outputs]
+        for kt, key in zip(layer_call.outputs, out_keys):
+            alias[id(kt)] = key
+        nodes.append(
+            GraphNode(operation, in_keys, out_keys, call, output_dtypes=[kt.dtype for kt in layer_call.outputs])
+        )
     return [alias[id(kt)] for kt in keras.tree.flatten(functional.outputs)]
 
 

@@ -9,11 +9,10 @@ from innvestigate.engine import checks, keras_internals
 __all__ = ["model_wo_softmax", "model_wo_output_activation"]
 
 
-def _output_node(functional, output):
-    for level in keras_internals.nodes_by_depth(functional):
-        for node in level:
-            if any(o is output for o in node.outputs):
-                return node
+def _output_call(functional, output):
+    for layer_call in keras_internals.layer_calls(functional):
+        if any(o is output for o in layer_call.outputs):
+            return layer_call
     raise ValueError("Could not find the layer producing the model output.")
 
 
@@ -29,14 +28,14 @@ def model_wo_output_activation(model, activation: str = "softmax"):
     new_outputs = []
     changed = False
     for output in outputs:
-        node = _output_node(functional, output)
-        layer = node.operation
+        layer_call = _output_call(functional, output)
+        layer = layer_call.operation
         if checks.is_activation_layer(layer) and checks.activation_name(layer) == activation:
-            new_outputs.append(node.arguments.keras_tensors[0])
+            new_outputs.append(layer_call.keras_tensors[0])
             changed = True
         elif hasattr(layer, "activation") and checks.activation_name(layer) == activation:
             twin = layer.__class__.from_config({**layer.get_config(), "activation": "linear", "name": f"{layer.name}_wo_{activation}"})
-            args, kwargs = node.arguments.args, node.arguments.kwargs
+            args, kwargs = layer_call.args, layer_call.kwargs
             twin.build(keras.tree.map_structure(lambda t: t.shape, args[0]))
             twin.set_weights(layer.get_weights())
             new_outputs.append(twin(*args, **kwargs))
