@@ -255,8 +255,9 @@ def main(argv=None):
     formats.update(solver="{}", threads="{}", n_iter="{}", nnz="{}", dual_gap="{:.4f}", load="{:.1f}")
     table = markdown_table(rows, columns, formats)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text(header + "\n\n" + table + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps({"header": header, "rows": rows}, indent=1))
+    # name + suffix, not with_suffix: "multilabel_c0.1" must not lose its ".1"
+    args.out.parent.joinpath(args.out.name + ".md").write_text(header + "\n\n" + table + "\n")
+    args.out.parent.joinpath(args.out.name + ".json").write_text(json.dumps({"header": header, "rows": rows}, indent=1))
     print(header)
     print(table)
 

@@ -317,8 +317,7 @@ def solve_multilabel(
     Same stopping and shrinking rules as :func:`xcsvm.solvers.driver.solve`
     (an epoch's largest projected gradient below ``tol``; with shrinking a
     final epoch over all variables confirms it; every 10th epoch is un-shrunk).
-    ``n_groups`` class groups (default: 1 with one thread, ``2 * n_threads``
-    otherwise) play the 1-factorization: a first round optimises the class
+    ``n_groups`` class groups (default: one per thread) play the 1-factorization: a first round optimises the class
     pairs inside each group, the following rounds the pairs between the groups
     matched that round, in parallel.
 
@@ -343,7 +342,11 @@ def solve_multilabel(
             raise ValueError(f"initial alpha has shape {alpha.shape}, expected {fresh_alpha.shape}")
         W = primal_from_dual(problem, alpha)
     K = problem.n_classes
-    groups = n_groups or (1 if n_threads == 1 else min(max(K // GROUP_MULTIPLE, 1), 2 * n_threads))
+    # One group per thread (not two as for multi-class WW): a document with labels in several
+    # groups reads the weights of both groups of every task it is in, so the work of an epoch
+    # grows with the number of groups (BENCHMARKS.md: 2 threads on 2 groups 6.2-7.1 s per
+    # epoch, on 4 groups 8.8-11 s; 1 thread on 1 group 5.1 s).
+    groups = n_groups or (1 if n_threads == 1 else min(max(K // GROUP_MULTIPLE, 1), n_threads))
     schedule = _Schedule(problem, groups)
     WT = _aligned_zeros((problem.n_columns, schedule.ld))
     WT[:, schedule.class_col] = W.T
