@@ -164,10 +164,14 @@ def main(argv=None):
     for d, k in panels:
         for D in features:
             row = {"dataset": d, "kernel": k, "D": D}
+            seeds = {}
             for m in labels:
-                v = [r["kae"] for r in mean if (r["dataset"], r["kernel"], r["method"],
-                                                 r["n_features"]) == (d, k, m, D)]
-                row[labels[m]] = v[0] if v else "-"
+                v = [r for r in mean if (r["dataset"], r["kernel"], r["method"],
+                                         r["n_features"]) == (d, k, m, D)]
+                row[labels[m]] = v[0]["kae"] if v else "-"
+                if v and m in ("rb", "uab"):
+                    seeds[m] = v[0]["repeats"]
+            row["seeds RB/UAB"] = f"{seeds.get('rb', 0)}/{seeds.get('uab', 0)}"
             if isinstance(row["UAB"], float) and row["UAB"] > 0:
                 row["RB / UAB"] = row["RB"] / row["UAB"]
                 if isinstance(row["RBFSampler (i.i.d.)"], float):
