@@ -158,6 +158,13 @@ def test_plot_grid_writes_png(tmp_path):
     )
     image = mpimg.imread(path)
     assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 150
+    # Each cell shows its array, unchanged; the empty cell shows nothing.
+    drawn = [np.asarray(ax.images[0].get_array()) if ax.images else None for ax in fig.axes[:6]]
+    for cell, expected in zip(drawn, [c for row in grid for c in row]):
+        if expected is None:
+            assert cell is None
+        else:
+            np.testing.assert_array_equal(cell, expected)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "p=0.61\nlogit=3.2" in texts
     assert [p.name for p in path.parent.iterdir()] == ["grid.png"]  # no temp file left
