@@ -20,6 +20,9 @@ The reference is ``X + W + duals`` in bytes: the CSR arrays of X, the weights
 * ``lshtc``: the LSHTC-like data of ``bench_liblinear.py`` (n = 20 000, d = 50 000,
   K = 200): the dual variables are as large as the weights.
 
+Each fit runs at most ``MAX_EPOCHS`` = 30 epochs (``tol=0.1``): every array of the fit is
+allocated before its first epoch, so more epochs change the time, not the peak.
+
     python benchmarks/bench_memory.py --out benchmarks/results/memory
 """
 from __future__ import annotations
@@ -72,7 +75,15 @@ def child(shape, formulation, n_jobs):
         X = sp.csr_matrix(X)
     from xcsvm.estimators import estimator_class
 
-    model = estimator_class(formulation)(C=1.0, n_jobs=n_jobs, random_state=0, fit_intercept=True)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    # The memory of a fit does not grow with its epochs: at most MAX_EPOCHS are run
+    # (LLW at d = 10^7 needs hundreds on this machine).
+    model = estimator_class(formulation)(C=1.0, n_jobs=n_jobs, random_state=0, fit_intercept=True,
+                                         max_iter=MAX_EPOCHS)
     model.fit(np.eye(4), [0, 1, 2, 3])  # warm-up: lazy imports
     n, d = X.shape
     K = np.unique(y).size
@@ -95,9 +106,12 @@ def child(shape, formulation, n_jobs):
         "reference_mib": reference / 2**20, "traced_peak_mib": traced_peak / 2**20,
         "traced_ratio": traced_peak / reference, "rss_fit_mib": rss_fit / 2**20, "rss_ratio": rss_fit / reference,
         "rss_peak_mib": rss_peak, "fit_seconds": seconds, "n_iter": int(model.n_iter_),
-        "dual_gap": float(model.dual_gap_), "load": os.getloadavg()[0],
+        "dual_gap": float(model.dual_gap_), "max_iter": MAX_EPOCHS, "load": os.getloadavg()[0],
     }
 
+
+#: Epoch cap of the measured fits (memory is allocated before the first epoch).
+MAX_EPOCHS = 30
 
 RUNS = [("wide", "ww", 1), ("wide", "ww", 2), ("wide", "cs", 1), ("wide", "llw", 2),
         ("lshtc", "ww", 2), ("lshtc", "cs", 1), ("lshtc", "llw", 2)]
