@@ -69,7 +69,12 @@ def with_top_label(scores, predicted):
 def evaluate(Ytr, Yte, scores, predicted):
     from sklearn.metrics import f1_score
 
-    from xcsvm.metrics import ndcg_at_k, precision_at_k, propensities, propensity_scored_precision_at_k
+    from xcsvm.metrics import (
+        ndcg_at_k,
+        precision_at_k,
+        propensities,
+        propensity_scored_precision_at_k,
+    )
 
     row = {f"p@{k}": 100 * precision_at_k(Yte, scores, k) for k in (1, 3, 5)}
     row["ndcg@5"] = 100 * ndcg_at_k(Yte, scores, 5)
@@ -125,7 +130,7 @@ def child(solver, path, C, threads, max_iter):
                                   **evaluate(Ytr, Yte, scores, predicted_rule)))
         row["solver"] = f"{solver} rule={model.decision_rule_[0]}({model.decision_rule_[1]:.3g})"
     elif solver.startswith("br:"):
-        from liblinear.liblinearutil import problem, parameter, train
+        from liblinear.liblinearutil import parameter, problem, train
 
         s = solver.split(":")[1][1:]
         W = np.zeros((K, Xtr.shape[1]))
@@ -140,7 +145,7 @@ def child(solver, path, C, threads, max_iter):
             W[k, : w.size] = w if m.get_labels()[0] == 1 else -w
         row["train_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
-        scores = np.asarray((Xte @ W.T))
+        scores = np.asarray(Xte @ W.T)
         predicted = with_top_label(scores, scores > 0)
         row["predict_seconds"] = time.perf_counter() - start
         W[np.abs(W) < 1e-12 * np.abs(W).max()] = 0.0
@@ -251,7 +256,7 @@ def main(argv=None):
     columns = ["solver", "threads", "train_seconds", "time_vs_br_s1", "p@1", "p@3", "p@5", "ndcg@5", "psp@5",
                "macro_f1", "micro_f1", "nnz", "density", "csr_mib", "dense_mib", "file_mib", "peak_rss_mib",
                "rss_after_data_mib", "predict_seconds", "predict_seconds_csr", "n_iter", "dual_gap", "load"]
-    formats = {c: "{:.2f}" for c in columns}
+    formats = dict.fromkeys(columns, "{:.2f}")
     formats.update(solver="{}", threads="{}", n_iter="{}", nnz="{}", dual_gap="{:.4f}", load="{:.1f}")
     table = markdown_table(rows, columns, formats)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import blobs
 from sklearn.datasets import make_multilabel_classification
 from sklearn.utils.estimator_checks import (
     check_classifiers_multilabel_output_format_decision_function,
@@ -10,6 +9,7 @@ from sklearn.utils.estimator_checks import (
     check_classifiers_multilabel_representation_invariance,
 )
 
+from conftest import blobs
 from xcsvm import WWClassifier
 from xcsvm.multilabel import (
     apply_decision_rule,
@@ -165,7 +165,7 @@ def test_sparse_and_dense_targets_agree_and_predict_keeps_their_kind():
     S = dense.decision_function(X)
     np.testing.assert_allclose(S, X @ dense.coef_.T + dense.intercept_)
     rule, value = dense.decision_rule_
-    expected = (S >= value) if rule == "threshold" else apply_decision_rule(S, rule, value)
+    expected = (value <= S) if rule == "threshold" else apply_decision_rule(S, rule, value)
     expected[np.arange(len(S)), S.argmax(axis=1)] = True
     np.testing.assert_array_equal(dense.predict(X), expected.astype(Y.dtype))
 
@@ -201,8 +201,21 @@ def test_bad_targets_are_refused_with_a_reason():
         WWClassifier().fit(X, Y * 3 - 1)
     with pytest.raises(ValueError, match="class_weight is not defined for multi-label"):
         WWClassifier(class_weight="balanced").fit(X, Y)
-    with pytest.raises(ValueError, match="(?i)sample weights"):
+    with pytest.raises(ValueError, match=r"(?i)sample weights"):
         WWClassifier().fit(X, Y, sample_weight=np.zeros(40))
+
+
+def test_warm_start_resumes_from_the_dual():
+    X, Y = data(90, 5, 6, seed=15)
+    model = WWClassifier(tol=1e-4, max_iter=100000, warm_start=True, random_state=0).fit(X, Y)
+    first = model.n_iter_
+    model.fit(X, Y)
+    assert model.n_iter_ <= 2 < first
+    model.set_params(C=3.0).fit(X, Y)
+    cold = WWClassifier(C=3.0, tol=1e-4, max_iter=100000, random_state=0).fit(X, Y)
+    assert model.primal_objective_ == pytest.approx(cold.primal_objective_, rel=1e-3)
+    with pytest.warns(UserWarning, match="warm_start ignored"):
+        model.fit(X[:50], Y[:50])
 
 
 def test_one_dimensional_y_keeps_the_multiclass_behaviour():

@@ -215,7 +215,12 @@ def multilabel_metrics(Y_true, scores, Y_pred, coef) -> dict:
     """P@1/3/5, nDCG@5, PSP@5 (propensities of the evaluated file), F1 and Hamming loss, in percent."""
     from sklearn.metrics import f1_score, hamming_loss
 
-    from xcsvm.metrics import ndcg_at_k, precision_at_k, propensities, propensity_scored_precision_at_k
+    from xcsvm.metrics import (
+        ndcg_at_k,
+        precision_at_k,
+        propensities,
+        propensity_scored_precision_at_k,
+    )
 
     coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
     K = scores.shape[1]

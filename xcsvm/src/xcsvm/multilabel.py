@@ -558,7 +558,8 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
         ) and estimator._ml_alpha.shape[1] == K:
             initial = np.minimum(estimator._ml_alpha, problem.upper[problem.sample_of_row][:, None])
         else:
-            warnings.warn("warm_start ignored: the training set changed size or labels since the last fit", UserWarning)
+            warnings.warn("warm_start ignored: the training set changed size or labels since the last fit", UserWarning,
+                          stacklevel=3)
     result = solve_multilabel(
         problem, tol=estimator.tol, max_iter=estimator.max_iter, shrinking=estimator.shrinking,
         n_threads=n_threads, random_state=estimator.random_state, verbose=estimator.verbose, alpha=initial,
@@ -568,6 +569,7 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
             f"{type(estimator).__name__} (multi-label) did not converge in max_iter={estimator.max_iter} epochs "
             f"(last violation {result.history[-1]['violation']:.3g} > tol={estimator.tol}); increase max_iter or tol",
             ConvergenceWarning,
+            stacklevel=3,
         )
     W = result.W
     if not np.all(np.isfinite(W)):
