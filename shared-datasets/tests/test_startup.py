@@ -33,7 +33,7 @@ A_WARNING = "W0000 00:00:1796303666.233035    8917 loader.cc:12] could not load 
 
 
 @pytest.mark.parametrize(
-    ("line", "gpu", "level", "dropped"),
+    "line,gpu,level,dropped",
     [
         (BANNER, False, 0, True),
         (ONEDNN, False, 2, True),
