@@ -102,6 +102,21 @@ def prepare_multilabel(X, Y, upper, bias=0.0) -> MultiLabelProblem:
 
     The checks on X (overflowing or vanishing row norms, all-zero rows without
     an intercept) are those of :func:`xcsvm.solvers.problem.prepare_problem`.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features)
+        Training data (CSR float32/float64 is used without a copy).
+    Y : array-like or sparse matrix of shape (n_samples, n_labels)
+        0/1 indicator of every sample's label set.
+    upper : array-like of shape (n_samples,)
+        Dual box bound ``u_i = C * sample_weight_i`` of every sample.
+    bias : float, default=0.0
+        Value of the appended constant feature (0: no intercept).
+
+    Returns
+    -------
+    MultiLabelProblem
     """
     Y = sp.csr_matrix(Y)
     Y.eliminate_zeros()
@@ -321,6 +336,34 @@ def solve_multilabel(
     pairs inside each group, the following rounds the pairs between the groups
     matched that round, in parallel.
 
+    Parameters
+    ----------
+    problem : MultiLabelProblem
+        From :func:`prepare_multilabel`.
+    tol : float, default=0.1
+        Stopping violation (largest projected gradient of an epoch).
+    max_iter : int, default=1000
+        Maximal number of epochs.
+    shrinking : bool, default=True
+        Skip variables that did not move in 3 visits.
+    n_threads : int, default=1
+        OpenMP threads.
+    random_state : int, RandomState or None, default=None
+        Seed of the per-epoch shuffles.
+    verbose : int, default=0
+        >= 1: per-epoch table of primal, dual, relative gap, violation, active set.
+    alpha : ndarray of shape (P, n_labels), optional
+        Feasible initial dual variables (warm start).
+    n_groups : int, optional
+        Class groups of the schedule (default: one per thread).
+    fixed_epochs : bool, default=False
+        Run exactly ``max_iter`` epochs (timing protocol).
+
+    Returns
+    -------
+    MultiLabelResult
+        ``W`` (n_labels, n_features [+1]), ``alpha``, ``n_iter``, ``converged``, ``history``.
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -439,6 +482,20 @@ def fit_decision_rules(scores, Y, random_state=0) -> dict:
     Returns ``{"threshold": t, "relative": delta, "top_k": k}``: predict the labels scoring
     ``>= t``; those scoring ``>= top score - delta``; the ``k`` best. Every rule predicts
     at least the top label. Fitted on at most :data:`RULE_ROWS` rows.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples, n_labels)
+        Decision scores (of the training data).
+    Y : array-like or sparse matrix of shape (n_samples, n_labels)
+        0/1 indicator of the true label sets.
+    random_state : int, default=0
+        Seed of the row subsample.
+
+    Returns
+    -------
+    dict
+        Cut-off of each rule, keyed by its name.
     """
     Y = sp.csr_matrix(Y)
     n, K = scores.shape
@@ -467,7 +524,22 @@ def fit_decision_rules(scores, Y, random_state=0) -> dict:
 
 
 def apply_decision_rule(scores, rule: str, value) -> np.ndarray:
-    """Boolean indicator of :func:`fit_decision_rules`' rule ``rule`` with cut-off ``value``."""
+    """Boolean indicator of :func:`fit_decision_rules`' rule ``rule`` with cut-off ``value``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples, n_labels)
+        Decision scores.
+    rule : {"threshold", "relative", "top_k"}
+        The rule.
+    value : float or int
+        Its cut-off: the threshold, the margin below the top score, or ``k``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples, n_labels)
+        Predicted label sets; every row holds at least its top label.
+    """
     n = scores.shape[0]
     top = np.argmax(scores, axis=1)
     if rule == "threshold":
