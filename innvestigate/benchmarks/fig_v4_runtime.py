@@ -12,7 +12,7 @@ uniform random images, batch by batch, explaining the largest logit.
         [--images 512] [--batch 16] [--size 224] [--interpreter-212 .venv-inn212/bin/python]
 
 Writes ``DIR/fig_v4_runtime.csv`` (one row per library and method: setup and run wall
-and CPU seconds) and ``DIR/fig_v4_runtime.png``. Rows already in the CSV are kept and not
+and CPU seconds) and ``DIR/fig_v4_runtime.png`` (CPU seconds, log scale, as Fig. V.4). Rows already in the CSV are kept and not
 measured again (``--resume`` is the default; ``--fresh`` starts over), so an interrupted
 run continues where it stopped.
 """
@@ -124,8 +124,8 @@ def plot(rows, path):
     for j, library in enumerate(libraries):
         mine = {r["label"]: r for r in rows if r["library"] == library}
         # the setup block: the longest setup over the methods, as one bar (Fig. V.4's first block)
-        values = [max((float(r["setup_s"]) for r in mine.values()), default=np.nan)]
-        values += [float(mine[label]["run_s"]) if label in mine else np.nan for label in blocks[1:]]
+        values = [max((float(r["setup_cpu_s"]) for r in mine.values()), default=np.nan)]
+        values += [float(mine[label]["run_cpu_s"]) if label in mine else np.nan for label in blocks[1:]]
         pos = np.arange(len(blocks)) + (j - (len(libraries) - 1) / 2) * width
         ax.bar(pos, values, width, label=library)
     if len(libraries) == 2:  # speed-up of the second library over the first, as in the thesis
@@ -133,14 +133,15 @@ def plot(rows, path):
         ours = {r["label"]: r for r in rows if r["library"] == libraries[0]}
         for k, label in enumerate(blocks[1:], start=1):
             if label in base and label in ours:
-                ratio = float(base[label]["run_s"]) / float(ours[label]["run_s"])
-                ax.text(k, float(ours[label]["run_s"]), f"{ratio:.1f}×", ha="center", va="bottom")
+                ratio = float(base[label]["run_cpu_s"]) / float(ours[label]["run_cpu_s"])
+                ax.text(k, float(ours[label]["run_cpu_s"]), f"{ratio:.1f}×", ha="center", va="bottom")
     ax.set_yscale("log")
     ax.set_xticks(range(len(blocks)), blocks)
-    ax.set_ylabel("time in s")
-    n = rows[0]["images"] if rows else "?"
-    ax.set_title(f"VGG16 (random weights), {n} images, 2-core CPU; numbers: 2.1.2 time / ours",
-                 fontsize=9)
+    # CPU seconds, not wall: on a shared machine waiting for a core inflates wall time only
+    ax.set_ylabel("CPU time in s")
+    n, size = (rows[0]["images"], rows[0]["size"]) if rows else ("?", "?")
+    ax.set_title(f"VGG16 (random weights) at {size}x{size}, {n} images, 2-core CPU; "
+                 "numbers: 2.1.2 CPU time / ours", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -192,7 +193,7 @@ def main(argv=None):
     elif todo:
         print(f"iNNvestigate 2.1.2 interpreter {args.interpreter_212} not found: 2.1.2 not timed "
               "(build it as in tools/innvestigate_crosscheck/README.md)", file=sys.stderr)
-    plot(rows, os.path.join(args.out, "fig_v4_runtime.png"))
+    plot(rows, os.path.join(args.out, "fig_v4_runtime.png"))  # CPU seconds
     for r in rows:
         print(f"{r['library']:>20} {r['label']:>12}: setup {float(r['setup_s']):7.1f} s, "
               f"run {float(r['run_s']):8.1f} s ({float(r['images_per_s']):.2f} images/s)")

@@ -49,12 +49,12 @@ def build(name):
     return keras.applications.DenseNet121(**kwargs)
 
 
-def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
+def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k", networks=None):
     os.makedirs(out_dir, exist_ok=True)
     X_train, y_train, X_test, y_test = common.load_images(dataset, quick)
     # Tracing the reverse pass of a 50- or 121-layer network takes 10-40 s per analyzer on
     # two cores, so the quick version explains ResNet50 only; DenseNet121 runs in full mode.
-    nets = ("ResNet50",) if quick else ("ResNet50", "DenseNet121")
+    nets = networks or (("ResNet50",) if quick else ("ResNet50", "DenseNet121"))
     n_train = 512 if quick else len(X_train)
     X_train, y_train = padded_rgb(X_train[:n_train]), y_train[:n_train]
     n_test = 200 if quick else len(X_test)
