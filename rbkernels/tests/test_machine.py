@@ -198,3 +198,14 @@ def test_transfer_needs_the_basis_input_width(rng):
     m = KernelMachine("arccos", 8, protocol=TrainingProtocol(max_epochs=2), random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, the transferred basis expects 4"):
         m.transfer(X[:, :3], y)
+
+
+def test_regimes_module_is_a_deprecated_alias(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, "rbkernels.regimes", raising=False)
+    with pytest.warns(DeprecationWarning, match="rbkernels.regimes is deprecated"):
+        regimes = importlib.import_module("rbkernels.regimes")
+    assert regimes.KernelMachine is KernelMachine and regimes.features is basis_features
+    assert regimes.TrainingProtocol is TrainingProtocol

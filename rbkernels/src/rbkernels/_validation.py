@@ -1,4 +1,4 @@
-"""Argument and data checks shared by the layers, the regimes and the transformer.
+"""Argument and data checks shared by the layers, the machine and the transformer.
 
 Every check raises a typed error (``ValueError`` or ``TypeError``) that says what was
 wrong and what to do, so that nothing is silently coerced.

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -68,10 +68,11 @@ def _pair_kernel(kernel, a, b, sigma):
     return np.asarray(ops.convert_to_numpy(values), dtype=np.float64)
 
 
-class KernelMachine(ClassifierMixin, BaseEstimator):
+class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Approximated kernel machine ``f(x) = softmax(W^T phi(x) + b)`` (Eq. IV.7), four regimes.
 
-    A scikit-learn classifier: ``__init__`` only stores its arguments, ``fit`` checks them.
+    A scikit-learn classifier whose ``transform`` gives the basis features ``phi(X)`` (like
+    ``LinearDiscriminantAnalysis``): ``__init__`` only stores its arguments, ``fit`` checks them.
 
     Parameters
     ----------
@@ -328,7 +329,9 @@ class KernelMachine(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if self.regime == "sab" and y is None:
+        if self.regime != "sab":
+            y = None  # only SAB reads labels (a regression target in a pipeline is fine)
+        elif y is None:
             raise ValueError("the supervised adaptation (SAB) needs labels y.")
         X, y, units, protocol, rng = self._start(X, y)
         if y is None:
@@ -476,7 +479,8 @@ class KernelMachine(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def pair_kernel_approximation_error(self, X: ArrayLike, *, n_pairs: int | None = None,
                                         random_state: int | None = 0) -> float:

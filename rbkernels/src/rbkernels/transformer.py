@@ -36,7 +36,7 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     sigma : float or None, default None
         Gaussian bandwidth; None: :func:`rbkernels.sigma_heuristic` on ``X``.
     max_epochs, train_batches, val_batches, batch_size, patience, learning_rate
-        The adaptation protocol (:class:`rbkernels.regimes.TrainingProtocol`); defaults
+        The adaptation protocol (:class:`rbkernels.TrainingProtocol`); defaults
         are smaller than the thesis' (10 000 batches per epoch) to keep ``fit`` short.
     validation_size : float or int, default 0.1
         Share of ``X`` held out to stop the adaptation early: a fraction in (0, 1)
