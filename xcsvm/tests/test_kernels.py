@@ -199,3 +199,25 @@ def test_primal_objective_is_the_same_in_any_layout_and_block():
                 assert problem_module.primal_objective("ww", problem, layout) == pytest.approx(expected, rel=1e-12)
             finally:
                 problem_module.SCORE_BLOCK = old
+
+
+@pytest.mark.parametrize("n_classes, block_bytes", [(10, None), (40, None), (40, 1)])
+def test_residue_zeroing_keeps_exactly_the_dual_support(n_classes, block_bytes):
+    # Both ways of finding the support (few classes: per class; many: sparse products over
+    # class chunks) against the dense definition of Eq. III.11's pattern.
+    from xcsvm.estimators import _zero_outside_dual_support
+
+    problem = _sparse_problem(200, 30, n_classes, 7, np.float64, np.int32, 1.0)
+    rng = np.random.RandomState(2)
+    alpha = rng.uniform(0, 1, size=(200, n_classes)) * (rng.rand(200, n_classes) < 0.05)
+    alpha[np.arange(200), problem.y] = 0.0
+    W = np.asfortranarray(rng.randn(n_classes, 31))
+    coefficient = alpha != 0
+    coefficient[np.arange(200), problem.y] = alpha.any(axis=1)
+    x_pattern = problem.matrix().toarray() != 0
+    support = (x_pattern.T.astype(int) @ coefficient.astype(int)).T > 0
+    expected = W.copy()
+    expected[:, :30][~support] = 0.0
+    expected[~coefficient.any(axis=0), 30] = 0.0
+    _zero_outside_dual_support(W, problem, alpha, block_bytes)
+    np.testing.assert_array_equal(W, expected)

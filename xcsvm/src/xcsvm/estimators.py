@@ -35,7 +35,7 @@ from xcsvm.solvers.problem import csr_arrays, prepare_problem
 __all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "estimator_class"]
 
 
-def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
+def _zero_outside_dual_support(W, problem, alpha, block_bytes=None):
     """Zero the entries of ``W`` that no sample with a non-zero dual coefficient touches (WW, CS).
 
     ``w_c = Σ_i (1[y_i = c] Σ_m α_im − α_ic) x_i`` (Eq. III.11), so ``w_cj`` is a sum over the
@@ -44,8 +44,8 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
     again when its dual variable returns to 0, which leaves ~1e-17 residues there that would
     count as non-zeros in ``density_`` (51 % instead of 35 % on the LSHTC-like benchmark).
     Changes ``W`` (any memory layout) in place; every other entry keeps its value. The
-    support is found for a few classes at a time (about ``block_bytes`` of sparse pattern),
-    so the temporaries stay far below the size of ``W``.
+    support is found for a few classes at a time (at most ``block_bytes`` of sparse pattern,
+    default a sixteenth of ``W``), so the temporaries stay far below the size of ``W``.
     """
     n, n_classes = alpha.shape
     own = alpha.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
@@ -65,8 +65,10 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=1 << 26):
     x_pattern = sp.csr_matrix(
         (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr), shape=(n, d)
     )
-    per_class = max(1, 12 * problem.indices.size // max(n_classes, 1))
-    chunk = int(max(1, min(n_classes, block_bytes // max(per_class, 1))))
+    # A class' pattern row holds up to d entries of 12 bytes: chunks of K / 24 classes keep the
+    # product's result under W / 16.
+    block_bytes = W.shape[0] * W.shape[1] * 8 // 16 if block_bytes is None else block_bytes
+    chunk = int(max(1, min(n_classes, block_bytes // (12 * max(d, 1)))))
     for first in range(0, n_classes, chunk):
         classes = np.arange(first, min(first + chunk, n_classes))
         active = alpha[:, classes] != 0
