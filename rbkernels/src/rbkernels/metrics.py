@@ -178,7 +178,7 @@ def kernel_target_alignment(K: ArrayLike, y: ArrayLike) -> float:
     return float(np.sum(K * KY) / np.sqrt(np.sum(K * K) * np.sum(KY * KY)))
 
 
-def alignment_loss(y_true, y_pred):
+def alignment_loss(y_true: ArrayLike, y_pred: ArrayLike):
     """Negative alignment of the batch kernel ``phi phi^T`` with ``Y Y^T`` (one-hot ``y_true``).
 
     The loss that SAB minimises on batches of 64 samples (Eq. IV.9); ``keras.ops`` only.
@@ -198,7 +198,7 @@ def alignment_loss(y_true, y_pred):
     return -num / den
 
 
-def paired_squared_error(y_true, y_pred):
+def paired_squared_error(y_true: ArrayLike, y_pred: ArrayLike):
     """``1/2 (k - phi(x) . phi(x'))^2`` per pair: the UAB loss of Eq. IV.8 (``keras.ops``).
 
     Examples

@@ -6,6 +6,7 @@ import math
 
 import keras
 from keras import ops
+from numpy.typing import ArrayLike
 
 from .._validation import check_n_features, check_sigma
 from .base import KernelBasis, resolve_units
@@ -87,7 +88,7 @@ class GaussianBasis(KernelBasis):
             name="kernel", shape=(d, self.n_frequencies), initializer=init
         )
 
-    def projection(self, inputs):
+    def projection(self, inputs: ArrayLike):
         """``x G / sigma``, the frequencies' phases (shape ``(n, D/2)``)."""
         return ops.matmul(inputs, self.kernel) / self.sigma
 

@@ -6,6 +6,7 @@ import math
 
 import keras
 from keras import ops
+from numpy.typing import ArrayLike
 
 from .._validation import check_choice_int, check_n_features, check_sigma
 from .base import KernelBasis, resolve_units
@@ -73,7 +74,7 @@ class HadamardBasis(KernelBasis):
             initializer=Rademacher(seed=self.seed),
         )
 
-    def projection(self, inputs):
+    def projection(self, inputs: ArrayLike):
         """Phases ``x W`` of the ``D/2`` frequencies, shape ``(n, D/2)``."""
         x = ops.cast(inputs, self.compute_dtype)
         if self.padded_dim > self.input_width:
