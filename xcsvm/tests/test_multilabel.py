@@ -310,3 +310,42 @@ def test_cli_train_predict_evaluate_multilabel(tmp_path, capsys):
     assert set(metrics) >= {"p@3", "ndcg@4", "psp@4", "macro_f1", "hamming_loss"}
     assert main(["train", "--multilabel", "-f", "cs", str(train), str(model)]) == 1
     assert "--formulation ww" in capsys.readouterr().err
+
+
+def test_coef_is_the_primal_image_without_residues():
+    """coef_ = W(alpha) (the formula for w_k), and non-zero exactly on the support that the
+    non-zero dual variables imply: no ~1e-17 residues of variables that returned to 0."""
+    # Text-like rows: 3 words from each label's own 10-word block, 1 of 4 shared words.
+    rng = np.random.default_rng(16)
+    n, K, block, shared = 150, 10, 10, 4
+    d = K * block + shared
+    Y = np.zeros((n, K), dtype=int)
+    Y[np.arange(n), rng.integers(0, K, n)] = 1
+    second = rng.random(n) < 0.4
+    Y[np.flatnonzero(second), rng.integers(0, K, second.sum())] = 1
+    rows, cols = [], []
+    for i in range(n):
+        for label in np.flatnonzero(Y[i]):
+            cols += list(label * block + rng.integers(0, block, 3))
+            rows += [i] * 3
+        rows.append(i)
+        cols.append(K * block + rng.integers(0, shared))
+    # 30 unlabelled rows on 20 words of their own: no dual variable, so those columns are 0.
+    for i in range(n, n + 30):
+        rows += [i] * 3
+        cols += list(d + rng.integers(0, 20, 3))
+    n, d = n + 30, d + 20
+    Y = np.vstack([Y, np.zeros((30, K), dtype=int)])
+    X = sp.csr_matrix((rng.uniform(0.2, 1.0, len(cols)), (rows, cols)), shape=(n, d))
+    X.sum_duplicates()
+    model = WWClassifier(C=0.5, warm_start=True, random_state=0).fit(X, Y)
+    problem = prepare_multilabel(sp.csr_matrix(X), Y, np.full(n, 0.5), 1.0)
+    W = primal_from_dual(problem, model._ml_alpha)
+    np.testing.assert_allclose(model.coef_, W[:, :d], atol=1e-10 * np.abs(W).max())
+    from xcsvm.multilabel import coefficient_matrix
+
+    M = coefficient_matrix(problem, model._ml_alpha)
+    support = ((abs(X).T @ (abs(M) > 0)).T.toarray()) > 0
+    assert 0.05 < support.mean() < 0.9  # the test has entries on both sides
+    assert np.all(model.coef_[:, -20:] == 0)
+    np.testing.assert_array_equal(model.coef_ != 0, support)

@@ -222,14 +222,14 @@ def zero_outside_dual_support(W, problem: MultiLabelProblem, alpha):
     """
     sample = problem.sample_of_row
     n, K, d = problem.n_samples, problem.n_classes, problem.n_features
-    rows, cols = np.nonzero(alpha)
-    pattern = np.zeros((n, K), dtype=bool) if n * K <= 50_000_000 else None
-    if pattern is None:  # pragma: no cover - very large problems: a sparse pattern
-        pattern = sp.lil_matrix((n, K), dtype=bool)
-    pattern[sample[rows], cols] = True  # negatives with a non-zero variable
-    moved = alpha.any(axis=1)
-    pattern[sample[moved], problem.labels[moved]] = True  # positives with a non-zero row
-    coefficient_pattern = sp.csr_matrix(pattern, dtype=np.float64)
+    rows, cols = np.nonzero(alpha)  # negatives with a non-zero variable
+    moved = np.flatnonzero(alpha.any(axis=1))  # positives with a non-zero row
+    coefficient_pattern = sp.csr_matrix(
+        (np.ones(rows.size + moved.size), (np.concatenate([sample[rows], sample[moved]]),
+                                           np.concatenate([cols, problem.labels[moved]]))),
+        shape=(n, K),
+    )
+    coefficient_pattern.data[:] = 1.0  # duplicates were summed
     x_pattern = sp.csr_matrix((np.ones(problem.indices.size), problem.indices, problem.indptr), shape=(n, d))
     support = (x_pattern.T @ coefficient_pattern).tocoo()
     keep = np.zeros((K, d), dtype=bool)
