@@ -15,8 +15,6 @@ from rbkernels import (
     paired_kernel,
 )
 
-pytestmark = pytest.mark.backend
-
 SMALL = TrainingProtocol(max_epochs=8, train_batches=30, val_batches=5, test_batches=20, patience=3,
                          learning_rate=0.005)
 
@@ -27,6 +25,7 @@ def _alignment(machine, X, y):
                     for i in range(0, len(X) - 63, 64)])
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("kernel", ["gaussian", "arccos"])
 def test_uab_lowers_kae_below_its_initialisation(digits, kernel):
     Xt, yt, Xs, _ = digits
@@ -40,6 +39,7 @@ def test_uab_lowers_kae_below_its_initialisation(digits, kernel):
     assert min(hist) < hist[0]
 
 
+@pytest.mark.backend
 def test_sab_raises_alignment(digits):
     Xt, yt, Xs, ys = digits
     rb = KernelMachine("gaussian", 32, "rb", protocol=SMALL, random_state=1).init_basis(Xt)
@@ -48,6 +48,7 @@ def test_sab_raises_alignment(digits):
     assert a1 > a0 + 0.05, (a0, a1)
 
 
+@pytest.mark.backend
 def test_dab_trains_basis_and_beats_random_basis(digits):
     Xt, yt, Xs, ys = digits
     proto = TrainingProtocol(max_epochs=20, patience=3, learning_rate=0.01)
@@ -61,6 +62,7 @@ def test_dab_trains_basis_and_beats_random_basis(digits):
     assert acc_dab > 0.85 and acc_dab > acc_rb + 0.03, (acc_rb, acc_dab)
 
 
+@pytest.mark.backend
 def test_transfer_keeps_basis_and_learns_new_classes(digits):
     Xt, yt, Xs, ys = digits
     t1, t2 = yt < 5, yt >= 5
@@ -72,6 +74,7 @@ def test_transfer_keeps_basis_and_learns_new_classes(digits):
     assert other.score(Xs[ys >= 5], ys[ys >= 5]) > 0.8
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("basis,patience", [("hadamard", 20), ("dense", 10)])
 def test_early_stopping_waits_20_epochs_for_hadamard_10_otherwise(rng, basis, patience):
     """§5.1: with a learning rate too small to move float32 weights the validation loss never
