@@ -195,4 +195,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # Catches TensorFlow's cuInit failure on a CPU-only machine; for a start without any of its
+    # missing-GPU lines: python -m shared_datasets.startup rbkernels.experiments.<name> ...
+    from shared_datasets.startup import quiet_backend_startup
+
+    quiet_backend_startup()
     main(sys.argv[1:])
