@@ -100,7 +100,8 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         left += [f"class {label}\ninput", f"class {label}\nLRP"]
     path = os.path.join(out_dir, "bounding_box_lowest_highest.png")
     ivis.plot_grid(grid, row_labels_left=left, file_name=path,
-                   title="Lowest (top) and highest (bottom) inside/outside relevance ratio")
+                   title="Lowest (top) and highest (bottom) inside/outside relevance ratio; "
+                   f"CNN test acc. {accuracy:.3f}")
     csv_path = os.path.join(out_dir, "bounding_box_ratio_by_class.csv")
     common.write_csv(csv_path, ["class", "mean_ratio_inside_outside", "n"],
                      [[c, f"{m:.4f}", n] for c, m, n in ranking])

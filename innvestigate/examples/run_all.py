@@ -85,7 +85,7 @@ def main(argv=None):
     import tempfile
 
     cache_dir = args.models_dir or tempfile.mkdtemp(prefix="innvestigate-examples-")
-    sections, failed = [], []
+    sections, failed, kept = [], [], []
     total_start = time.perf_counter()
     for name in args.only or EXAMPLES:
         start = time.perf_counter()
@@ -94,6 +94,7 @@ def main(argv=None):
         finished = finished_run(record, out) if args.resume else None
         if finished is not None:
             sections.append(finished["section"])
+            kept.append(name)
             print(f"finished in an earlier run ({finished['seconds']:.0f} s), kept", flush=True)
             continue
         try:
@@ -124,6 +125,9 @@ def main(argv=None):
         f"{time.perf_counter() - total_start:.0f} s. Reproduce: "
         f"`python innvestigate/examples/run_all.py {'--quick ' if args.quick else ''}--out DIR`.\n"
     )
+    if kept:
+        header += (f"\nKept from earlier runs (`--resume`; each section gives its own time): "
+                   f"{', '.join(kept)}.\n")
     if failed:
         header += f"\n**Failed:** {', '.join(failed)}\n"
     if not args.models_dir:
