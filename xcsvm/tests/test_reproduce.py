@@ -66,3 +66,25 @@ def test_lshtc_small_shape_is_table_III2s():
     assert size["n_classes"] == 1139 and int(max(y_train.max(), y_test.max())) < 1139
     # Zipf class sizes: the largest class is far above the mean of ~4 documents per class
     assert np.bincount(y_train).max() > 100
+
+
+def test_letter_scaling_maps_training_features_onto_minus_one_one(monkeypatch):
+    import shared_datasets
+
+    from xcsvm.experiments import letter_scaling
+
+    rng = np.random.default_rng(0)
+    X_train = rng.integers(0, 16, size=(40, 3)).astype(float)
+    X_train[:, 2] = 7.0  # a constant feature must not divide by zero
+    X_test = rng.integers(0, 16, size=(10, 3)).astype(float)
+    y = np.arange(40) % 4
+
+    monkeypatch.setattr(shared_datasets, "load", lambda name, **kw: (X_train, y, X_test, y[:10]))
+    A, _, B, _ = letter_scaling.scaled_letter("minmax_pm1")
+    np.testing.assert_allclose(A[:, :2].min(axis=0), -1.0)
+    np.testing.assert_allclose(A[:, :2].max(axis=0), 1.0)
+    np.testing.assert_allclose(A[:, 2], -1.0)
+    low, high = X_train[:, 0].min(), X_train[:, 0].max()
+    np.testing.assert_allclose(B[:, 0], 2 * (X_test[:, 0] - low) / (high - low) - 1)
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        letter_scaling.scaled_letter("unit_norm")
