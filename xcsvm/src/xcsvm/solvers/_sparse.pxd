@@ -10,6 +10,11 @@
 
 from libc.math cimport fabs
 
+# Shrinking (Sec. 4.1.1): a dual variable that did not move in this many consecutive
+# visits is skipped (the stale counters are uint8). The one definition for all kernels.
+cdef enum:
+    STALE_LIMIT = 3
+
 ctypedef fused floating_t:
     float
     double

@@ -42,9 +42,8 @@ contiguous memory, a row per non-zero.
 """
 import numpy as np
 
-from xcsvm.solvers._sparse cimport _prefetch_segment, floating_t, index_t
+from xcsvm.solvers._sparse cimport STALE_LIMIT, _prefetch_segment, floating_t, index_t
 
-cdef unsigned char STALE_LIMIT = 3
 # Rows of WT requested this many non-zeros ahead of their use (as in ww.pyx).
 cdef Py_ssize_t PREFETCH_AHEAD = 12
 

@@ -41,9 +41,8 @@ from cython.parallel cimport prange
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport box_step, floating_t, index_t, sparse_axpy, sparse_dot
+from xcsvm.solvers._sparse cimport STALE_LIMIT, box_step, floating_t, index_t, sparse_axpy, sparse_dot
 
-cdef unsigned char STALE_LIMIT = 3
 
 
 cdef void _llw_class(

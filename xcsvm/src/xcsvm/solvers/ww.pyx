@@ -60,9 +60,8 @@ from cython.parallel cimport parallel, prange
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport XCSVM_PREFETCH, _prefetch_segment, box_step, floating_t, index_t
+from xcsvm.solvers._sparse cimport STALE_LIMIT, XCSVM_PREFETCH, _prefetch_segment, box_step, floating_t, index_t
 
-cdef unsigned char STALE_LIMIT = 3
 # Per-task result slots lie this many entries (128 bytes) apart: tasks of a round
 # run on different threads and update their slot after every sample.
 cdef Py_ssize_t SLOT_STRIDE = 16
