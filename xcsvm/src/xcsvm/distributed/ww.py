@@ -89,7 +89,7 @@ class _Builder:
         self.n_alpha = 0
 
     def task(self, rounds, left_rows, right_rows, left_classes, right_classes) -> _Task:
-        columns = [[] for _ in range(5)]
+        columns: list[list[int]] = [[] for _ in range(5)]
         round_ptr = [0]
         for pairs in rounds:
             for j, k in pairs:
@@ -99,8 +99,10 @@ class _Builder:
                 # The block holds alpha[i, b] for i in a, then alpha[i, a] for i in b.
                 self.n_alpha += int(self.counts[a] + self.counts[b])
             round_ptr.append(len(columns[0]))
-        arrays = [np.asarray(column, dtype=np.int64) for column in columns]
-        return _Task(*arrays, round_ptr=np.asarray(round_ptr, dtype=np.int64))
+        left_row, right_row, left_class, right_class, alpha_offset = (
+            np.asarray(column, dtype=np.int64) for column in columns)
+        return _Task(left_row, right_row, left_class, right_class, alpha_offset,
+                     round_ptr=np.asarray(round_ptr, dtype=np.int64))
 
     def bipartite(self, left_rows, right_rows, left_classes, right_classes) -> _Task:
         rounds = bipartite_rounds(len(left_classes), len(right_classes))
@@ -214,7 +216,7 @@ def ww_epoch(plan: WWPlan, problem, class_ptr, class_samples, weights, alpha, st
             visitor = exchange_rows(comm, partner, visitor, a1.size, exchange)
             run(cross.steps[1], visitor, weights)
             weights[rows_b1] = exchange_rows(comm, partner, visitor, b1.size, exchange)
-    return totals[0], totals[1]
+    return totals[0], int(totals[1])  # totals is list[float] to mypy; totals[1] only ever adds ints
 
 
 def ww_objectives(plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 1) -> tuple[float, float]:
