@@ -148,6 +148,7 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
         comm.bytes_sent["gather"] += send.nbytes
     if comm.rank != root:
         return None
+    assert indptr_all is not None and indices_all is not None and data_all is not None  # allocated on root
     n_features = rows.shape[1]
     row_offset = value_offset = 0
     pieces = []
