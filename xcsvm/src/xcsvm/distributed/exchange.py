@@ -228,6 +228,7 @@ def announce_ranks(comm) -> str | None:
     raw.Gather(send, receive, root=0)
     if raw.Get_rank() != 0:
         return None
+    assert receive is not None  # allocated on rank 0
     pids = [
         (int(row[:8].view(np.int64)[0]), bytes(row[8:]).rstrip(b"\0").decode("utf-8", "replace"))
         for row in receive
