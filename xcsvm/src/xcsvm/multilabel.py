@@ -251,20 +251,25 @@ def _aligned_zeros(shape, alignment=128):
 class MultiLabelResult:
     """Outcome of :func:`solve_multilabel`."""
 
-    W: np.ndarray
-    alpha: np.ndarray
+    W: np.ndarray | None
+    alpha: np.ndarray | None
     n_iter: int
     converged: bool
     history: list = field(default_factory=list)
+    #: Objectives the solver computed itself (the MPI solver: on every rank); else None.
+    primal: float | None = None
+    dual: float | None = None
+    #: Labels of every MPI rank (the MPI solver only).
+    owned: list | None = None
 
 
 class _Schedule:
     """Class groups, their column layout in ``WT`` and the per-epoch task lists."""
 
-    def __init__(self, problem: MultiLabelProblem, n_groups: int):
+    def __init__(self, problem: MultiLabelProblem, n_groups: int, multiple: int = GROUP_MULTIPLE):
         K = problem.n_classes
         counts = np.bincount(problem.labels, minlength=K)
-        self.groups = balanced_groups(counts, n_groups, multiple=GROUP_MULTIPLE)
+        self.groups = balanced_groups(counts, n_groups, multiple=multiple)
         G = self.n_groups = len(self.groups)
         self.rounds = ww_rounds(G)
         self.class_group = np.empty(K, dtype=np.int32)
@@ -588,8 +593,15 @@ def check_indicator(Y):
     return sp.csr_matrix(np.asarray(Y) != 0 if not sp.issparse(Y) else Y, dtype=np.int8)
 
 
-def fit_multilabel(estimator, X, Y, sample_weight=None):
-    """The multi-label branch of :meth:`xcsvm.WWClassifier.fit` (sets the fitted attributes)."""
+def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
+    """The multi-label branch of :meth:`xcsvm.WWClassifier.fit` (sets the fitted attributes).
+
+    ``solver`` (default :func:`solve_multilabel`) is called as ``solver(problem, tol=..., max_iter=...,
+    shrinking=..., n_threads=..., random_state=..., verbose=..., alpha=...)`` and returns a
+    :class:`MultiLabelResult`; the MPI estimator passes
+    :func:`xcsvm.distributed.multilabel.solve_multilabel_distributed`, whose result has ``W``
+    and ``alpha`` on rank 0 only (the other ranks keep the training facts, ``coef_`` is None).
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -632,7 +644,8 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
         else:
             warnings.warn("warm_start ignored: the training set changed size or labels since the last fit", UserWarning,
                           stacklevel=3)
-    result = solve_multilabel(
+    solve = solve_multilabel if solver is None else solver
+    result = solve(
         problem, tol=estimator.tol, max_iter=estimator.max_iter, shrinking=estimator.shrinking,
         n_threads=n_threads, random_state=estimator.random_state, verbose=estimator.verbose, alpha=initial,
     )
@@ -643,6 +656,18 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
             ConvergenceWarning,
             stacklevel=3,
         )
+    estimator.multilabel_ = True
+    estimator.classes_ = np.arange(K)
+    estimator.n_iter_ = result.n_iter
+    estimator.history_ = result.history
+    if result.W is None or result.alpha is None:  # an MPI rank other than 0: the training facts only
+        estimator.coef_ = estimator.intercept_ = estimator.density_ = None
+        estimator.primal_objective_, estimator.dual_objective_ = result.primal, result.dual
+        if result.primal is not None and result.dual is not None:
+            estimator.dual_gap_ = (result.primal - result.dual) / max(abs(result.primal), np.finfo(float).tiny)
+        estimator._y_dtype = y_dtype if y_dtype.kind in "biuf" else np.dtype(np.int64)
+        estimator._y_sparse = y_sparse
+        return estimator
     W = result.W
     if not np.all(np.isfinite(W)):
         raise ValueError(
@@ -652,15 +677,11 @@ def fit_multilabel(estimator, X, Y, sample_weight=None):
     zero_outside_dual_support(W, problem, result.alpha)
     primal, dual = objectives(problem, W, result.alpha, n_threads)
     d = problem.n_features
-    estimator.multilabel_ = True
-    estimator.classes_ = np.arange(K)
     estimator.coef_ = np.ascontiguousarray(W[:, :d])
     estimator.intercept_ = W[:, d] * bias if bias else np.zeros(K)
-    estimator.n_iter_ = result.n_iter
     estimator.primal_objective_ = primal
     estimator.dual_objective_ = dual
     estimator.dual_gap_ = (primal - dual) / max(abs(primal), np.finfo(float).tiny)
-    estimator.history_ = result.history
     estimator.density_ = float(np.count_nonzero(estimator.coef_)) / max(estimator.coef_.size, 1)
     S = _scores(problem, W, n_threads)
     rules = fit_decision_rules(S, Y)

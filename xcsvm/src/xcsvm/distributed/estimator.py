@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from xcsvm.estimators import _ATTRIBUTES_DOC, _PARAMETERS_DOC, LLWClassifier, _MultiClassSVM
+from xcsvm.estimators import _ATTRIBUTES_DOC, _PARAMETERS_DOC, LLWClassifier, WWClassifier, _MultiClassSVM
 
 from .exchange import CountingComm
 
@@ -99,7 +99,7 @@ _SHARED = {
 }
 
 
-class DistributedWWClassifier(_DistributedSolver, _MultiClassSVM):
+class DistributedWWClassifier(_DistributedSolver, WWClassifier):
     __doc__ = (
         """Weston-Watkins multi-class linear SVM (Eq. III.3) trained over MPI ranks.
 
@@ -107,6 +107,12 @@ class DistributedWWClassifier(_DistributedSolver, _MultiClassSVM):
     the ranks (§4.2.5): a two-level 1-factorization (Algorithm 4 inside a rank,
     then between ranks, which swap class bundles). Run every rank's script
     under ``mpiexec``; each calls :meth:`fit` with the same data.
+
+    A 2-D 0/1 indicator ``y`` trains the multi-label WW of
+    :class:`~xcsvm.WWClassifier` (pairwise ranking hinge) with the label
+    bundles spread over the ranks (:mod:`xcsvm.distributed.multilabel`);
+    rank 0 ends with the thread version's attributes (a dense ``coef_``,
+    ``decision_rule_``, ``multilabel_ = True``).
 """
         + _PARAMETERS_DOC
         + _DISTRIBUTED_PARAMETERS_DOC
@@ -135,6 +141,53 @@ class DistributedWWClassifier(_DistributedSolver, _MultiClassSVM):
         self.exchange = exchange
         self.check_data = check_data
         self.comm = comm
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit over the MPI ranks: multi-class WW, or multi-label WW for a 2-D 0/1 ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (the same on every rank).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix of label sets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative per-sample weights scaling ``C``.
+
+        Returns
+        -------
+        self
+        """
+        from xcsvm.multilabel import fit_multilabel, is_multilabel_target
+
+        if not is_multilabel_target(y):
+            return super().fit(X, y, sample_weight)
+        self._validate_params()
+        if self.warm_start:
+            raise ValueError(
+                "warm_start=True is not available over MPI: the dual variables stay spread over the "
+                "ranks between fits; use warm_start=False")
+        from .multilabel import solve_multilabel_distributed
+
+        comm = self._counting_comm()
+        bytes_before = dict(comm.bytes_sent)
+
+        results = []
+
+        def solver(problem, **kwargs):
+            results.append(solve_multilabel_distributed(problem, comm, check_data=self.check_data, **kwargs))
+            return results[-1]
+
+        fit_multilabel(self, X, y, sample_weight, solver=solver)
+        history = self.history_
+        self.converged_ = results[-1].converged
+        self.violation_ = history[-1]["violation"]
+        self.owned_classes_ = results[-1].owned
+        self.bytes_sent_ = dict(comm.bytes_sent)
+        self.bytes_per_epoch_ = {kind: (value - bytes_before.get(kind, 0)) / max(self.n_iter_, 1)
+                                 for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data")}
+        self.epoch_seconds_ = [record["seconds"] for record in history]
+        return self
 
 
 class DistributedLLWClassifier(_DistributedSolver, LLWClassifier):
