@@ -11,6 +11,8 @@ large to hold densely), the other ranks with the training facts only
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
@@ -46,6 +48,18 @@ _DISTRIBUTED_ATTRIBUTES_DOC = """    converged_ : bool
 
 class _DistributedSolver:
     """The MPI solver behind ``fit`` (mixed in before an estimator class)."""
+
+    # Set by the estimator classes it is mixed into (their parameters and ``_formulation``).
+    _formulation: str
+    tol: float
+    max_iter: int
+    shrinking: bool
+    warm_start: bool
+    random_state: int | np.random.RandomState | None
+    verbose: int
+    exchange: str
+    check_data: bool
+    comm: Any
 
     def _counting_comm(self):
         if isinstance(self.comm, CountingComm):
