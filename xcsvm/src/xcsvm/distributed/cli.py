@@ -135,10 +135,10 @@ def _train(args) -> dict | None:
                 "dual_objective": fit.dual, "converged": fit.converged, "n_ranks": comm.size}
     # The estimators call the LLW margin option "margin".
     margin_param = {} if args.formulation == "ww" else {"margin": args.llw_margin}
+    assert fit.coef is not None and fit.intercept is not None  # rank 0 holds the model
     write_model(args.model, coef=fit.coef, intercept=fit.intercept, classes=fit.classes,
                 formulation=args.formulation, params={**params, **margin_param},
                 fit_info=fit_info)
-    assert fit.coef is not None  # rank 0 holds the model
     report = {
         **fit_info, "formulation": args.formulation, "n_threads": n_threads,
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]),
