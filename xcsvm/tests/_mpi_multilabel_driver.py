@@ -1,0 +1,47 @@
+"""Run inside ``mpiexec`` by ``test_distributed_multilabel.py``: multi-label fits, rank 0 writes JSON.
+
+Usage: ``python _mpi_multilabel_driver.py OUT.json``. Fits
+:class:`~xcsvm.distributed.DistributedWWClassifier` on the problems of
+:func:`test_distributed_multilabel.problems` (a 2-D indicator ``y``) and
+records rank 0's model and whether the other ranks hold a ``coef_``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main(out):
+    from mpi4py import MPI
+
+    from xcsvm.distributed import DistributedWWClassifier
+    from xcsvm.distributed.exchange import abort_on_error
+
+    comm = MPI.COMM_WORLD
+
+    def fit_all():
+        from test_distributed_multilabel import FIT, problems
+
+        results = []
+        for X, Y, sample_weight in problems():
+            model = DistributedWWClassifier(**FIT).fit(X, Y, sample_weight=sample_weight)
+            held = comm.gather(model.coef_ is not None, root=0)
+            if comm.rank == 0:
+                results.append(dict(
+                    coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
+                    primal=model.primal_objective_, dual=model.dual_objective_, gap=model.dual_gap_,
+                    n_iter=model.n_iter_, converged=model.converged_, rule=list(model.decision_rule_),
+                    scores=model.decision_function(X).tolist(), held=held,
+                    owned=[o.tolist() for o in model.owned_classes_]))
+            else:
+                assert model.coef_ is None and model.primal_objective_ is not None
+        return results
+
+    results = abort_on_error(fit_all)
+    if comm.rank == 0:
+        with open(out, "w") as handle:
+            json.dump({"size": comm.size, "results": results}, handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
