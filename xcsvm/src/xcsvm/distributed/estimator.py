@@ -11,7 +11,7 @@ large to hold densely), the other ranks with the training facts only
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -144,7 +144,7 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
 """
     )
     _formulation = "ww"
-    _parameter_constraints: dict = {**_MultiClassSVM._parameter_constraints, **_SHARED}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {**_MultiClassSVM._parameter_constraints, **_SHARED}
 
     def __init__(self, C=1.0, tol=0.1, max_iter=1000, shrinking=True, fit_intercept=True,
                  intercept_scaling=1.0, class_weight=None, warm_start=False, n_jobs=None,
@@ -230,7 +230,7 @@ class DistributedLLWClassifier(_DistributedSolver, LLWClassifier):
 """
     )
     _formulation = "llw"
-    _parameter_constraints: dict = {**LLWClassifier._parameter_constraints, **_SHARED}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {**LLWClassifier._parameter_constraints, **_SHARED}
 
     def __init__(self, C=1.0, tol=0.1, max_iter=1000, shrinking=True, fit_intercept=True,
                  intercept_scaling=1.0, class_weight=None, warm_start=False, n_jobs=None,
