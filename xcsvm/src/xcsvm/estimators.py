@@ -11,14 +11,18 @@ per-sample weights ``s_i = sample_weight_i * class_weight[y_i]``; the
 intercept is the weight of an appended constant feature of value
 ``intercept_scaling`` (regularised, as in LIBLINEAR).
 """
+
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
@@ -32,10 +36,37 @@ from xcsvm.solvers import sparse_ops
 from xcsvm.solvers.driver import all_finite, objectives, relative_gap, solve
 from xcsvm.solvers.problem import csr_arrays, prepare_problem
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from xcsvm.solvers.driver import SolveResult
+    from xcsvm.solvers.problem import Problem
+
 __all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "estimator_class"]
 
+#: An array-like or a scipy sparse matrix (scipy ships no type information, so this is Any).
+MatrixLike = Any
 
-def _zero_outside_dual_support(W, problem, alpha, block_bytes=None):
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _typed_fit_context(prefer_skip_nested_validation: bool) -> Callable[[_F], _F]:
+    """scikit-learn's ``_fit_context`` (parameter validation before ``fit``), typed for mypy.
+
+    scikit-learn ships no type information; the decorator keeps the signature of the method it wraps.
+    """
+    decorator: Callable[[_F], _F] = _fit_context(
+        prefer_skip_nested_validation=prefer_skip_nested_validation
+    )
+    return decorator
+
+
+def _zero_outside_dual_support(
+    W: NDArray[np.float64],
+    problem: Problem,
+    alpha: NDArray[np.float64],
+    block_bytes: int | None = None,
+) -> None:
     """Zero the entries of ``W`` that no sample with a non-zero dual coefficient touches (WW, CS).
 
     ``w_c = Σ_i (1[y_i = c] Σ_m α_im − α_ic) x_i`` (Eq. III.11), so ``w_cj`` is a sum over the
@@ -48,7 +79,7 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=None):
     default a sixteenth of ``W``), so the temporaries stay far below the size of ``W``.
     """
     n, n_classes = alpha.shape
-    own = alpha.any(axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
+    own: NDArray[np.bool_] = np.any(alpha, axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
     d = problem.n_features
     used = np.empty(d, dtype=bool)
     if n_classes < 32:
@@ -63,7 +94,8 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=None):
             _keep_used(W, c, d, used, active)
         return
     x_pattern = sp.csr_matrix(
-        (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr), shape=(n, d)
+        (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr),
+        shape=(n, d),
     )
     # A class' pattern row holds up to d entries of 12 bytes: chunks of K / 24 classes keep the
     # product's result under W / 16.
@@ -81,7 +113,9 @@ def _zero_outside_dual_support(W, problem, alpha, block_bytes=None):
             _keep_used(W, c, d, used, active[:, k])
 
 
-def _keep_used(W, c, d, used, active):
+def _keep_used(
+    W: NDArray[np.float64], c: int, d: int, used: NDArray[np.bool_], active: NDArray[np.bool_]
+) -> None:
     """Zero ``w_c`` outside ``used`` (and its intercept when no sample of ``active`` has a coefficient)."""
     row = W[c, :d]
     np.multiply(row, used, out=row)  # a boolean-mask assignment would build an index array
@@ -99,7 +133,7 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def effective_n_threads(n_jobs, max_useful=None) -> int:
+def effective_n_threads(n_jobs: int | None, max_useful: int | None = None) -> int:
     """Threads for ``n_jobs``, capped at the usable cores and at ``max_useful``.
 
     None: 1; negative: all usable cores but ``-n_jobs - 1``. More threads than
@@ -120,14 +154,19 @@ def effective_n_threads(n_jobs, max_useful=None) -> int:
     return max(1, threads)
 
 
-def _check_float64_range(X, name="X"):
+def _check_float64_range(X: MatrixLike, name: str = "X") -> None:
     """Refuse finite extended-precision values that float64 cannot hold, before conversion.
 
     ``validate_data`` would convert them to inf and report "contains infinity",
     which is not what is wrong: the values are finite but out of range.
     """
     data = getattr(X, "data", None) if sp.issparse(X) else X
-    if isinstance(data, np.ndarray) and data.dtype.kind == "f" and data.dtype.itemsize > 8 and data.size:
+    if (
+        isinstance(data, np.ndarray)
+        and data.dtype.kind == "f"
+        and data.dtype.itemsize > 8
+        and data.size
+    ):
         finite = data[np.isfinite(data)]
         largest = np.max(np.abs(finite)) if finite.size else 0
         if largest > np.finfo(np.float64).max:
@@ -138,7 +177,7 @@ def _check_float64_range(X, name="X"):
             )
 
 
-def _class_labels(y):
+def _class_labels(y: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """``(classes, y_index)`` for any sortable hashable labels (README), checked.
 
     Unlike scikit-learn's ``check_classification_targets``, non-integral float
@@ -161,7 +200,9 @@ def _class_labels(y):
                     "use hashable, mutually sortable labels (numbers, strings, Fractions, ...)"
                 ) from None
             if isinstance(label, float) and not np.isfinite(label):
-                raise ValueError("y contains NaN or infinite labels; every sample needs a class label")
+                raise ValueError(
+                    "y contains NaN or infinite labels; every sample needs a class label"
+                )
     try:
         classes, y_index = np.unique(y, return_inverse=True)
     except TypeError as error:
@@ -182,12 +223,26 @@ def _class_labels(y):
     return classes, y_index.reshape(-1)
 
 
-class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
+# sklearn ships no type information: its classes are Any to mypy, which strict mode refuses to subclass.
+class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Shared fitting and prediction; subclasses set ``_formulation``."""
 
     _formulation = ""
 
-    _parameter_constraints: dict = {
+    # Fitted attributes (set by fit). coef_ is an ndarray, or a CSR matrix after sparsify() or an MPI fit.
+    coef_: Any
+    intercept_: Any
+    classes_: NDArray[Any]
+    n_iter_: int
+    history_: list[dict[str, Any]]
+    primal_objective_: float
+    dual_objective_: float
+    dual_gap_: float
+    density_: Any
+    _alpha: NDArray[np.float64]
+    _alpha_classes: NDArray[Any]
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
         "C": [Interval(Real, 0, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -203,18 +258,18 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        C=1.0,
-        tol=0.1,
-        max_iter=1000,
-        shrinking=True,
-        fit_intercept=True,
-        intercept_scaling=1.0,
-        class_weight=None,
-        warm_start=False,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        C: float = 1.0,
+        tol: float = 0.1,
+        max_iter: int = 1000,
+        shrinking: bool = True,
+        fit_intercept: bool = True,
+        intercept_scaling: float = 1.0,
+        class_weight: dict[Any, float] | str | None = None,
+        warm_start: bool = False,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.C = C
         self.tol = tol
         self.max_iter = max_iter
@@ -227,16 +282,16 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
 
-    def _margin(self, n_classes) -> float:
+    def _margin(self, n_classes: int) -> float:
         return 1.0
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    @_typed_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model by exact dual coordinate ascent.
 
         Parameters
@@ -255,7 +310,9 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         self
         """
         if self.n_jobs is not None and self.n_jobs == 0:
-            raise ValueError("n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores")
+            raise ValueError(
+                "n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores"
+            )
         _check_float64_range(X)
         X, y = validate_data(
             self,
@@ -270,14 +327,18 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"y has {classes.shape[0]} class; xcsvm needs samples of at least two classes"
             )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        weights: NDArray[np.float64] = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
         if self.class_weight is not None:
             class_weight = compute_class_weight(self.class_weight, classes=classes, y=y)
         else:
             class_weight = np.ones(classes.shape[0])
-        upper = self.C * sample_weight * class_weight[y_index]
+        upper = self.C * weights * class_weight[y_index]
         if not np.any(upper > 0):
-            raise ValueError("all sample weights are zero; at least one sample needs a positive weight")
+            raise ValueError(
+                "all sample weights are zero; at least one sample needs a positive weight"
+            )
         n_classes = classes.shape[0]
         bias = float(self.intercept_scaling) if self.fit_intercept else 0.0
         if not sp.issparse(X) or X.format != "csr":
@@ -296,6 +357,7 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
                 f"(last violation {result.history[-1]['violation']:.3g} > tol={self.tol}); "
                 "increase max_iter or tol",
                 ConvergenceWarning,
+                stacklevel=1,  # attributed to xcsvm.estimators, as before (filters by module keep working)
             )
         self.classes_ = classes
         self._store_model(problem, result, bias, margin, n_threads)
@@ -306,7 +368,9 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             self._alpha_classes = classes
         return self
 
-    def _solve(self, problem, *, n_threads, margin, alpha):
+    def _solve(
+        self, problem: Problem, *, n_threads: int, margin: float, alpha: NDArray[np.float64] | None
+    ) -> SolveResult:
         """The solver behind :meth:`fit`: this machine's threads (MPI ranks in ``xcsvm.distributed``)."""
         return solve(
             self._formulation,
@@ -321,7 +385,9 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             alpha=alpha,
         )
 
-    def _store_model(self, problem, result, bias, margin, n_threads):
+    def _store_model(
+        self, problem: Problem, result: SolveResult, bias: float, margin: float, n_threads: int
+    ) -> None:
         """``coef_``, ``intercept_``, objectives and ``density_`` from the solver's weights.
 
         ``coef_`` is a view of the solver's weight buffer, not a copy (for WW
@@ -346,17 +412,20 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         self.dual_gap_ = relative_gap(primal, dual)
         self.density_ = float(np.count_nonzero(self.coef_)) / self.coef_.size
 
-    def _warm_start_alpha(self, classes, problem):
+    def _warm_start_alpha(
+        self, classes: NDArray[Any], problem: Problem
+    ) -> NDArray[np.float64] | None:
         """Previous dual variables made feasible for the new bounds, or None."""
         if not self.warm_start or not hasattr(self, "_alpha"):
             return None
-        alpha = self._alpha
+        alpha: NDArray[np.float64] = self._alpha
         n, K = problem.n_samples, problem.n_classes
         expected = (K, n) if self._formulation == "llw" else (n, K)
         if alpha.shape != expected or not np.array_equal(self._alpha_classes, classes):
             warnings.warn(
                 "warm_start ignored: the training set changed size or classes since the last fit",
                 UserWarning,
+                stacklevel=1,  # attributed to xcsvm.estimators, as before (filters by module keep working)
             )
             return None
         alpha = alpha.copy()
@@ -374,14 +443,25 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
                 alpha[over] *= (upper[over] / total[over])[:, None]
         return alpha
 
-    def _scores(self, X):
+    def _scores(self, X: MatrixLike) -> NDArray[np.float64]:
         check_is_fitted(self)
         _check_float64_range(X)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False, accept_large_sparse=True
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=False,
+            accept_large_sparse=True,
         )
         coef = self.coef_
-        if sp.issparse(X) and not sp.issparse(coef) and coef.dtype == np.float64 and coef.T.flags.c_contiguous:
+        scores: NDArray[np.float64]
+        if (
+            sp.issparse(X)
+            and not sp.issparse(coef)
+            and coef.dtype == np.float64
+            and coef.T.flags.c_contiguous
+        ):
             # Feature-major (the WW/CS fit's view): each non-zero reads all classes contiguously.
             out = np.empty((X.shape[0], coef.shape[0]))
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
@@ -391,7 +471,9 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             out = np.empty((X.shape[0], W.shape[0]))
             n_threads = effective_n_threads(self.n_jobs, X.shape[0])
             scores = sparse_ops.decision_scores(*csr_arrays(X), W, 0.0, out, n_threads)
-        elif sp.issparse(X):  # a sparse coef_ (sparsify, MPI): scipy's product mixes float32 and float64
+        elif sp.issparse(
+            X
+        ):  # a sparse coef_ (sparsify, MPI): scipy's product mixes float32 and float64
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
                 scores = np.asarray((X @ coef.T).toarray(), dtype=np.float64)
         else:
@@ -406,16 +488,19 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
             )
         return scores
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy of :meth:`predict` on ``(X, y)`` (weighted by ``sample_weight``).
 
         Computed directly, so that labels scikit-learn's metrics would call
         "continuous" (1.5, 2.5) or "unknown" (``Fraction``) work as in ``fit``.
         """
         correct = np.asarray(self.predict(X) == np.asarray(y), dtype=np.float64)
-        return float(np.average(correct, weights=sample_weight))
+        weights = (
+            None if sample_weight is None else np.asanyarray(sample_weight)
+        )  # as np.average does
+        return float(np.average(correct, weights=weights))
 
-    def decision_function(self, X):
+    def decision_function(self, X: MatrixLike) -> NDArray[np.float64]:
         """Class scores ``w_c^T x + b_c``.
 
         Returns
@@ -426,10 +511,11 @@ class _MultiClassSVM(SparseCoefMixin, ClassifierMixin, BaseEstimator):
         scores = self._scores(X)
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
         """Predicted labels ``argmax_c w_c^T x + b_c`` (Eq. III.1)."""
         scores = self._scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
+        labels: NDArray[Any] = self.classes_[np.argmax(scores, axis=1)]
+        return labels
 
 
 _PARAMETERS_DOC = """
@@ -524,12 +610,12 @@ class WWClassifier(_MultiClassSVM):
     )
     _formulation = "ww"
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model by exact dual coordinate ascent (multi-class, or multi-label for a 2-D ``y``).
 
         Parameters
@@ -549,12 +635,14 @@ class WWClassifier(_MultiClassSVM):
 
         if is_multilabel_target(y):
             self._validate_params()
-            return fit_multilabel(self, X, y, sample_weight)
+            # xcsvm.multilabel is outside the strictly typed modules (its functions are unannotated).
+            fitted: Self = fit_multilabel(self, X, y, sample_weight)  # type: ignore[no-untyped-call]
+            return fitted
         super().fit(X, y, sample_weight)
         self.multilabel_ = False
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: MatrixLike) -> NDArray[np.float64]:
         """Class scores ``w_c^T x + b_c``: (n_samples, n_labels) in multi-label mode, else as the base class.
 
         Returns
@@ -566,7 +654,7 @@ class WWClassifier(_MultiClassSVM):
             return self._scores(X)
         return super().decision_function(X)
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
         """Labels ``argmax_c w_c^T x + b_c``, or in multi-label mode an indicator matrix.
 
         Multi-label rule (``decision_rule_``, see
@@ -580,10 +668,12 @@ class WWClassifier(_MultiClassSVM):
         if getattr(self, "multilabel_", False):
             from xcsvm.multilabel import predict_multilabel
 
-            return predict_multilabel(self, self._scores(X))
+            # xcsvm.multilabel is outside the strictly typed modules (its functions are unannotated).
+            indicator: NDArray[Any] = predict_multilabel(self, self._scores(X))  # type: ignore[no-untyped-call]
+            return indicator
         return super().predict(X)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy; in multi-label mode the subset accuracy (scikit-learn's ``accuracy_score``)."""
         if getattr(self, "multilabel_", False):
             from sklearn.metrics import accuracy_score
@@ -643,26 +733,26 @@ class LLWClassifier(_MultiClassSVM):
 """
     )
     _formulation = "llw"
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_MultiClassSVM._parameter_constraints,
         "margin": [StrOptions({"thesis", "lee_lin_wahba"})],
     }
 
     def __init__(
         self,
-        C=1.0,
-        tol=0.1,
-        max_iter=1000,
-        shrinking=True,
-        fit_intercept=True,
-        intercept_scaling=1.0,
-        class_weight=None,
-        warm_start=False,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        margin="thesis",
-    ):
+        C: float = 1.0,
+        tol: float = 0.1,
+        max_iter: int = 1000,
+        shrinking: bool = True,
+        fit_intercept: bool = True,
+        intercept_scaling: float = 1.0,
+        class_weight: dict[Any, float] | str | None = None,
+        warm_start: bool = False,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        margin: str = "thesis",
+    ) -> None:
         super().__init__(
             C=C,
             tol=tol,
@@ -678,16 +768,18 @@ class LLWClassifier(_MultiClassSVM):
         )
         self.margin = margin
 
-    def _margin(self, n_classes) -> float:
+    def _margin(self, n_classes: int) -> float:
         return 1.0 if self.margin == "thesis" else 1.0 / (n_classes - 1)
 
 
 _CLASSES = {"ww": WWClassifier, "llw": LLWClassifier, "cs": CSClassifier}
 
 
-def estimator_class(formulation: str):
+def estimator_class(formulation: str) -> type[_MultiClassSVM]:
     """The estimator class of ``formulation`` ("ww", "llw" or "cs")."""
     try:
         return _CLASSES[formulation]
     except KeyError:
-        raise ValueError(f"unknown formulation {formulation!r}; use one of {sorted(_CLASSES)}") from None
+        raise ValueError(
+            f"unknown formulation {formulation!r}; use one of {sorted(_CLASSES)}"
+        ) from None

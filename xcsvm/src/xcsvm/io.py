@@ -25,13 +25,19 @@ comma-separated labels) and :func:`read_xc_repository` (the Extreme
 Classification Repository's format with its header line), both into
 ``(X CSR, Y 0/1 indicator CSR, labels)``.
 """
+
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    from xcsvm.estimators import _MultiClassSVM
 
 import numpy as np
 import numpy.typing as npt
@@ -41,8 +47,13 @@ from xcsvm._atomic import atomic_write
 from xcsvm.exceptions import ModelFileError
 
 __all__ = [
-    "FORMAT_VERSION", "write_model", "read_model", "save_model", "load_model",
-    "read_svmlight_multilabel", "read_xc_repository",
+    "FORMAT_VERSION",
+    "write_model",
+    "read_model",
+    "save_model",
+    "load_model",
+    "read_svmlight_multilabel",
+    "read_xc_repository",
 ]
 
 FORMAT_NAME = "xcsvm-model"
@@ -50,7 +61,7 @@ FORMAT_VERSION = 1
 FORMULATIONS = ("ww", "llw", "cs")
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -63,16 +74,16 @@ def _jsonable(value):
 
 
 def write_model(
-    path,
+    path: str | os.PathLike[str],
     *,
-    coef,
-    intercept,
-    classes,
+    coef: Any,
+    intercept: npt.ArrayLike,
+    classes: npt.ArrayLike,
     formulation: str,
-    params: dict | None = None,
-    fit_info: dict | None = None,
+    params: dict[str, Any] | None = None,
+    fit_info: dict[str, Any] | None = None,
     mode: str = "multiclass",
-    decision_rule: tuple | None = None,
+    decision_rule: tuple[str, float] | None = None,
 ) -> Path:
     """Write a model from plain arrays (also used by the MPI solver on rank 0).
 
@@ -127,16 +138,20 @@ def write_model(
             f"and classes {classes.shape[0] if classes.ndim else 0}"
         )
     if not (np.all(np.isfinite(coef.data)) and np.all(np.isfinite(intercept))):
-        raise ValueError("coef or intercept holds NaN or infinite values; such a model cannot be saved")
+        raise ValueError(
+            "coef or intercept holds NaN or infinite values; such a model cannot be saved"
+        )
     if n_classes > 1 and not np.all(classes[1:] > classes[:-1]):
-        raise ValueError("classes must be distinct and sorted (as a fitted estimator's classes_ are)")
+        raise ValueError(
+            "classes must be distinct and sorted (as a fitted estimator's classes_ are)"
+        )
     fit_info = {
         key: None if isinstance(value, float) and not np.isfinite(value) else value
         for key, value in _jsonable(fit_info or {}).items()
     }
     from xcsvm import __version__
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "xcsvm_version": __version__,
@@ -147,10 +162,11 @@ def write_model(
         "fit": fit_info,
     }
     if mode != "multiclass":
+        assert decision_rule is not None  # _mode_problem refused a multi-label model without one
         metadata["mode"] = mode
         metadata["decision_rule"] = {"name": decision_rule[0], "value": float(decision_rule[1])}
 
-    def write(stream):
+    def write(stream: IO[Any]) -> None:
         np.savez(
             stream,
             metadata=np.array(json.dumps(metadata)),
@@ -166,7 +182,9 @@ def write_model(
 
 _FIT_NUMBERS = ("n_iter", "dual_gap", "primal_objective", "dual_objective")
 _ENTRIES = ("metadata", "coef_data", "coef_indices", "coef_indptr", "intercept", "classes")
-_REDO = "the file is damaged or was not written by xcsvm; save the model again (or restore a good copy)"
+_REDO = (
+    "the file is damaged or was not written by xcsvm; save the model again (or restore a good copy)"
+)
 #: Largest metadata JSON read (bytes); real metadata is a few hundred bytes.
 _MAX_METADATA = 1 << 20
 
@@ -178,7 +196,7 @@ def _memory_bytes() -> int:
         return 1 << 40
 
 
-def _read_entries(path: Path) -> dict:
+def _read_entries(path: Path) -> dict[str, np.ndarray]:
     """The arrays of the archive, each checked against its ``.npy`` header first.
 
     A header declaring more bytes than the entry holds (or object dtypes) is
@@ -188,7 +206,7 @@ def _read_entries(path: Path) -> dict:
     import zipfile
 
     fmt = np.lib.format
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -207,11 +225,19 @@ def _read_entries(path: Path) -> dict:
                 with archive.open(info) as stream:
                     version = fmt.read_magic(stream)
                     if version not in ((1, 0), (2, 0), (3, 0)):
-                        raise ModelFileError(f"{path}: entry {name!r} has .npy version {version}; {_REDO}")
-                    reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                        raise ModelFileError(
+                            f"{path}: entry {name!r} has .npy version {version}; {_REDO}"
+                        )
+                    reader = (
+                        fmt.read_array_header_1_0
+                        if version == (1, 0)
+                        else fmt.read_array_header_2_0
+                    )
                     shape, _, dtype = reader(stream, max_header_size=10000)
                     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-                        raise ModelFileError(f"{path}: entry {name!r} has dtype {dtype}, not plain data; {_REDO}")
+                        raise ModelFileError(
+                            f"{path}: entry {name!r} has dtype {dtype}, not plain data; {_REDO}"
+                        )
                     declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
                     present = info.file_size - stream.tell()
                     if declared != present:
@@ -220,7 +246,9 @@ def _read_entries(path: Path) -> dict:
                             f"but holds {present} bytes; {_REDO}"
                         )
                     if name == "metadata" and declared > _MAX_METADATA:
-                        raise ModelFileError(f"{path}: metadata of {declared} bytes is not model metadata; {_REDO}")
+                        raise ModelFileError(
+                            f"{path}: metadata of {declared} bytes is not model metadata; {_REDO}"
+                        )
                 with archive.open(info) as stream:
                     arrays[name] = fmt.read_array(stream, allow_pickle=False)
     except ModelFileError:
@@ -234,7 +262,7 @@ def _read_entries(path: Path) -> dict:
     return arrays
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -242,7 +270,7 @@ MODES = ("multiclass", "multilabel")
 DECISION_RULES = ("threshold", "relative", "top_k")
 
 
-def _mode_problem(mode, formulation, decision_rule) -> str:
+def _mode_problem(mode: Any, formulation: str, decision_rule: Any) -> str:
     """What is wrong with a (mode, formulation, decision rule) combination, or ""."""
     if mode not in MODES:
         return f"mode must be one of {MODES}, got {mode!r}"
@@ -251,25 +279,31 @@ def _mode_problem(mode, formulation, decision_rule) -> str:
     if formulation != "ww":
         return f"multi-label models are WW models, got formulation {formulation!r}"
     if (
-        not isinstance(decision_rule, (tuple, list)) or len(decision_rule) != 2
+        not isinstance(decision_rule, (tuple, list))
+        or len(decision_rule) != 2
         or decision_rule[0] not in DECISION_RULES
-        or not isinstance(decision_rule[1], (int, float)) or isinstance(decision_rule[1], bool)
+        or not isinstance(decision_rule[1], (int, float))
+        or isinstance(decision_rule[1], bool)
         or not np.isfinite(decision_rule[1])
     ):
         return f"a multi-label model needs a decision rule (name in {DECISION_RULES}, finite value), got {decision_rule!r}"
     return ""
 
 
-def _check_metadata(path, arrays) -> dict:
+def _check_metadata(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     raw = arrays["metadata"]
     if raw.shape != () or raw.dtype.kind != "U":
-        raise ModelFileError(f"{path}: metadata is a {raw.dtype} array of shape {raw.shape}, not a JSON string; {_REDO}")
+        raise ModelFileError(
+            f"{path}: metadata is a {raw.dtype} array of shape {raw.shape}, not a JSON string; {_REDO}"
+        )
     try:
         metadata = json.loads(str(raw))
     except (ValueError, RecursionError) as error:
         raise ModelFileError(f"{path}: metadata is not valid JSON ({error}); {_REDO}") from error
     if not isinstance(metadata, dict):
-        raise ModelFileError(f"{path}: metadata is a JSON {type(metadata).__name__}, not an object; {_REDO}")
+        raise ModelFileError(
+            f"{path}: metadata is a JSON {type(metadata).__name__}, not an object; {_REDO}"
+        )
     if metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(
             f"{path} is not an xcsvm model (format={metadata.get('format')!r}); load a file written by "
@@ -289,28 +323,38 @@ def _check_metadata(path, arrays) -> dict:
     for key, low in (("n_classes", 1), ("n_features", 1)):
         value = metadata.get(key)
         if not _is_int(value) or value < low:
-            raise ModelFileError(f"{path}: metadata {key}={value!r} is not an integer >= {low}; {_REDO}")
+            raise ModelFileError(
+                f"{path}: metadata {key}={value!r} is not an integer >= {low}; {_REDO}"
+            )
     for key in ("params", "fit"):
         if not isinstance(metadata.get(key, {}), dict):
             raise ModelFileError(f"{path}: metadata {key!r} is not a JSON object; {_REDO}")
     for key in _FIT_NUMBERS:  # the facts load_model sets as attributes; others are informational
         value = metadata.get("fit", {}).get(key)
         ok = value is None or (
-            _is_int(value) if key == "n_iter" else isinstance(value, (int, float)) and not isinstance(value, bool)
+            _is_int(value)
+            if key == "n_iter"
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
         )
         if not ok or (isinstance(value, float) and not np.isfinite(value)):
-            raise ModelFileError(f"{path}: fit information {key}={value!r} is not a finite number; {_REDO}")
+            raise ModelFileError(
+                f"{path}: fit information {key}={value!r} is not a finite number; {_REDO}"
+            )
     mode = metadata.get("mode", "multiclass")
     rule = metadata.get("decision_rule")
-    rule = (rule.get("name"), rule.get("value")) if isinstance(rule, dict) and len(rule) == 2 else rule
+    rule = (
+        (rule.get("name"), rule.get("value")) if isinstance(rule, dict) and len(rule) == 2 else rule
+    )
     problem = _mode_problem(mode, metadata["formulation"], rule)
     if problem:
         raise ModelFileError(f"{path}: {problem}; {_REDO}")
     return metadata
 
 
-def _check_arrays(path, arrays, n_classes, n_features):
-    def fail(what):
+def _check_arrays(
+    path: Path, arrays: dict[str, np.ndarray], n_classes: int, n_features: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], np.ndarray]:
+    def fail(what: str) -> NoReturn:
         raise ModelFileError(f"{path}: {what}; {_REDO}")
 
     dense_bytes = 8 * n_classes * n_features
@@ -322,11 +366,16 @@ def _check_arrays(path, arrays, n_classes, n_features):
     data, indices, indptr = arrays["coef_data"], arrays["coef_indices"], arrays["coef_indptr"]
     intercept, classes = arrays["intercept"], arrays["classes"]
     for name, array, kinds in (
-        ("coef_data", data, "f"), ("coef_indices", indices, "iu"), ("coef_indptr", indptr, "iu"),
-        ("intercept", intercept, "f"), ("classes", classes, "biufU"),
+        ("coef_data", data, "f"),
+        ("coef_indices", indices, "iu"),
+        ("coef_indptr", indptr, "iu"),
+        ("intercept", intercept, "f"),
+        ("classes", classes, "biufU"),
     ):
         if array.ndim != 1 or array.dtype.kind not in kinds:
-            fail(f"{name} is a {array.dtype} array of shape {array.shape}, expected a 1-d array of kind {kinds!r}")
+            fail(
+                f"{name} is a {array.dtype} array of shape {array.shape}, expected a 1-d array of kind {kinds!r}"
+            )
     if indptr.shape[0] != n_classes + 1:
         fail(f"coef_indptr has {indptr.shape[0]} entries, expected n_classes + 1 = {n_classes + 1}")
     if data.shape != indices.shape:
@@ -347,7 +396,9 @@ def _check_arrays(path, arrays, n_classes, n_features):
     ends = indptr[1:-1] - 1  # last entry of each row but the last: no order across rows
     within_row[ends[(ends >= 0) & (ends < within_row.size)]] = False
     if np.any(np.diff(indices)[within_row] <= 0):
-        fail("coefficient column indices are not in canonical CSR form (sorted, no duplicates, in each row)")
+        fail(
+            "coefficient column indices are not in canonical CSR form (sorted, no duplicates, in each row)"
+        )
     if not np.all(np.isfinite(data)):
         fail("coef_data holds NaN or infinite coefficients")
     if intercept.shape[0] != n_classes:
@@ -365,11 +416,13 @@ def _check_arrays(path, arrays, n_classes, n_features):
     try:
         coef.check_format(full_check=True)
     except ValueError as error:
-        fail(f"coefficient arrays are not a valid CSR matrix of shape {(n_classes, n_features)} ({error})")
+        fail(
+            f"coefficient arrays are not a valid CSR matrix of shape {(n_classes, n_features)} ({error})"
+        )
     return coef.toarray(), intercept.astype(np.float64), classes
 
 
-def read_model(path) -> dict:
+def read_model(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a model file into plain arrays, validating everything before building anything.
 
     The archive is read without pickle; every entry's ``.npy`` header is
@@ -403,7 +456,9 @@ def read_model(path) -> dict:
     missing = set(_ENTRIES) - set(arrays)
     if missing:
         raise ModelFileError(f"{path} lacks the entries {sorted(missing)}; {_REDO}")
-    coef, intercept, classes = _check_arrays(path, arrays, metadata["n_classes"], metadata["n_features"])
+    coef, intercept, classes = _check_arrays(
+        path, arrays, metadata["n_classes"], metadata["n_features"]
+    )
     return {
         "coef": coef,
         "intercept": intercept,
@@ -416,7 +471,7 @@ def read_model(path) -> dict:
     }
 
 
-def save_model(path, estimator) -> Path:
+def save_model(path: str | os.PathLike[str], estimator: _MultiClassSVM) -> Path:
     """Save a fitted :class:`~xcsvm.WWClassifier`, ``LLWClassifier`` or ``CSClassifier``.
 
     Examples
@@ -449,12 +504,13 @@ def save_model(path, estimator) -> Path:
         fit_info=fit_info,
         **(
             {"mode": "multilabel", "decision_rule": estimator.decision_rule_}
-            if getattr(estimator, "multilabel_", False) else {}
+            if getattr(estimator, "multilabel_", False)
+            else {}
         ),
     )
 
 
-def load_model(path):
+def load_model(path: str | os.PathLike[str]) -> _MultiClassSVM:
     """Load a model written by :func:`save_model` or :func:`write_model` as an estimator.
 
     The file is validated completely (see :func:`read_model`) before the
@@ -477,7 +533,9 @@ def load_model(path):
     try:
         estimator._validate_params()  # sklearn's own parameter check, as fit would run it
     except (ValueError, TypeError) as error:
-        raise ModelFileError(f"{path}: stored parameters are not valid ({error}); {_REDO}") from error
+        raise ModelFileError(
+            f"{path}: stored parameters are not valid ({error}); {_REDO}"
+        ) from error
     estimator.coef_ = content["coef"]
     estimator.intercept_ = content["intercept"]
     estimator.classes_ = content["classes"]
@@ -555,7 +613,9 @@ def _label_indicator(
                     f"{classes.size} given labels; pass unknown_labels='ignore' to drop such labels"
                 )
             row, columns = row[known], columns[known]
-    Y = sp.csr_matrix((np.ones(columns.size, dtype=np.int64), (row, columns)), shape=(n_rows, classes.size))
+    Y = sp.csr_matrix(
+        (np.ones(columns.size, dtype=np.int64), (row, columns)), shape=(n_rows, classes.size)
+    )
     Y.sort_indices()
     return Y, classes
 
@@ -635,10 +695,14 @@ def read_svmlight_multilabel(
     if labels is not None:
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.dtype.kind not in "iu" or np.any(np.diff(labels) <= 0):
-            raise ValueError("labels must be a sorted 1-d array of distinct integers (as returned for the training file)")
+            raise ValueError(
+                "labels must be a sorted 1-d array of distinct integers (as returned for the training file)"
+            )
         labels = labels.astype(np.int64)
     try:
-        X, label_sets = load_svmlight_file(str(path), zero_based=zero_based, dtype=np.float64, multilabel=True)
+        X, label_sets = load_svmlight_file(
+            str(path), zero_based=zero_based, dtype=np.float64, multilabel=True
+        )
     except FileNotFoundError:
         raise
     except OverflowError as error:
@@ -647,8 +711,14 @@ def read_svmlight_multilabel(
             f"{np.iinfo(np.int32).max}: renumber the features"
         ) from error
     except (ValueError, RuntimeError, UnicodeDecodeError) as error:
-        hint = " (indices start at 0 here: pass zero_based=True)" if "index 0" in str(error).lower() else ""
-        raise DataFormatError(f"{path} is not a valid multi-label svmlight/LIBSVM file: {error}{hint}") from error
+        hint = (
+            " (indices start at 0 here: pass zero_based=True)"
+            if "index 0" in str(error).lower()
+            else ""
+        )
+        raise DataFormatError(
+            f"{path} is not a valid multi-label svmlight/LIBSVM file: {error}{hint}"
+        ) from error
     if X.shape[0] == 0:
         raise DataFormatError(f"{path} contains no samples")
     X = sp.csr_matrix(X)
@@ -658,7 +728,9 @@ def read_svmlight_multilabel(
             X = X[:, :n_features]
         else:
             X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
-    Y, labels = _label_indicator(path, label_sets, X.shape[0], classes=labels, unknown_labels=unknown_labels)
+    Y, labels = _label_indicator(
+        path, label_sets, X.shape[0], classes=labels, unknown_labels=unknown_labels
+    )
     return X, Y, labels
 
 
@@ -714,19 +786,25 @@ def read_xc_repository(path: str | os.PathLike[str]) -> tuple[Any, Any, np.ndarr
             )
         n_points, n_features, n_labels = (int(f) for f in fields)
         if n_features < 1 or n_labels < 1:
-            raise DataFormatError(f"{path}: header declares {n_features} features and {n_labels} labels; both must be >= 1")
+            raise DataFormatError(
+                f"{path}: header declares {n_features} features and {n_labels} labels; both must be >= 1"
+            )
         try:
             X, label_sets = load_svmlight_file(
                 stream, zero_based=True, n_features=n_features, dtype=np.float64, multilabel=True
             )
         except OverflowError as error:
-            raise DataFormatError(f"{path}: feature index too large for the header's {n_features} features ({error})") from error
+            raise DataFormatError(
+                f"{path}: feature index too large for the header's {n_features} features ({error})"
+            ) from error
         except (ValueError, RuntimeError, UnicodeDecodeError) as error:
             if "n_features was set" in str(error):
                 raise DataFormatError(
                     f"{path}: a feature index is >= n_features={n_features} declared by the header ({error})"
                 ) from error
-            raise DataFormatError(f"{path} is not a valid Extreme Classification Repository file: {error}") from error
+            raise DataFormatError(
+                f"{path} is not a valid Extreme Classification Repository file: {error}"
+            ) from error
     if X.shape[0] != n_points:
         raise DataFormatError(
             f"{path}: the header declares {n_points} points but the file holds {X.shape[0]} "

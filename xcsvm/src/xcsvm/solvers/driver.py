@@ -15,6 +15,7 @@ class order in place and the class-major result is a transposed *view* of
 the same buffer, so a fit holds X, one weight matrix and the dual variables
 (BENCHMARKS.md, "Peak memory of fit").
 """
+
 from __future__ import annotations
 
 import time
@@ -28,7 +29,15 @@ from xcsvm.solvers import cs, llw, ww
 from xcsvm.solvers.problem import Problem, dual_objective, primal_objective
 from xcsvm.solvers.schedule import balanced_groups, ww_schedule
 
-__all__ = ["SolveResult", "solve", "run_epochs", "primal_from_dual", "objectives", "relative_gap", "LLW_CHUNKS"]
+__all__ = [
+    "SolveResult",
+    "solve",
+    "run_epochs",
+    "primal_from_dual",
+    "objectives",
+    "relative_gap",
+    "LLW_CHUNKS",
+]
 
 #: LLW re-centres wbar after every tenth of an epoch (Sec. 4.1.1).
 LLW_CHUNKS = 10
@@ -158,7 +167,9 @@ def all_finite(A: np.ndarray, block: int = 1 << 20) -> bool:
 class _Epochs:
     """One callable per formulation: ``epoch(shrink) -> (violation, n_visited)``."""
 
-    def __init__(self, formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups=None):
+    def __init__(
+        self, formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups=None
+    ):
         """``W``: initial class-major weights (warm start), or None for zeros.
 
         LLW keeps ``W`` itself (class-major, a new zero matrix when None); WW
@@ -191,8 +202,10 @@ class _Epochs:
             self.blocks, self.rounds = ww_schedule(self.n_groups)
             # In a fused block a group whose width fills 128-byte units goes first:
             # no padding columns inside the block then.
-            self.blocks = [tuple(sorted(block, key=lambda g: len(self.groups[g]) % PAD != 0))
-                           for block in self.blocks]
+            self.blocks = [
+                tuple(sorted(block, key=lambda g: len(self.groups[g]) % PAD != 0))
+                for block in self.blocks
+            ]
             self.fused_of_group = np.full(self.n_groups, -1, dtype=np.int32)
             for f, block in enumerate(self.blocks[self.n_groups :]):
                 self.fused_of_group[list(block)] = f
@@ -255,7 +268,9 @@ class _Epochs:
         n_slots = self.rounds.shape[1]
         width = int(np.diff(self.block_class_ptr).max())
         self.scratch = _aligned_zeros((n_slots, -(-2 * width // PAD) * PAD))
-        self.scratch_index = _aligned_zeros((n_slots, -(-width // (2 * PAD)) * 2 * PAD), dtype=np.int32)
+        self.scratch_index = _aligned_zeros(
+            (n_slots, -(-width // (2 * PAD)) * 2 * PAD), dtype=np.int32
+        )
 
     def block_order(self, rng):
         """Visiting order of one WW epoch: every block's samples, shuffled (CSR-like ``order, ptr``).
@@ -300,16 +315,41 @@ class _Epochs:
         if self.formulation == "ww":
             order, ptr = self.block_order(self.rng)
             return ww.ww_epoch_t(
-                *p.csr_arrays, p.sq_norms, p.upper, p.y, ptr, order, self.block_class_ptr,
-                self.block_classes, self.block_col0, self.class_col, self.rounds, self.alpha,
-                self.stale, self.WT, self.scratch, self.scratch_index, p.bias, shrink,
+                *p.csr_arrays,
+                p.sq_norms,
+                p.upper,
+                p.y,
+                ptr,
+                order,
+                self.block_class_ptr,
+                self.block_classes,
+                self.block_col0,
+                self.class_col,
+                self.rounds,
+                self.alpha,
+                self.stale,
+                self.WT,
+                self.scratch,
+                self.scratch_index,
+                p.bias,
+                shrink,
                 self.n_threads,
             )
         order = self.rng.permutation(p.n_samples).astype(np.int32)
         if self.formulation == "cs":
             return cs.cs_epoch(
-                *p.csr_arrays, p.sq_norms, p.upper, p.y, order, self.alpha, self.stale,
-                self.WT, self.workspace, self.active, p.bias, shrink,
+                *p.csr_arrays,
+                p.sq_norms,
+                p.upper,
+                p.y,
+                order,
+                self.alpha,
+                self.stale,
+                self.WT,
+                self.workspace,
+                self.active,
+                p.bias,
+                shrink,
             )
         violation, visited = 0.0, 0
         rows = self.class_row
@@ -317,8 +357,20 @@ class _Epochs:
         # Algorithm 1: per tenth of the epoch, the classes given wbar, then wbar.
         for chunk in np.array_split(order, LLW_CHUNKS):
             v, m = llw.llw_pass(
-                *p.csr_arrays, p.sq_norms, p.upper, p.y, np.ascontiguousarray(chunk), rows, rows,
-                self.alpha, self.stale, self.W, p.bias, self.margin, shrink, self.n_threads,
+                *p.csr_arrays,
+                p.sq_norms,
+                p.upper,
+                p.y,
+                np.ascontiguousarray(chunk),
+                rows,
+                rows,
+                self.alpha,
+                self.stale,
+                self.W,
+                p.bias,
+                self.margin,
+                shrink,
+                self.n_threads,
             )
             violation, visited = max(violation, v), visited + m
             self.recenter(total)
@@ -401,15 +453,22 @@ def run_epochs(
     evaluate = show if evaluate is None else evaluate
     bar = tqdm(total=max_iter, desc=label, disable=not show, leave=False)
     if show:
-        tqdm.write(f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}")
+        tqdm.write(
+            f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}"
+        )
     n_iter = 0
     try:
         for n_iter in range(1, max_iter + 1):
             shrunk = shrink_next
             start = time.perf_counter()
             violation, visited = epoch(shrunk)
-            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk,
-                      "seconds": time.perf_counter() - start}
+            record = {
+                "epoch": n_iter,
+                "violation": violation,
+                "active": visited,
+                "shrunk": shrunk,
+                "seconds": time.perf_counter() - start,
+            }
             if evaluate and objectives is not None:
                 primal, dual = objectives()
                 record.update(primal=primal, dual=dual, gap=relative_gap(primal, dual))
@@ -512,7 +571,9 @@ def solve(
         W = primal_from_dual(formulation, problem, alpha)
     del fresh_alpha
     if ww_groups is not None and (formulation != "ww" or int(ww_groups) < 1):
-        raise ValueError(f"ww_groups must be a positive int and only applies to 'ww', got {ww_groups!r}")
+        raise ValueError(
+            f"ww_groups must be a positive int and only applies to 'ww', got {ww_groups!r}"
+        )
     epochs = _Epochs(formulation, problem, alpha, stale, W, n_threads, rng, margin, ww_groups)
     del W
     n_variables = problem.n_samples * (problem.n_classes - 1)
@@ -520,17 +581,35 @@ def solve(
         n_variables = problem.n_samples * problem.n_classes
 
     def current_objectives():
-        return objectives(formulation, problem, epochs.class_major(), alpha, margin, n_threads, centred=False)
+        return objectives(
+            formulation, problem, epochs.class_major(), alpha, margin, n_threads, centred=False
+        )
 
     n_iter, converged, history = run_epochs(
-        epochs, tol=tol, max_iter=max_iter, shrinking=shrinking, n_variables=n_variables,
-        fixed_epochs=fixed_epochs, objectives=current_objectives, show=verbose > 0,
+        epochs,
+        tol=tol,
+        max_iter=max_iter,
+        shrinking=shrinking,
+        n_variables=n_variables,
+        fixed_epochs=fixed_epochs,
+        objectives=current_objectives,
+        show=verbose > 0,
         label=f"xcsvm {formulation.upper()}",
     )
-    return SolveResult(W=epochs.finish(), alpha=alpha, n_iter=n_iter, converged=converged, history=history)
+    return SolveResult(
+        W=epochs.finish(), alpha=alpha, n_iter=n_iter, converged=converged, history=history
+    )
 
 
-def objectives(formulation, problem, W, alpha, margin=1.0, n_threads=1, centred=True):
+def objectives(
+    formulation: str,
+    problem: Problem,
+    W: np.ndarray,
+    alpha: np.ndarray,
+    margin: float = 1.0,
+    n_threads: int = 1,
+    centred: bool = True,
+) -> tuple[float, float]:
     """``(primal, dual)`` of ``W`` (LLW: evaluated at the centred W; ``centred=False`` centres a copy)."""
     if formulation == "llw" and not centred:
         W = W - W.mean(axis=0)

@@ -9,9 +9,11 @@ It is the one boundary of both front ends: the estimators and the MPI ranks
 score the samples a block at a time and read ``W`` in whatever layout it has
 (no copy of ``W``, no ``W * W`` temporary).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,10 +87,12 @@ class Problem:
 
     def matrix(self) -> sp.csr_matrix:
         """X as a scipy CSR matrix sharing the arrays (without the constant feature)."""
-        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_samples, self.n_features))
+        return sp.csr_matrix(
+            (self.data, self.indices, self.indptr), shape=(self.n_samples, self.n_features)
+        )
 
 
-def csr_arrays(X):
+def csr_arrays(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR arrays of ``X`` with one index dtype, copying only what must change."""
     X = sp.csr_matrix(X) if not sp.issparse(X) or X.format != "csr" else X
     data = np.ascontiguousarray(X.data)
@@ -117,7 +121,11 @@ def prepare_problem(X, y, n_classes, upper, bias=0.0) -> Problem:
         # ||x_i||^2 is the curvature of every dual step (Eq. III.16); inf makes every
         # step 0 (W = 0) or NaN (CS), so no fit would be right.
         row = overflow[0]
-        largest = float(np.max(np.abs(data[indptr[row]:indptr[row + 1]]))) if indptr[row + 1] > indptr[row] else 0.0
+        largest = (
+            float(np.max(np.abs(data[indptr[row] : indptr[row + 1]])))
+            if indptr[row + 1] > indptr[row]
+            else 0.0
+        )
         raise ValueError(
             f"X has {overflow.size} row(s) whose squared norm ||x||^2 overflows float{8 * data.itemsize} "
             f"(first: row {row}, largest |x| = {largest:.3g}); the solver needs ||x||^2 as a finite number. "
@@ -156,12 +164,20 @@ def prepare_problem(X, y, n_classes, upper, bias=0.0) -> Problem:
 SCORE_BLOCK = 2048
 
 
-def scores(problem: Problem, W: np.ndarray, n_threads: int = 1, start: int = 0, stop: int | None = None) -> np.ndarray:
+def scores(
+    problem: Problem, W: np.ndarray, n_threads: int = 1, start: int = 0, stop: int | None = None
+) -> np.ndarray:
     """Decision scores ``X[start:stop] W^T`` (rows of W, any memory layout) without converting X."""
     stop = problem.n_samples if stop is None else stop
     out = np.empty((stop - start, W.shape[0]))
     return sparse_ops.decision_scores_strided(
-        problem.data, problem.indices, problem.indptr[start : stop + 1], W, problem.bias, out, n_threads
+        problem.data,
+        problem.indices,
+        problem.indptr[start : stop + 1],
+        W,
+        problem.bias,
+        out,
+        n_threads,
     )
 
 
