@@ -47,10 +47,13 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 
 __all__ = ["quiet_backend_startup", "is_startup_noise", "nvidia_gpu_present", "keras_backend_name"]
 
-_ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_ABSL_BANNER = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+)
 # absl's prefix: severity letter, MMDD, time, thread id, file:line]
 _ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./-]+:\d+\] ")
 # The second line of cpu_feature_guard's INFO message.
@@ -170,14 +173,16 @@ def quiet_backend_startup() -> None:
                 sys.stderr.flush()
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     """``python -m shared_datasets.startup MODULE [ARG ...]``: runs ``python -m MODULE ARG ...``
     after :func:`quiet_backend_startup`."""
     import runpy
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0].startswith("-"):
-        sys.exit("usage: python -m shared_datasets.startup MODULE [ARG ...] (runs python -m MODULE ARG ...)")
+        sys.exit(
+            "usage: python -m shared_datasets.startup MODULE [ARG ...] (runs python -m MODULE ARG ...)"
+        )
     quiet_backend_startup()
     sys.argv = argv
     runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
