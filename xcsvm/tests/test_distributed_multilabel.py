@@ -18,7 +18,7 @@ from xcsvm.distributed import DistributedWWClassifier  # noqa: E402
 from xcsvm.distributed.exchange import CountingComm  # noqa: E402
 
 #: The estimator parameters of every fit here (thread and MPI).
-FIT = dict(C=1.0, tol=1e-7, max_iter=100000, intercept_scaling=1.0, random_state=0)
+FIT = dict(C=0.3, tol=1e-7, max_iter=100000, intercept_scaling=1.0, random_state=0)
 
 
 def problems():
@@ -82,20 +82,20 @@ def test_warm_start_is_refused_over_mpi():
 
 
 @pytest.mark.skipif(not mpiexec_available(), reason="mpiexec not installed next to the interpreter")
-@pytest.mark.parametrize("n_ranks", [2, 3])
-def test_ranks_reach_the_thread_optimum(tmp_path, references, n_ranks):
+def test_two_and_three_ranks_reach_the_thread_optimum(tmp_path, references):
     out = tmp_path / "out.json"
-    completed, _ = run_mpi(n_ranks, ["_mpi_multilabel_driver.py", out], timeout=120)
+    # One job of 3 ranks fits on all of them, then on ranks 0 and 1 alone (a split communicator).
+    completed, _ = run_mpi(3, ["_mpi_multilabel_driver.py", out], timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    result = json.loads(out.read_text())
-    assert result["size"] == n_ranks
-    for (X, Y, _), (thread, optimum), model in zip(problems(), references, result["results"]):
-        _check(model, thread, optimum)
-        assert model["held"] == [True] + [False] * (n_ranks - 1)  # coef_ on rank 0 only
-        owned = model["owned"]
-        assert len(owned) == n_ranks and sorted(sum(owned, [])) == list(range(Y.shape[1]))
-        # Scores agree to the weights' distance (predict may differ where two labels are tied).
-        np.testing.assert_allclose(np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4)
-    if n_ranks == 3:
-        assert [len(o) for o in result["results"][1]["owned"]][-1] == 0  # two labels, three ranks: one idle
-        assert [len(o) for o in result["results"][0]["owned"]] in ([2, 2, 1], [2, 1, 2], [1, 2, 2])
+    runs = json.loads(out.read_text())
+    assert sorted(runs) == ["2", "3"]
+    for n_ranks in (2, 3):
+        for (X, Y, _), (thread, optimum), model in zip(problems(), references, runs[str(n_ranks)]):
+            _check(model, thread, optimum)
+            assert model["held"] == [True] + [False] * (n_ranks - 1)  # coef_ on rank 0 only
+            owned = model["owned"]
+            assert len(owned) == n_ranks and sorted(sum(owned, [])) == list(range(Y.shape[1]))
+            # Scores agree to the weights' distance (predict may differ where two labels are tied).
+            np.testing.assert_allclose(np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4)
+    assert sorted(len(o) for o in runs["3"][0]["owned"]) == [1, 2, 2]
+    assert [len(o) for o in runs["3"][1]["owned"]] == [1, 1, 0]  # two labels, three ranks: one idle
