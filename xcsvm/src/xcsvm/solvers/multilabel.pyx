@@ -48,11 +48,10 @@ from cython.parallel cimport parallel, prange
 
 import numpy as np
 
-from xcsvm.solvers._sparse cimport XCSVM_PREFETCH, floating_t, index_t
+from xcsvm.solvers._sparse cimport STALE_LIMIT, XCSVM_PREFETCH, floating_t, index_t
 
 from libc.math cimport fabs
 
-cdef unsigned char STALE_LIMIT = 3
 cdef unsigned char STALE_CAP = 254
 cdef unsigned char EXCLUDED = 255
 cdef Py_ssize_t SLOT_STRIDE = 16
