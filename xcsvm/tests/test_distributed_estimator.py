@@ -94,3 +94,19 @@ def test_two_ranks_fit_the_estimator_with_class_weights(tmp_path):
     assert report["dual"] <= optimum * (1 + 1e-7) <= report["primal"] * (1 + 1e-7)
     assert (report["primal"] - optimum) / optimum < 1e-5
     assert report["other_rank_coef"] is None  # only rank 0 holds the model
+
+
+@pytest.mark.parametrize("cls", [DistributedWWClassifier, DistributedLLWClassifier])
+def test_check_estimator_on_one_process(cls):
+    """scikit-learn's estimator checks on COMM_WORLD of one process (the default ``comm``).
+
+    The same expected failures as the single-machine estimators (the default
+    tol=0.1 stops before the sample-weight equivalence's rtol=1e-7);
+    ``DistributedWWClassifier`` also passes the multi-label checks.
+    """
+    from sklearn.utils.estimator_checks import check_estimator
+    from test_estimators import EXPECTED_FAILURES
+
+    results = check_estimator(cls(random_state=0), expected_failed_checks=EXPECTED_FAILURES)
+    names = {result["check_name"] for result in results if result["status"] == "passed"}
+    assert ("check_classifiers_multilabel_representation_invariance" in names) == (cls is DistributedWWClassifier)
