@@ -88,9 +88,13 @@ def test_quiet_backend_startup_keeps_every_other_line(tmp_path, gpu):
         import os
         print(os.environ["TF_CPP_MIN_LOG_LEVEL"], os.environ.get("JAX_PLATFORMS"))
     """)
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "JAX_PLATFORMS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "JAX_PLATFORMS")
+    }
     env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "None"]
     lines = done.stderr.splitlines()
@@ -111,10 +115,14 @@ def test_jax_on_a_machine_without_gpu_uses_the_cpu_platform():
     """)
     env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
     env["KERAS_BACKEND"] = "jax"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.stdout.strip() == "cpu"
     env["JAX_PLATFORMS"] = "cuda"  # the user's choice stands
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.stdout.strip() == "cuda"
 
 
@@ -127,11 +135,21 @@ def test_launcher_runs_the_module_as_main_after_a_quiet_start(tmp_path):
     env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-m", "shared_datasets.startup", "entry", "--quick", "--out", "x"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str([str(tmp_path / "entry.py"), "--quick", "--out", "x"])
     assert ONEDNN not in done.stderr and REAL_ERROR in done.stderr
-    usage = subprocess.run([sys.executable, "-m", "shared_datasets.startup"], env=env,
-                           capture_output=True, text=True, timeout=60)
-    assert usage.returncode == 1 and "usage: python -m shared_datasets.startup MODULE" in usage.stderr
+    usage = subprocess.run(
+        [sys.executable, "-m", "shared_datasets.startup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        usage.returncode == 1 and "usage: python -m shared_datasets.startup MODULE" in usage.stderr
+    )

@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: cached LSHTC-like data, metrics, peak memory, tables."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,16 @@ import scipy.sparse as sp
 CACHE = Path(os.environ.get("XCSVM_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 
 
-def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topic_fraction=0.05, seed=0,
-               topic_size=30, background_size=None):
+def lshtc_like(
+    n_train=20000,
+    n_test=5000,
+    n_features=50000,
+    n_classes=200,
+    topic_fraction=0.05,
+    seed=0,
+    topic_size=30,
+    background_size=None,
+):
     """Train/test split of ``shared_datasets.make_lshtc_like``, cached as npz (CSR float64).
 
     The defaults are the generator's earlier benchmark setting (30 topic words per class,
@@ -32,12 +41,24 @@ def lshtc_like(n_train=20000, n_test=5000, n_features=50000, n_classes=200, topi
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         X, y = make_lshtc_like(
-            n_samples=n_train + n_test, n_features=n_features, n_classes=n_classes,
-            topic_fraction=topic_fraction, topic_size=topic_size, background_size=background_size,
+            n_samples=n_train + n_test,
+            n_features=n_features,
+            n_classes=n_classes,
+            topic_fraction=topic_fraction,
+            topic_size=topic_size,
+            background_size=background_size,
             random_state=seed,
         )
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, data=X.data, indices=X.indices, indptr=X.indptr, shape=X.shape, y=y, n_train=n_train)
+        np.savez(
+            tmp,
+            data=X.data,
+            indices=X.indices,
+            indptr=X.indptr,
+            shape=X.shape,
+            y=y,
+            n_train=n_train,
+        )
         os.replace(tmp, path)
     with np.load(path) as f:
         X = sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))

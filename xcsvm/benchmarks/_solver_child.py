@@ -4,6 +4,7 @@ Prints one JSON line. Runs under the main venv (xcsvm, liblinear-official) or un
 ``.venv-llmc`` (liblinear-multicore), which cannot import xcsvm, so it has no xcsvm imports
 at module level.
 """
+
 import json
 import resource
 import sys
@@ -41,7 +42,9 @@ def main():
         from liblinear.liblinearutil import parameter, predict, problem, train
 
         kind = solver.split(":")[1]  # s1, s3, s4, with optional -m threads for multicore
-        options = f"-s {kind[1:]} -c {C} {'-B 1 ' if intercept else ''}-q" + (f" -m {threads}" if "multicore" in solver else "")
+        options = f"-s {kind[1:]} -c {C} {'-B 1 ' if intercept else ''}-q" + (
+            f" -m {threads}" if "multicore" in solver else ""
+        )
         prob = problem(ytr.astype(float), Xtr)
         start = time.perf_counter()
         model = train(prob, parameter(options))
@@ -57,7 +60,9 @@ def main():
         sys.path.insert(0, sys.argv[5])
         import xcsvm
 
-        cls = {"ww": xcsvm.WWClassifier, "llw": xcsvm.LLWClassifier, "cs": xcsvm.CSClassifier}[solver]
+        cls = {"ww": xcsvm.WWClassifier, "llw": xcsvm.LLWClassifier, "cs": xcsvm.CSClassifier}[
+            solver
+        ]
         max_iter = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
         model = cls(C=C, n_jobs=threads, random_state=0, max_iter=max_iter, fit_intercept=intercept)
         start = time.perf_counter()
@@ -65,11 +70,18 @@ def main():
         seconds = time.perf_counter() - start
         pred = model.predict(Xte)
         W = model.coef_
-        extra.update(n_iter=model.n_iter_, dual_gap=model.dual_gap_, max_iter=max_iter,
-                     converged=bool(model.history_[-1]["violation"] < model.tol))
+        extra.update(
+            n_iter=model.n_iter_,
+            dual_gap=model.dual_gap_,
+            max_iter=max_iter,
+            converged=bool(model.history_[-1]["violation"] < model.tol),
+        )
     micro, macro = f1_scores(yte, pred)
     result = {
-        "solver": solver, "C": C, "threads": threads, "train_seconds": seconds,
+        "solver": solver,
+        "C": C,
+        "threads": threads,
+        "train_seconds": seconds,
         "error": 100 * float(np.mean(pred != yte)),
         "micro_f1": 100 * micro,
         "macro_f1": 100 * macro,

@@ -25,6 +25,7 @@ allocated before its first epoch, so more epochs change the time, not the peak.
 
     python benchmarks/bench_memory.py --out benchmarks/results/memory
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ def wide_problem(seed=0, n=300, d=10**7, n_classes=5, nnz_per_row=10):
     vocabulary = rng.choice(d, size=(n_classes, 2000), replace=False)
     indices = np.stack([rng.choice(vocabulary[c], size=nnz_per_row, replace=False) for c in y])
     indices.sort(axis=1)
-    X = sp.csr_matrix((rng.random(n * nnz_per_row) + 0.1, indices.ravel(),
-                       np.arange(0, n * nnz_per_row + 1, nnz_per_row)), shape=(n, d))
+    X = sp.csr_matrix(
+        (
+            rng.random(n * nnz_per_row) + 0.1,
+            indices.ravel(),
+            np.arange(0, n * nnz_per_row + 1, nnz_per_row),
+        ),
+        shape=(n, d),
+    )
     return X, y
 
 
@@ -71,19 +78,22 @@ def child(shape, formulation, n_jobs):
         from _common import lshtc_like
 
         d, K = 50000, 200
-        X, y, _, _, _ = lshtc_like(20000, 5000, d, K, 0.5, topic_size=8 * d // K, background_size=d // 10)
+        X, y, _, _, _ = lshtc_like(
+            20000, 5000, d, K, 0.5, topic_size=8 * d // K, background_size=d // 10
+        )
         X = sp.csr_matrix(X)
-    from xcsvm.estimators import estimator_class
-
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
+    from xcsvm.estimators import estimator_class
+
     warnings.simplefilter("ignore", ConvergenceWarning)
     # The memory of a fit does not grow with its epochs: at most MAX_EPOCHS are run
     # (LLW at d = 10^7 needs hundreds on this machine).
-    model = estimator_class(formulation)(C=1.0, n_jobs=n_jobs, random_state=0, fit_intercept=True,
-                                         max_iter=MAX_EPOCHS)
+    model = estimator_class(formulation)(
+        C=1.0, n_jobs=n_jobs, random_state=0, fit_intercept=True, max_iter=MAX_EPOCHS
+    )
     model.fit(np.eye(4), [0, 1, 2, 3])  # warm-up: lazy imports
     n, d = X.shape
     K = np.unique(y).size
@@ -101,25 +111,51 @@ def child(shape, formulation, n_jobs):
     reference = x_bytes + w_bytes + dual_bytes
     rss_fit = (rss_peak - rss_before) * 2**20 + x_bytes
     return {
-        "shape": shape, "formulation": formulation, "n_jobs": n_jobs, "n": n, "d": d, "K": K,
-        "nnz": int(X.nnz), "X_mib": x_bytes / 2**20, "W_mib": w_bytes / 2**20, "duals_mib": dual_bytes / 2**20,
-        "reference_mib": reference / 2**20, "traced_peak_mib": traced_peak / 2**20,
-        "traced_ratio": traced_peak / reference, "rss_fit_mib": rss_fit / 2**20, "rss_ratio": rss_fit / reference,
-        "rss_peak_mib": rss_peak, "fit_seconds": seconds, "n_iter": int(model.n_iter_),
-        "dual_gap": float(model.dual_gap_), "max_iter": MAX_EPOCHS, "load": os.getloadavg()[0],
+        "shape": shape,
+        "formulation": formulation,
+        "n_jobs": n_jobs,
+        "n": n,
+        "d": d,
+        "K": K,
+        "nnz": int(X.nnz),
+        "X_mib": x_bytes / 2**20,
+        "W_mib": w_bytes / 2**20,
+        "duals_mib": dual_bytes / 2**20,
+        "reference_mib": reference / 2**20,
+        "traced_peak_mib": traced_peak / 2**20,
+        "traced_ratio": traced_peak / reference,
+        "rss_fit_mib": rss_fit / 2**20,
+        "rss_ratio": rss_fit / reference,
+        "rss_peak_mib": rss_peak,
+        "fit_seconds": seconds,
+        "n_iter": int(model.n_iter_),
+        "dual_gap": float(model.dual_gap_),
+        "max_iter": MAX_EPOCHS,
+        "load": os.getloadavg()[0],
     }
 
 
 #: Epoch cap of the measured fits (memory is allocated before the first epoch).
 MAX_EPOCHS = 30
 
-RUNS = [("wide", "ww", 1), ("wide", "ww", 2), ("wide", "cs", 1), ("wide", "llw", 2),
-        ("lshtc", "ww", 2), ("lshtc", "cs", 1), ("lshtc", "llw", 2)]
+RUNS = [
+    ("wide", "ww", 1),
+    ("wide", "ww", 2),
+    ("wide", "cs", 1),
+    ("wide", "llw", 2),
+    ("lshtc", "ww", 2),
+    ("lshtc", "cs", 1),
+    ("lshtc", "llw", 2),
+]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--child", nargs=3, metavar=("SHAPE", "FORMULATION", "N_JOBS"), help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("SHAPE", "FORMULATION", "N_JOBS"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--shapes", nargs="+", default=["wide", "lshtc"])
     parser.add_argument("--formulations", nargs="+", default=["ww", "cs", "llw"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "memory")
@@ -132,12 +168,30 @@ def main(argv=None):
     for shape, formulation, n_jobs in RUNS:
         if shape not in args.shapes or formulation not in args.formulations:
             continue
-        completed = subprocess.run([sys.executable, __file__, "--child", shape, formulation, str(n_jobs)],
-                                   capture_output=True, text=True, check=True)
+        completed = subprocess.run(
+            [sys.executable, __file__, "--child", shape, formulation, str(n_jobs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    columns = ["shape", "formulation", "n_jobs", "X_mib", "W_mib", "duals_mib", "reference_mib",
-               "traced_peak_mib", "traced_ratio", "rss_fit_mib", "rss_ratio", "fit_seconds", "n_iter", "load"]
+    columns = [
+        "shape",
+        "formulation",
+        "n_jobs",
+        "X_mib",
+        "W_mib",
+        "duals_mib",
+        "reference_mib",
+        "traced_peak_mib",
+        "traced_ratio",
+        "rss_fit_mib",
+        "rss_ratio",
+        "fit_seconds",
+        "n_iter",
+        "load",
+    ]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns]

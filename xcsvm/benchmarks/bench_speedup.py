@@ -15,6 +15,7 @@ are robust to the slow phases of a shared machine, which hit every configuration
 
     python benchmarks/bench_speedup.py --threads 1 2 --epochs 6 --repeats 7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,13 @@ def main(argv=None):
     from xcsvm.solvers.driver import solve
     from xcsvm.solvers.problem import prepare_problem
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--epochs", type=int, default=6, help="epochs per run (the first is dropped)")
+    parser.add_argument(
+        "--epochs", type=int, default=6, help="epochs per run (the first is dropped)"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--formulations", nargs="+", default=["ww", "llw"], choices=["ww", "llw"])
     parser.add_argument("--n-train", type=int, default=20000)
@@ -75,8 +80,16 @@ def main(argv=None):
         shift = repeat % len(configs)
         for formulation, n_threads, groups in configs[shift:] + configs[:shift]:
             loads.append(os.getloadavg()[0])
-            result = solve(formulation, problem, max_iter=args.epochs, shrinking=False, n_threads=n_threads,
-                           random_state=0, fixed_epochs=True, ww_groups=groups)
+            result = solve(
+                formulation,
+                problem,
+                max_iter=args.epochs,
+                shrinking=False,
+                n_threads=n_threads,
+                random_state=0,
+                fixed_epochs=True,
+                ww_groups=groups,
+            )
             epochs[formulation, n_threads, groups] += [r["seconds"] for r in result.history[1:]]
     median = {c: float(np.median(v)) for c, v in epochs.items()}
     rows = []
@@ -88,24 +101,48 @@ def main(argv=None):
         else:
             schedule = "classes in parallel"
         extra = formulation == "ww" and groups == 1 and len(threads) > 1  # the extra one-group row
-        rows.append({"formulation": formulation.upper(), "threads": n_threads,
-                     "schedule": schedule + (" (fastest on one thread)" if extra else ""),
-                     "seconds_per_epoch": seconds,
-                     "speedup": "" if extra else median[formulation, 1, groups] / seconds,
-                     "vs_fastest_one_thread": fastest / seconds if formulation == "ww" and fastest and groups != 1 else "",
-                     "epochs_timed": len(epochs[formulation, n_threads, groups])})
-    table = markdown_table(rows, ["formulation", "threads", "schedule", "seconds_per_epoch", "speedup",
-                                  "vs_fastest_one_thread", "epochs_timed"],
-                           {"seconds_per_epoch": "{:.3f}", "speedup": "{:.2f}", "vs_fastest_one_thread": "{:.2f}"})
-    header = (f"LSHTC-like n={args.n_train}, d={args.n_features}, K={args.n_classes}; {args.repeats} repeats of "
-              f"{args.epochs} epochs without shrinking per configuration (first epoch of each run dropped); "
-              f"{note}; load average during runs {min(loads):.1f}-{max(loads):.1f}")
+        rows.append(
+            {
+                "formulation": formulation.upper(),
+                "threads": n_threads,
+                "schedule": schedule + (" (fastest on one thread)" if extra else ""),
+                "seconds_per_epoch": seconds,
+                "speedup": "" if extra else median[formulation, 1, groups] / seconds,
+                "vs_fastest_one_thread": fastest / seconds
+                if formulation == "ww" and fastest and groups != 1
+                else "",
+                "epochs_timed": len(epochs[formulation, n_threads, groups]),
+            }
+        )
+    table = markdown_table(
+        rows,
+        [
+            "formulation",
+            "threads",
+            "schedule",
+            "seconds_per_epoch",
+            "speedup",
+            "vs_fastest_one_thread",
+            "epochs_timed",
+        ],
+        {"seconds_per_epoch": "{:.3f}", "speedup": "{:.2f}", "vs_fastest_one_thread": "{:.2f}"},
+    )
+    header = (
+        f"LSHTC-like n={args.n_train}, d={args.n_features}, K={args.n_classes}; {args.repeats} repeats of "
+        f"{args.epochs} epochs without shrinking per configuration (first epoch of each run dropped); "
+        f"{note}; load average during runs {min(loads):.1f}-{max(loads):.1f}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(header + "\n\n" + table + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps({
-        "header": header, "rows": rows,
-        "epoch_seconds": {f"{f}-{t}-{g or 'none'}": v for (f, t, g), v in epochs.items()},
-    }))
+    args.out.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "header": header,
+                "rows": rows,
+                "epoch_seconds": {f"{f}-{t}-{g or 'none'}": v for (f, t, g), v in epochs.items()},
+            }
+        )
+    )
     print(header)
     print(table)
 

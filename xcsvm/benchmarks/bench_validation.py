@@ -9,6 +9,7 @@ glass and digits get min-max scaling (raw digits, 0..16 with ||x||^2 ~ 3800, lea
 coordinate ascent far from converged within 1000 epochs). splice is ``dna`` (the StatLog version of the splice-junction data) and ``digits`` (8x8 sklearn
 digits) stands in for usps (16x16), which is not offline. No intercept, as in Eqs. III.2-III.3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,11 @@ from xcsvm.experiments.validation import DATASETS, THESIS  # noqa: E402 - Table 
 
 def main(argv=None):
     import shared_datasets
-
     from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--formulations", nargs="+", default=["llw", "ww", "cs"])
     parser.add_argument("--log10-C", type=int, nargs="+", default=[-1, 0, 1])
@@ -46,11 +48,19 @@ def main(argv=None):
     jobs = [(d, e) for d in args.datasets for e in args.log10_C]
     for dataset, exponent in tqdm(jobs, desc="validation"):
         thesis_name, preprocessing = DATASETS[dataset]
-        X_train, y_train, X_test, y_test = shared_datasets.load(dataset, preprocessing=preprocessing)
+        X_train, y_train, X_test, y_test = shared_datasets.load(
+            dataset, preprocessing=preprocessing
+        )
         row = {"dataset": thesis_name, "log10_C": exponent}
         for formulation in args.formulations:
-            model = classes[formulation](C=10.0**exponent, tol=args.tol, max_iter=args.max_iter,
-                                         fit_intercept=False, n_jobs=args.n_jobs, random_state=0)
+            model = classes[formulation](
+                C=10.0**exponent,
+                tol=args.tol,
+                max_iter=args.max_iter,
+                fit_intercept=False,
+                n_jobs=args.n_jobs,
+                random_state=0,
+            )
             start = time.perf_counter()
             model.fit(X_train, y_train)
             row[f"{formulation}_seconds"] = time.perf_counter() - start
@@ -58,15 +68,21 @@ def main(argv=None):
             row[f"{formulation}_density"] = 100 * model.density_
             row[f"{formulation}_gap"] = model.dual_gap_
             if thesis_name in THESIS and formulation in THESIS[thesis_name]:
-                row[f"thesis_{formulation}_error"] = THESIS[thesis_name][formulation][args.log10_C.index(exponent)] \
-                    if args.log10_C == [-1, 0, 1] else ""
+                row[f"thesis_{formulation}_error"] = (
+                    THESIS[thesis_name][formulation][args.log10_C.index(exponent)]
+                    if args.log10_C == [-1, 0, 1]
+                    else ""
+                )
         rows.append(row)
         tqdm.write(json.dumps(row))
     columns = ["dataset", "log10_C"]
     for f in args.formulations:
-        columns += [f"{f}_error", f"thesis_{f}_error", f"{f}_density", f"{f}_gap"] if f != "cs" else \
-            [f"{f}_error", f"{f}_density", f"{f}_gap"]
-    formats = {c: "{:.2f}" for c in columns[2:]}
+        columns += (
+            [f"{f}_error", f"thesis_{f}_error", f"{f}_density", f"{f}_gap"]
+            if f != "cs"
+            else [f"{f}_error", f"{f}_density", f"{f}_gap"]
+        )
+    formats = dict.fromkeys(columns[2:], "{:.2f}")
     formats.update({c: "{:.1e}" for c in columns if c.endswith("_gap")})
     table = markdown_table(rows, columns, formats)
     header = f"tol={args.tol}, max_iter={args.max_iter}, no intercept; {machine_note()}"

@@ -4,6 +4,7 @@ The machine that runs the tests has 2 cores; 3 or 4 ranks oversubscribe it.
 MPICH busy-polls by default, which makes oversubscribed ranks steal each
 other's time slices; the two CVARs below make a waiting rank yield the CPU.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,6 +55,7 @@ def run_mpi(n_ranks: int, *programs, timeout: float = 60.0, extra_env=None):
         command += ["-n", str(n_ranks), sys.executable, *map(str, program)]
     env = {**os.environ, **MPI_ENV, **(extra_env or {})}
     start = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                               env=env, cwd=HERE)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env, cwd=HERE
+    )
     return completed, time.perf_counter() - start

@@ -1,4 +1,5 @@
 """Independent exact solutions of the primal QPs with cvxpy + CLARABEL (test oracle)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ Written as plainly as possible from the thesis (Eq. III.14 for LLW, Eq. III.16
 for WW) and far too slow for real work; the tests compare the compiled kernels
 against them. Nothing in the installed package imports this module.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,9 @@ STALE_LIMIT = 3
 
 
 def _row(data, indices, indptr, i):
-    return indices[indptr[i]:indptr[i + 1]], np.asarray(data[indptr[i]:indptr[i + 1]], dtype=np.float64)
+    return indices[indptr[i] : indptr[i + 1]], np.asarray(
+        data[indptr[i] : indptr[i + 1]], dtype=np.float64
+    )
 
 
 def _score(w, cols, vals, bias):
@@ -50,10 +53,31 @@ def _ww_step(w_true, w_other, cols, vals, k_i, u_i, bias, alpha, stale, index, s
     return violation, 1
 
 
-def ww_pairs(data, indices, indptr, sq_norms, upper, left, right,
-             pair_left_row, pair_right_row, pair_left_class, pair_right_class,
-             pair_alpha_offset, round_ptr, class_ptr, class_samples, positions,
-             alpha, stale, violation, visited, bias=0.0, shrink=False, n_threads=1):
+def ww_pairs(
+    data,
+    indices,
+    indptr,
+    sq_norms,
+    upper,
+    left,
+    right,
+    pair_left_row,
+    pair_right_row,
+    pair_left_class,
+    pair_right_class,
+    pair_alpha_offset,
+    round_ptr,
+    class_ptr,
+    class_samples,
+    positions,
+    alpha,
+    stale,
+    violation,
+    visited,
+    bias=0.0,
+    shrink=False,
+    n_threads=1,
+):
     """Oracle of :func:`xcsvm.distributed._sweeps.ww_pairs` (same arguments)."""
     for p in range(len(pair_left_row)):
         a, b = pair_left_class[p], pair_right_class[p]
@@ -68,15 +92,37 @@ def ww_pairs(data, indices, indptr, sq_norms, upper, left, right,
                 pos = positions[class_ptr[a] + t_a]
                 i = class_samples[class_ptr[a] + pos]
                 cols, vals = _row(data, indices, indptr, i)
-                v, m = _ww_step(w_left, w_right, cols, vals, sq_norms[i], upper[i], bias, alpha, stale,
-                                off + pos, shrink)
+                v, m = _ww_step(
+                    w_left,
+                    w_right,
+                    cols,
+                    vals,
+                    sq_norms[i],
+                    upper[i],
+                    bias,
+                    alpha,
+                    stale,
+                    off + pos,
+                    shrink,
+                )
                 t_a += 1
             else:
                 pos = positions[class_ptr[b] + t_b]
                 i = class_samples[class_ptr[b] + pos]
                 cols, vals = _row(data, indices, indptr, i)
-                v, m = _ww_step(w_right, w_left, cols, vals, sq_norms[i], upper[i], bias, alpha, stale,
-                                off + n_a + pos, shrink)
+                v, m = _ww_step(
+                    w_right,
+                    w_left,
+                    cols,
+                    vals,
+                    sq_norms[i],
+                    upper[i],
+                    bias,
+                    alpha,
+                    stale,
+                    off + n_a + pos,
+                    shrink,
+                )
                 t_b += 1
             worst, count = max(worst, v), count + m
         violation[p], visited[p] = worst, count
@@ -91,14 +137,35 @@ def _ww_samples(problem, samples, targets, alpha, stale, W, shrink):
         for c in targets:
             if c < 0 or c == yi:
                 continue
-            v, m = _ww_step(W[yi], W[c], cols, vals, problem.sq_norms[i], problem.upper[i], problem.bias,
-                            alpha[i], stale[i], c, shrink)
+            v, m = _ww_step(
+                W[yi],
+                W[c],
+                cols,
+                vals,
+                problem.sq_norms[i],
+                problem.upper[i],
+                problem.bias,
+                alpha[i],
+                stale[i],
+                c,
+                shrink,
+            )
             worst, count = max(worst, v), count + m
     return worst, count
 
 
-def ww_epoch(problem, group_sample_ptr, group_samples, group_class_ptr, group_classes, rounds,
-             alpha, stale, W, shrink=False):
+def ww_epoch(
+    problem,
+    group_sample_ptr,
+    group_samples,
+    group_class_ptr,
+    group_classes,
+    rounds,
+    alpha,
+    stale,
+    W,
+    shrink=False,
+):
     """Oracle of one epoch of :func:`xcsvm.solvers.ww.ww_epoch_t` on a class-major ``W`` (K, columns).
 
     The tasks of a round touch disjoint classes and samples, so running them one
@@ -107,15 +174,22 @@ def ww_epoch(problem, group_sample_ptr, group_samples, group_class_ptr, group_cl
     worst, count = 0.0, 0
 
     def block(g, ptr, items):
-        return items[ptr[g]:ptr[g + 1]]
+        return items[ptr[g] : ptr[g + 1]]
 
     for table in rounds:
         for a, b in table:
             if a < 0 or b < 0:
                 continue
             if a == b:
-                v, m = _ww_samples(problem, block(a, group_sample_ptr, group_samples),
-                                   block(a, group_class_ptr, group_classes), alpha, stale, W, shrink)
+                v, m = _ww_samples(
+                    problem,
+                    block(a, group_sample_ptr, group_samples),
+                    block(a, group_class_ptr, group_classes),
+                    alpha,
+                    stale,
+                    W,
+                    shrink,
+                )
                 worst, count = max(worst, v), count + m
                 continue
             samples_a = block(a, group_sample_ptr, group_samples)
@@ -123,12 +197,26 @@ def ww_epoch(problem, group_sample_ptr, group_samples, group_class_ptr, group_cl
             n_a, n_b, i_a, i_b = len(samples_a), len(samples_b), 0, 0
             while i_a < n_a or i_b < n_b:
                 if i_b >= n_b or (i_a < n_a and i_a * n_b <= i_b * n_a):
-                    v, m = _ww_samples(problem, samples_a[i_a:i_a + 1],
-                                       block(b, group_class_ptr, group_classes), alpha, stale, W, shrink)
+                    v, m = _ww_samples(
+                        problem,
+                        samples_a[i_a : i_a + 1],
+                        block(b, group_class_ptr, group_classes),
+                        alpha,
+                        stale,
+                        W,
+                        shrink,
+                    )
                     i_a += 1
                 else:
-                    v, m = _ww_samples(problem, samples_b[i_b:i_b + 1],
-                                       block(a, group_class_ptr, group_classes), alpha, stale, W, shrink)
+                    v, m = _ww_samples(
+                        problem,
+                        samples_b[i_b : i_b + 1],
+                        block(a, group_class_ptr, group_classes),
+                        alpha,
+                        stale,
+                        W,
+                        shrink,
+                    )
                     i_b += 1
                 worst, count = max(worst, v), count + m
     return worst, count
@@ -169,7 +257,9 @@ def class_pairs_of_epoch(groups, rounds) -> list[list[tuple[int, int]]]:
             blocks = [(a, b)] if a == b else [(a, b), (b, a)]
             for ga, gb in blocks:
                 pairs.extend(
-                    (int(ca), int(cb)) for ca in groups[ga] for cb in groups[gb]
+                    (int(ca), int(cb))
+                    for ca in groups[ga]
+                    for cb in groups[gb]
                     if ca != cb and ca >= 0 and cb >= 0
                 )
         out.append(pairs)

@@ -1,11 +1,12 @@
 """Bad input: clear, typed errors."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
+from conftest import blobs
 from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
 ALL = [WWClassifier, LLWClassifier, CSClassifier]
@@ -22,7 +23,7 @@ def test_non_finite_values(cls, data, value):
     X, y = data
     X = X.copy()
     X[3, 1] = value
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         cls().fit(X, y)
 
 
@@ -41,7 +42,7 @@ def test_empty_rows_without_intercept(cls, data):
     X = sp.csr_matrix(X)
     X = sp.vstack([X, sp.csr_matrix((1, X.shape[1]))]).tocsr()
     y = np.append(y, 0)
-    with pytest.raises(ValueError, match="all-zero row.*row 60.*fit_intercept=True"):
+    with pytest.raises(ValueError, match=r"all-zero row.*row 60.*fit_intercept=True"):
         cls(fit_intercept=False).fit(X, y)
     cls(fit_intercept=True).fit(X, y)  # the constant feature makes the row usable
 

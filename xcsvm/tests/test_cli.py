@@ -1,13 +1,14 @@
 """The xcsvm command: train, predict, evaluate, --distributed delegation, errors."""
+
 import json
 import sys
 
 import numpy as np
 import pytest
-from conftest import blobs
 from sklearn.datasets import dump_svmlight_file
 from sklearn.metrics import f1_score
 
+from conftest import blobs
 from xcsvm import load_model
 from xcsvm.cli import main
 
@@ -23,10 +24,28 @@ def files(tmp_path):
 def test_train_predict_evaluate(files, capsys):
     folder, X, y = files
     model_file = folder / "m.npz"
-    assert main(["train", "-f", "cs", "-C", "2", "--random-state", "0", str(folder / "train.svm"), str(model_file)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "-f",
+                "cs",
+                "-C",
+                "2",
+                "--random-state",
+                "0",
+                str(folder / "train.svm"),
+                str(model_file),
+            ]
+        )
+        == 0
+    )
     model = load_model(model_file)
     assert model.C == 2.0 and model.classes_.tolist() == [1, 2, 3, 4]
-    assert main(["predict", str(model_file), str(folder / "test.svm"), "-o", str(folder / "p.txt")]) == 0
+    assert (
+        main(["predict", str(model_file), str(folder / "test.svm"), "-o", str(folder / "p.txt")])
+        == 0
+    )
     predicted = np.loadtxt(folder / "p.txt", dtype=int)
     np.testing.assert_array_equal(predicted, model.predict(X[150:]))
     capsys.readouterr()
@@ -35,7 +54,9 @@ def test_train_predict_evaluate(files, capsys):
     assert metrics["error"] == pytest.approx(100 * np.mean(predicted != y[150:]))
     assert metrics["macro_f1"] == pytest.approx(100 * f1_score(y[150:], predicted, average="macro"))
     assert metrics["micro_f1"] == pytest.approx(100 - metrics["error"])
-    assert metrics["density"] == pytest.approx(100 * np.count_nonzero(model.coef_) / model.coef_.size)
+    assert metrics["density"] == pytest.approx(
+        100 * np.count_nonzero(model.coef_) / model.coef_.size
+    )
     assert main(["evaluate", str(model_file), str(folder / "test.svm")]) == 0
     assert "macro-F1" in capsys.readouterr().out
 
@@ -57,7 +78,10 @@ def test_malformed_svmlight_is_a_clear_error(tmp_path, capsys):
 
 def test_model_of_another_version_is_a_clear_error(files, capsys):
     folder, _, _ = files
-    np.savez(folder / "old.npz", metadata=np.array(json.dumps({"format": "xcsvm-model", "format_version": 0})))
+    np.savez(
+        folder / "old.npz",
+        metadata=np.array(json.dumps({"format": "xcsvm-model", "format_version": 0})),
+    )
     assert main(["evaluate", str(folder / "old.npz"), str(folder / "test.svm")]) == 1
     assert "format version 0" in capsys.readouterr().err
 
@@ -65,7 +89,10 @@ def test_model_of_another_version_is_a_clear_error(files, capsys):
 def test_distributed_without_the_mpi_module_says_so(files, monkeypatch, capsys):
     folder, _, _ = files
     monkeypatch.setitem(sys.modules, "xcsvm.distributed.cli", None)
-    assert main(["train", "--distributed", str(folder / "train.svm"), "-m", str(folder / "m.npz")]) == 2
+    assert (
+        main(["train", "--distributed", str(folder / "train.svm"), "-m", str(folder / "m.npz")])
+        == 2
+    )
     assert "--distributed needs xcsvm.distributed" in capsys.readouterr().err
 
 
@@ -75,5 +102,18 @@ def test_distributed_delegates_to_the_mpi_trainer(files, monkeypatch):
     import xcsvm.distributed.cli as distributed_cli
 
     monkeypatch.setattr(distributed_cli, "train", lambda args: calls.append(args))
-    assert main(["train", "--distributed", str(folder / "train.svm"), "-m", str(folder / "m.npz"), "-C", "3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--distributed",
+                str(folder / "train.svm"),
+                "-m",
+                str(folder / "m.npz"),
+                "-C",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert calls[0].C == 3.0 and calls[0].model == str(folder / "m.npz")

@@ -1,10 +1,10 @@
 """scikit-learn contract and the API of the estimators."""
+
 import re
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import blobs
 from sklearn.utils.estimator_checks import (
     check_estimator,
     check_sample_weight_equivalence_on_dense_data,
@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 import xcsvm.estimators
+from conftest import blobs
 from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
 ALL = [WWClassifier, LLWClassifier, CSClassifier]
@@ -64,7 +65,9 @@ def test_float32_csr_is_used_without_copy(monkeypatch):
     model = WWClassifier(tol=1e-6, max_iter=10000, random_state=0).fit(X32, y)
     assert seen["data"].dtype == np.float32 and np.shares_memory(seen["data"], X32.data)
     assert np.shares_memory(seen["indices"], X32.indices)
-    model64 = WWClassifier(tol=1e-6, max_iter=10000, random_state=0).fit(sp.csr_matrix(X32, dtype=np.float64), y)
+    model64 = WWClassifier(tol=1e-6, max_iter=10000, random_state=0).fit(
+        sp.csr_matrix(X32, dtype=np.float64), y
+    )
     np.testing.assert_allclose(model.coef_, model64.coef_, atol=1e-5)
 
 
@@ -139,7 +142,9 @@ def test_binary_decision_function_is_a_difference():
     model = WWClassifier(random_state=0).fit(X, y)
     scores = X @ model.coef_.T + model.intercept_
     np.testing.assert_allclose(model.decision_function(X), scores[:, 1] - scores[:, 0])
-    np.testing.assert_array_equal(model.predict(X), model.classes_[(scores[:, 1] > scores[:, 0]).astype(int)])
+    np.testing.assert_array_equal(
+        model.predict(X), model.classes_[(scores[:, 1] > scores[:, 0]).astype(int)]
+    )
 
 
 def test_verbose_prints_the_epoch_table(capsys):
@@ -168,8 +173,10 @@ def test_coef_has_no_rounding_residues(cls, fit_intercept):
     own = y[:, None] * block + rng.integers(0, block, size=(n, 5))
     common = n_classes * block + rng.integers(0, shared, size=(n, 1))
     cols = np.hstack([own, common])
-    X = sp.csr_matrix((rng.uniform(0.2, 1.0, size=cols.size), (np.repeat(np.arange(n), 6), cols.ravel())),
-                      shape=(n, n_classes * block + shared))
+    X = sp.csr_matrix(
+        (rng.uniform(0.2, 1.0, size=cols.size), (np.repeat(np.arange(n), 6), cols.ravel())),
+        shape=(n, n_classes * block + shared),
+    )
     model = cls(C=0.5, fit_intercept=fit_intercept, warm_start=True, random_state=0).fit(X, y)
     alpha = model._alpha.copy()
     rows = np.arange(len(y))

@@ -1,10 +1,11 @@
 """The solvers against an independent exact solution of the primal QP (cvxpy + CLARABEL)."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from conftest import blobs
 from qp_reference import solve_primal
-
 from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
 ESTIMATORS = {"ww": WWClassifier, "llw": LLWClassifier, "cs": CSClassifier}
@@ -43,7 +44,9 @@ def check_against_qp(formulation, X, y, K, C, weights, margin="thesis", n_jobs=N
     # The primal is 1-strongly convex in W: ||W - W*||^2 <= 2 (P(W) - P*).
     assert np.linalg.norm(W - W_ref) <= np.sqrt(2 * (abs(P - P_ref) + 1e-8 * P_ref)) + 1e-6
     # The reported objectives bracket the optimum (weak duality).
-    assert model.dual_objective_ <= P_ref * (1 + 1e-7) and model.primal_objective_ >= P_ref * (1 - 1e-7)
+    assert model.dual_objective_ <= P_ref * (1 + 1e-7) and model.primal_objective_ >= P_ref * (
+        1 - 1e-7
+    )
     return model
 
 

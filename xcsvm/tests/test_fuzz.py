@@ -10,6 +10,7 @@ few seconds); the long run is
 
 (random seeds; ``XCSVM_FUZZ_SEED=<int>`` to reproduce a run).
 """
+
 import json
 import os
 import tempfile
@@ -39,12 +40,16 @@ if "XCSVM_FUZZ_SEED" in os.environ:
     FUZZ = settings(FUZZ, derandomize=False)
     _seeded = seed(int(os.environ["XCSVM_FUZZ_SEED"]))
 else:
+
     def _seeded(test):
         return test
 
+
 pytestmark = pytest.mark.timeout(max(120, EXAMPLES // 10))
 
-COEF = np.array([[1.0, 0.0, 0.0, 2.5, 0.0], [0.0, -1.0, 0.0, 0.0, 0.25], [-1.0, 1.0, 0.5, -2.5, -0.25]])
+COEF = np.array(
+    [[1.0, 0.0, 0.0, 2.5, 0.0], [0.0, -1.0, 0.0, 0.0, 0.25], [-1.0, 1.0, 0.5, -2.5, -0.25]]
+)
 INTERCEPT = np.array([0.0, 0.125, -0.125])
 CLASSES = np.array([3, 5, 9])
 X_PROBE = np.random.RandomState(0).randn(20, 5)
@@ -52,8 +57,15 @@ X_PROBE = np.random.RandomState(0).randn(20, 5)
 
 def _original() -> bytes:
     with tempfile.TemporaryDirectory() as folder:
-        path = write_model(Path(folder) / "m.npz", coef=COEF, intercept=INTERCEPT, classes=CLASSES,
-                           formulation="ww", params={"C": 2.0, "tol": 0.01}, fit_info={"n_iter": 7, "dual_gap": 0.001})
+        path = write_model(
+            Path(folder) / "m.npz",
+            coef=COEF,
+            intercept=INTERCEPT,
+            classes=CLASSES,
+            formulation="ww",
+            params={"C": 2.0, "tol": 0.01},
+            fit_info={"n_iter": 7, "dual_gap": 0.001},
+        )
         return path.read_bytes()
 
 
@@ -78,7 +90,12 @@ def _load(content: bytes):
 def _oracle_coef(data, indices, indptr, n_classes, n_features):
     """Dense coefficients of the file's CSR arrays, element by element, or None if invalid."""
     coef = np.zeros((n_classes, n_features))
-    if len(indptr) != n_classes + 1 or int(indptr[0]) != 0 or int(indptr[-1]) != len(data) or len(indices) != len(data):
+    if (
+        len(indptr) != n_classes + 1
+        or int(indptr[0]) != 0
+        or int(indptr[-1]) != len(data)
+        or len(indices) != len(data)
+    ):
         return None
     for row in range(n_classes):
         start, stop = int(indptr[row]), int(indptr[row + 1])
@@ -97,8 +114,13 @@ def _oracle_coef(data, indices, indptr, n_classes, n_features):
 def _assert_is_the_file(model, arrays):
     """A loaded model must be exactly what the file holds, and usable."""
     metadata = json.loads(str(arrays["metadata"]))
-    coef = _oracle_coef(arrays["coef_data"], arrays["coef_indices"], arrays["coef_indptr"],
-                        metadata["n_classes"], metadata["n_features"])
+    coef = _oracle_coef(
+        arrays["coef_data"],
+        arrays["coef_indices"],
+        arrays["coef_indptr"],
+        metadata["n_classes"],
+        metadata["n_features"],
+    )
     assert coef is not None, "an invalid CSR structure was loaded"
     np.testing.assert_array_equal(model.coef_, coef)
     np.testing.assert_array_equal(model.intercept_, arrays["intercept"])
@@ -108,7 +130,9 @@ def _assert_is_the_file(model, arrays):
     if model.n_features_in_ == X_PROBE.shape[1]:
         try:
             assert set(model.predict(X_PROBE)) <= set(model.classes_)
-        except ValueError as error:  # a valid model with weights near 1e308: scores overflow, said so
+        except (
+            ValueError
+        ) as error:  # a valid model with weights near 1e308: scores overflow, said so
             assert "overflow" in str(error)
             assert np.abs(model.coef_).max() > 1e300 or np.abs(model.intercept_).max() > 1e300
 
@@ -132,15 +156,15 @@ _byte_edit = st.one_of(
 def _apply(content: bytearray, edit):
     kind = edit[0]
     if kind == "truncate":
-        del content[edit[1]:]
+        del content[edit[1] :]
     elif kind == "flip" and edit[1] // 8 < len(content):
         content[edit[1] // 8] ^= 1 << (edit[1] % 8)
     elif kind == "set" and edit[1] < len(content):
         content[edit[1]] = edit[2]
     elif kind == "insert":
-        content[edit[1]:edit[1]] = edit[2]
+        content[edit[1] : edit[1]] = edit[2]
     elif kind == "delete":
-        del content[edit[1]:edit[1] + edit[2]]
+        del content[edit[1] : edit[1] + edit[2]]
 
 
 @_seeded
@@ -156,11 +180,20 @@ def test_fuzz_damaged_model_bytes(edits):
 
 
 _dtypes = st.one_of(
-    hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(), hnp.floating_dtypes(), hnp.boolean_dtypes(),
-    hnp.unicode_string_dtypes(max_len=4), hnp.byte_string_dtypes(max_len=4), hnp.complex_number_dtypes(),
+    hnp.integer_dtypes(),
+    hnp.unsigned_integer_dtypes(),
+    hnp.floating_dtypes(),
+    hnp.boolean_dtypes(),
+    hnp.unicode_string_dtypes(max_len=4),
+    hnp.byte_string_dtypes(max_len=4),
+    hnp.complex_number_dtypes(),
 )
-_arrays = _dtypes.flatmap(lambda dtype: hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=2, max_side=8)))
-_numbers = st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=True, allow_infinity=True))
+_arrays = _dtypes.flatmap(
+    lambda dtype: hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=2, max_side=8))
+)
+_numbers = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=True, allow_infinity=True)
+)
 
 
 def _save(arrays) -> bytes:
@@ -201,7 +234,9 @@ def test_fuzz_edited_model_arrays(name, how, replacement, position, value):
 
 _json = st.recursive(
     st.one_of(st.none(), st.booleans(), _numbers, st.text(max_size=8)),
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 _METADATA = json.loads(str(ENTRIES["metadata"]))
@@ -210,7 +245,9 @@ _METADATA = json.loads(str(ENTRIES["metadata"]))
 @_seeded
 @FUZZ
 @given(
-    key=st.sampled_from(sorted(_METADATA) + ["params.C", "params.n_jobs", "fit.n_iter", "fit.dual_gap", "new"]),
+    key=st.sampled_from(
+        sorted(_METADATA) + ["params.C", "params.n_jobs", "fit.n_iter", "fit.dual_gap", "new"]
+    ),
     value=_json,
     whole=st.one_of(st.none(), st.text(max_size=40), _json.map(json.dumps)),
 )
@@ -228,6 +265,7 @@ def test_fuzz_edited_model_metadata(key, value, whole):
 
 
 # --- svmlight: xcsvm reads it through sklearn's parser (read_svmlight); no writer of its own --
+
 
 @_seeded
 @FUZZ
@@ -269,4 +307,4 @@ def test_fuzz_damaged_svmlight(edits, tail):
     assert X.shape[0] == y.shape[0] >= 1
     assert X.format == "csr" and X.indices.size == X.data.size
     if X.nnz:
-        assert 0 <= X.indices.min() and X.indices.max() < X.shape[1]
+        assert X.indices.min() >= 0 and X.indices.max() < X.shape[1]

@@ -1,12 +1,13 @@
 """Model files: npz + JSON metadata, versioned, written atomically, no pickle."""
+
 import json
 import os
 import zipfile
 
 import numpy as np
 import pytest
-from conftest import blobs
 
+from conftest import blobs
 from xcsvm import CSClassifier, LLWClassifier, WWClassifier, load_model, save_model
 from xcsvm.exceptions import ModelFormatError
 from xcsvm.io import FORMAT_VERSION, read_model, write_model
@@ -32,11 +33,15 @@ def test_sparsified_model_round_trip(tmp_path):
     model = WWClassifier(random_state=0).fit(X, y)
     expected = model.decision_function(X)
     model.sparsify()
-    np.testing.assert_allclose(load_model(save_model(tmp_path / "s.npz", model)).decision_function(X), expected)
+    np.testing.assert_allclose(
+        load_model(save_model(tmp_path / "s.npz", model)).decision_function(X), expected
+    )
 
 
 def test_other_format_version_is_rejected(tmp_path):
-    path = write_model(tmp_path / "m.npz", coef=np.eye(2), intercept=np.zeros(2), classes=[0, 1], formulation="ww")
+    path = write_model(
+        tmp_path / "m.npz", coef=np.eye(2), intercept=np.zeros(2), classes=[0, 1], formulation="ww"
+    )
     with np.load(path) as archive:
         arrays = dict(archive)
     metadata = json.loads(str(arrays["metadata"]))
@@ -61,8 +66,13 @@ def test_foreign_files_are_rejected(tmp_path):
 def test_failed_save_leaves_nothing_behind(tmp_path):
     target = tmp_path / "m.npz"
     with pytest.raises(TypeError, match="without pickle"):
-        write_model(target, coef=np.eye(2), intercept=np.zeros(2), classes=np.array([(1,), 2], dtype=object),
-                    formulation="ww")
+        write_model(
+            target,
+            coef=np.eye(2),
+            intercept=np.zeros(2),
+            classes=np.array([(1,), 2], dtype=object),
+            formulation="ww",
+        )
     assert os.listdir(tmp_path) == []
     # an existing model survives a failing overwrite untouched
     write_model(target, coef=np.eye(2), intercept=np.zeros(2), classes=[0, 1], formulation="ww")
@@ -75,8 +85,17 @@ def test_failed_save_leaves_nothing_behind(tmp_path):
 
 def test_write_model_from_plain_arrays_is_loadable_as_estimator(tmp_path):
     coef = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
-    path = write_model(tmp_path / "plain.npz", coef=coef, intercept=[0.0, 0.1, 0.0], classes=[5, 6, 7],
-                       formulation="llw", params={"C": 3.0, "margin": "thesis"}, fit_info={"n_iter": 4})
+    path = write_model(
+        tmp_path / "plain.npz",
+        coef=coef,
+        intercept=[0.0, 0.1, 0.0],
+        classes=[5, 6, 7],
+        formulation="llw",
+        params={"C": 3.0, "margin": "thesis"},
+        fit_info={"n_iter": 4},
+    )
     model = load_model(path)
     assert isinstance(model, LLWClassifier) and model.C == 3.0 and model.n_iter_ == 4
-    np.testing.assert_array_equal(model.predict(np.array([[2.0, 0.0], [0.0, 2.0], [-1.0, -1.0]])), [5, 6, 7])
+    np.testing.assert_array_equal(
+        model.predict(np.array([[2.0, 0.0], [0.0, 2.0], [-1.0, -1.0]])), [5, 6, 7]
+    )

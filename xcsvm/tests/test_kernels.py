@@ -6,6 +6,7 @@ exactly the same coordinate steps: from the same state, one epoch of each gives
 the same dual variables, shrinking counters and weights up to rounding. The oracle
 is ``reference_kernels.ww_epoch`` (pure Python, test-only).
 """
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -32,10 +33,10 @@ def _sparse_problem(n, d, n_classes, seed, dtype, index_dtype, bias):
 
 @pytest.mark.parametrize("n_threads, n_groups", [(1, None), (2, None), (2, 5)])
 @pytest.mark.parametrize("bias", [0.0, 1.5])
-@pytest.mark.parametrize(
-    "dtype, index_dtype", [(np.float64, np.int32), (np.float32, np.int64)]
-)
-def test_feature_major_epoch_equals_class_major_epoch(n_threads, n_groups, bias, dtype, index_dtype):
+@pytest.mark.parametrize("dtype, index_dtype", [(np.float64, np.int32), (np.float32, np.int64)])
+def test_feature_major_epoch_equals_class_major_epoch(
+    n_threads, n_groups, bias, dtype, index_dtype
+):
     # 23 classes: groups of unequal width, padded columns inside the fused blocks;
     # 5 groups: a group sits out of the fused first round and of every later one.
     n_classes = 23
@@ -47,26 +48,58 @@ def test_feature_major_epoch_equals_class_major_epoch(n_threads, n_groups, bias,
     alpha[np.arange(problem.n_samples), problem.y] = 0.0
     # Most variables shrunk for some samples (the class-by-class path), none for others
     # (the whole-group path).
-    stale[:] = np.where(rng.rand(*stale.shape) < 0.9, 3, 0) * (np.arange(problem.n_samples) % 2)[:, None]
+    stale[:] = (
+        np.where(rng.rand(*stale.shape) < 0.9, 3, 0) * (np.arange(problem.n_samples) % 2)[:, None]
+    )
     W = driver.primal_from_dual("ww", problem, alpha)
 
     for shrink in (True, False):
         epochs = driver._Epochs(
-            "ww", problem, alpha.copy(), stale.copy(), W.copy(), n_threads,
-            np.random.RandomState(7), 1.0, n_groups,
+            "ww",
+            problem,
+            alpha.copy(),
+            stale.copy(),
+            W.copy(),
+            n_threads,
+            np.random.RandomState(7),
+            1.0,
+            n_groups,
         )
         assert len(epochs.blocks) > epochs.n_groups or n_threads == 1
         order, ptr = epochs.block_order(np.random.RandomState(3))
         a_ref, s_ref, W_ref = alpha.copy(), stale.copy(), W.copy()
         v_ref, m_ref = reference_kernels.ww_epoch(
-            problem, ptr, order, epochs.block_class_ptr, epochs.block_classes, epochs.rounds,
-            a_ref, s_ref, W_ref, shrink,
+            problem,
+            ptr,
+            order,
+            epochs.block_class_ptr,
+            epochs.block_classes,
+            epochs.rounds,
+            a_ref,
+            s_ref,
+            W_ref,
+            shrink,
         )
         v, m = ww.ww_epoch_t(
-            *problem.csr_arrays, problem.sq_norms, problem.upper, problem.y, ptr, order,
-            epochs.block_class_ptr, epochs.block_classes, epochs.block_col0, epochs.class_col,
-            epochs.rounds, epochs.alpha, epochs.stale, epochs.WT, epochs.scratch,
-            epochs.scratch_index, problem.bias, shrink, n_threads,
+            *problem.csr_arrays,
+            problem.sq_norms,
+            problem.upper,
+            problem.y,
+            ptr,
+            order,
+            epochs.block_class_ptr,
+            epochs.block_classes,
+            epochs.block_col0,
+            epochs.class_col,
+            epochs.rounds,
+            epochs.alpha,
+            epochs.stale,
+            epochs.WT,
+            epochs.scratch,
+            epochs.scratch_index,
+            problem.bias,
+            shrink,
+            n_threads,
         )
         assert m == m_ref > 0
         assert v == pytest.approx(v_ref, rel=1e-10)
@@ -99,7 +132,9 @@ def test_feature_major_groups_start_on_cache_line_pairs():
         np.testing.assert_array_equal(
             epochs.class_col[targets[real]], epochs.block_col0[b] + np.flatnonzero(real)
         )
-        assert sorted(targets[real]) == sorted(np.concatenate([epochs.groups[g] for g in epochs.blocks[b]]))
+        assert sorted(targets[real]) == sorted(
+            np.concatenate([epochs.groups[g] for g in epochs.blocks[b]])
+        )
 
 
 def test_block_order_shuffles_each_block():
@@ -120,7 +155,9 @@ def test_ww_groups_changes_the_schedule_not_the_solution():
     problem = _sparse_problem(300, 40, 9, 1, np.float64, np.int32, 0.0)
     primal = []
     for groups in (None, 4, 9):
-        result = driver.solve("ww", problem, tol=1e-4, max_iter=5000, random_state=0, ww_groups=groups)
+        result = driver.solve(
+            "ww", problem, tol=1e-4, max_iter=5000, random_state=0, ww_groups=groups
+        )
         assert result.converged
         p, d = driver.objectives("ww", problem, result.W, result.alpha)
         assert driver.relative_gap(p, d) < 1e-4
@@ -171,7 +208,9 @@ def test_cs_shrinks_classes_inside_a_block_and_keeps_the_optimum():
 def test_compacted_weights_are_the_class_major_weights_without_a_copy(n_groups):
     problem = _sparse_problem(120, 30, 11, 5, np.float64, np.int32, 1.0)
     alpha, stale = driver.new_dual("ww", problem)
-    epochs = driver._Epochs("ww", problem, alpha, stale, None, 2, np.random.RandomState(0), 1.0, n_groups)
+    epochs = driver._Epochs(
+        "ww", problem, alpha, stale, None, 2, np.random.RandomState(0), 1.0, n_groups
+    )
     for _ in range(3):
         epochs(False)
     expected = epochs.class_major()
@@ -196,7 +235,9 @@ def test_primal_objective_is_the_same_in_any_layout_and_block():
         for block in (7, 2048):
             old, problem_module.SCORE_BLOCK = problem_module.SCORE_BLOCK, block
             try:
-                assert problem_module.primal_objective("ww", problem, layout) == pytest.approx(expected, rel=1e-12)
+                assert problem_module.primal_objective("ww", problem, layout) == pytest.approx(
+                    expected, rel=1e-12
+                )
             finally:
                 problem_module.SCORE_BLOCK = old
 

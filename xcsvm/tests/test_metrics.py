@@ -1,5 +1,6 @@
 """xcsvm.metrics against hand-computed values, a naive per-sample implementation written
 from the definitions, and scikit-learn's ndcg_score where the definitions coincide."""
+
 import math
 
 import numpy as np
@@ -45,14 +46,22 @@ def naive_metrics(Y, S, k, p=None):
 
 
 # ---------------------------------------------------------------- hand-computed values
-Y_HAND = np.array([[1, 0, 1, 0, 0],
-                   [0, 1, 0, 0, 0],
-                   [0, 0, 0, 0, 0],   # no relevant label: scores 0, still counted
-                   [1, 1, 1, 1, 0]])
-S_HAND = np.array([[0.9, 0.8, 0.1, 0.0, 0.3],
-                   [0.2, 0.1, 0.7, 0.3, 0.0],
-                   [0.5, 0.4, 0.3, 0.2, 0.1],
-                   [0.0, 0.0, 0.0, 0.0, 0.0]])  # all tied: ranking 0, 1, 2, ...
+Y_HAND = np.array(
+    [
+        [1, 0, 1, 0, 0],
+        [0, 1, 0, 0, 0],
+        [0, 0, 0, 0, 0],  # no relevant label: scores 0, still counted
+        [1, 1, 1, 1, 0],
+    ]
+)
+S_HAND = np.array(
+    [
+        [0.9, 0.8, 0.1, 0.0, 0.3],
+        [0.2, 0.1, 0.7, 0.3, 0.0],
+        [0.5, 0.4, 0.3, 0.2, 0.1],
+        [0.0, 0.0, 0.0, 0.0, 0.0],
+    ]
+)  # all tied: ranking 0, 1, 2, ...
 
 
 def test_precision_by_hand():
@@ -64,9 +73,9 @@ def test_precision_by_hand():
 
 def test_ndcg_by_hand():
     d = [1 / math.log2(r + 2) for r in range(3)]  # 1, 0.6309, 0.5
-    row0 = d[0] / (d[0] + d[1])                  # hit at rank 1 of {0, 1, 4}; 2 relevant
-    row1 = 0.0                                   # ranking 2, 3, 0; label 1 missed
-    row3 = 1.0                                   # tied scores -> 0, 1, 2, all relevant
+    row0 = d[0] / (d[0] + d[1])  # hit at rank 1 of {0, 1, 4}; 2 relevant
+    row1 = 0.0  # ranking 2, 3, 0; label 1 missed
+    row3 = 1.0  # tied scores -> 0, 1, 2, all relevant
     assert ndcg_at_k(Y_HAND, S_HAND, k=3) == pytest.approx((row0 + row1 + 0.0 + row3) / 4)
     assert ndcg_at_k(Y_HAND, S_HAND, k=1) == pytest.approx(0.5)  # nDCG@1 = P@1
 
@@ -74,9 +83,13 @@ def test_ndcg_by_hand():
 def test_psp_by_hand():
     p = np.array([0.5, 1.0, 0.25, 1.0, 1.0])  # weights 2, 1, 4, 1, 1
     # k=2: row0 {0,1}: 2; row1 {2,3}: 0; row3 {0,1}: 2 + 1 = 3 -> (2 + 3) / (2 * 4)
-    assert propensity_scored_precision_at_k(Y_HAND, S_HAND, k=2, propensities=p) == pytest.approx(5 / 8)
+    assert propensity_scored_precision_at_k(Y_HAND, S_HAND, k=2, propensities=p) == pytest.approx(
+        5 / 8
+    )
     # best: row0 {2,0}: 6; row1 {1}: 1; row3 {2,0}: 6 -> 5 / 13
-    assert propensity_scored_precision_at_k(Y_HAND, S_HAND, k=2, propensities=p, normalize=True) == pytest.approx(5 / 13)
+    assert propensity_scored_precision_at_k(
+        Y_HAND, S_HAND, k=2, propensities=p, normalize=True
+    ) == pytest.approx(5 / 13)
 
 
 def test_propensities_formula_by_hand():
@@ -87,8 +100,10 @@ def test_propensities_formula_by_hand():
     C = (math.log(100) - 1) * (B + 1) ** A
     expected = [1 / (1 + C * math.exp(-A * math.log(n + B))) for n in (50, 2, 0)]
     np.testing.assert_allclose(propensities(Y), expected, rtol=1e-12)
-    np.testing.assert_allclose(propensities(sp.csr_matrix(Y), *PROPENSITY_PARAMETERS["wikipedia"]),
-                               [1 / (1 + (math.log(100) - 1) * 1.4**0.5 * (n + 0.4) ** -0.5) for n in (50, 2, 0)])
+    np.testing.assert_allclose(
+        propensities(sp.csr_matrix(Y), *PROPENSITY_PARAMETERS["wikipedia"]),
+        [1 / (1 + (math.log(100) - 1) * 1.4**0.5 * (n + 0.4) ** -0.5) for n in (50, 2, 0)],
+    )
     assert np.all(np.diff(propensities(Y)) < 0)  # rarer label, smaller propensity
 
 
@@ -105,16 +120,38 @@ def test_against_naive_implementation_with_ties(data):
     n = data.draw(st.integers(1, 6))
     n_labels = data.draw(st.integers(1, 7))
     k = data.draw(st.integers(1, n_labels))
-    Y = np.array(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=n_labels, max_size=n_labels),
-                                    min_size=n, max_size=n)))
+    Y = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, 1), min_size=n_labels, max_size=n_labels),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    )
     # few distinct values: ties everywhere
-    S = np.array(data.draw(st.lists(st.lists(st.integers(-2, 2), min_size=n_labels, max_size=n_labels),
-                                    min_size=n, max_size=n)), dtype=float)
-    p = np.array(data.draw(st.lists(st.sampled_from([0.1, 0.3, 0.5, 1.0]), min_size=n_labels, max_size=n_labels)))
+    S = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(-2, 2), min_size=n_labels, max_size=n_labels),
+                min_size=n,
+                max_size=n,
+            )
+        ),
+        dtype=float,
+    )
+    p = np.array(
+        data.draw(
+            st.lists(st.sampled_from([0.1, 0.3, 0.5, 1.0]), min_size=n_labels, max_size=n_labels)
+        )
+    )
     expected = naive_metrics(Y, S, k, p)
-    got = (precision_at_k(Y, S, k), ndcg_at_k(Y, S, k),
-           propensity_scored_precision_at_k(Y, S, k, propensities=p),
-           propensity_scored_precision_at_k(Y, S, k, propensities=p, normalize=True))
+    got = (
+        precision_at_k(Y, S, k),
+        ndcg_at_k(Y, S, k),
+        propensity_scored_precision_at_k(Y, S, k, propensities=p),
+        propensity_scored_precision_at_k(Y, S, k, propensities=p, normalize=True),
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert top_k_labels(S, k).tolist() == [naive_ranking(list(s), k) for s in S]
 
@@ -126,9 +163,12 @@ def test_many_rows_sparse_labels_match_naive():
     p = propensities(Y)
     for k in (1, 3, 5):
         expected = naive_metrics(Y, S, k, p)
-        got = (precision_at_k(sp.csr_matrix(Y), S, k), ndcg_at_k(sp.csc_matrix(Y), S, k),
-               propensity_scored_precision_at_k(Y, S, k, propensities=p),
-               propensity_scored_precision_at_k(Y, S, k, propensities=p, normalize=True))
+        got = (
+            precision_at_k(sp.csr_matrix(Y), S, k),
+            ndcg_at_k(sp.csc_matrix(Y), S, k),
+            propensity_scored_precision_at_k(Y, S, k, propensities=p),
+            propensity_scored_precision_at_k(Y, S, k, propensities=p, normalize=True),
+        )
         np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
@@ -138,7 +178,8 @@ def test_psp_with_unit_propensities_is_precision():
     S = rng.normal(size=(50, 12))
     for k in (1, 4):
         assert propensity_scored_precision_at_k(Y, S, k, propensities=np.ones(12)) == pytest.approx(
-            precision_at_k(Y, S, k), rel=1e-14)
+            precision_at_k(Y, S, k), rel=1e-14
+        )
 
 
 def test_perfect_ranking_scores_one():
@@ -147,8 +188,9 @@ def test_perfect_ranking_scores_one():
     Y[:, 0] = 1  # every row has a relevant label
     S = Y + 0.01 * rng.random(Y.shape)
     assert ndcg_at_k(Y, S, 5) == pytest.approx(1.0)
-    assert propensity_scored_precision_at_k(Y, Y / propensities(Y) + 0.0, 3, propensities=propensities(Y),
-                                            normalize=True) == pytest.approx(1.0)
+    assert propensity_scored_precision_at_k(
+        Y, Y / propensities(Y) + 0.0, 3, propensities=propensities(Y), normalize=True
+    ) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- sklearn's ndcg_score
@@ -176,7 +218,10 @@ def test_ndcg_where_sklearn_differs_ties_are_averaged_there():
 
 def test_exported_from_package():
     assert xcsvm.precision_at_k is precision_at_k and xcsvm.propensities is propensities
-    assert xcsvm.ndcg_at_k is ndcg_at_k and xcsvm.propensity_scored_precision_at_k is propensity_scored_precision_at_k
+    assert (
+        xcsvm.ndcg_at_k is ndcg_at_k
+        and xcsvm.propensity_scored_precision_at_k is propensity_scored_precision_at_k
+    )
 
 
 def test_chunked_ranking_equals_unchunked(monkeypatch):
@@ -192,7 +237,9 @@ def test_chunked_ranking_equals_unchunked(monkeypatch):
 
 # ---------------------------------------------------------------- errors
 def test_shape_mismatch():
-    with pytest.raises(ShapeMismatchError, match=r"scores has shape \(2, 3\) but Y_true has shape \(2, 4\)"):
+    with pytest.raises(
+        ShapeMismatchError, match=r"scores has shape \(2, 3\) but Y_true has shape \(2, 4\)"
+    ):
         precision_at_k(np.zeros((2, 4)), np.zeros((2, 3)))
     with pytest.raises(ShapeMismatchError, match="2-d"):
         ndcg_at_k(np.zeros(4), np.zeros(4))
@@ -222,7 +269,9 @@ def test_non_binary_labels():
         ndcg_at_k(sp.csr_matrix(np.array([[0.5, 0], [0, 1]])), np.eye(2))
     with pytest.raises(NonBinaryLabelsError, match="object"):
         precision_at_k(np.array([[{1}], [{2}]], dtype=object), np.eye(2)[:, :1])
-    assert issubclass(NonBinaryLabelsError, ValueError) and issubclass(ShapeMismatchError, MetricInputError)
+    assert issubclass(NonBinaryLabelsError, ValueError) and issubclass(
+        ShapeMismatchError, MetricInputError
+    )
 
 
 def test_bad_scores_and_propensities():

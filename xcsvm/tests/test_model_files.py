@@ -3,6 +3,7 @@
 Every case here was a crash (out-of-bounds write), a raw ``BadZipFile`` /
 ``JSONDecodeError`` / ``KeyError`` / ``IndexError``, or a silently wrong model.
 """
+
 import json
 import os
 import stat
@@ -21,9 +22,15 @@ X_SMALL = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [-1.0, -1.0, 1.0]])
 
 
 def _model(tmp_path):
-    return write_model(tmp_path / "m.npz", coef=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, -1.0, 0.5]]),
-                       intercept=[0.0, 0.1, 0.0], classes=[5, 6, 7], formulation="ww", params={"C": 2.0},
-                       fit_info={"n_iter": 3, "dual_gap": 0.01})
+    return write_model(
+        tmp_path / "m.npz",
+        coef=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, -1.0, 0.5]]),
+        intercept=[0.0, 0.1, 0.0],
+        classes=[5, 6, 7],
+        formulation="ww",
+        params={"C": 2.0},
+        fit_info={"n_iter": 3, "dual_gap": 0.01},
+    )
 
 
 def _edit(path, **changes):
@@ -52,7 +59,9 @@ def test_model_file_error_is_exported_and_a_value_error():
 def test_coef_indices_past_n_features_are_refused_not_written_out_of_bounds(tmp_path):
     # was a segfault: csr_matrix(...).toarray() wrote past the dense array
     path = _edit(_model(tmp_path), coef_indices=np.array([0, 1, 0, 1, 10**9]))
-    with pytest.raises(ModelFileError, match=r"coef_indices hold column indices in \[0, 1000000000\] outside"):
+    with pytest.raises(
+        ModelFileError, match=r"coef_indices hold column indices in \[0, 1000000000\] outside"
+    ):
         load_model(path)
     path = _edit(_model(tmp_path), coef_indices=np.array([0, 1, 0, 1, -3]))
     with pytest.raises(ModelFileError, match="outside"):
@@ -70,7 +79,7 @@ def test_nan_intercept_or_coefficient_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    "change,message",
     [
         ({"meta_": lambda m: [m]}, "JSON list, not an object"),
         ({"meta_": lambda m: {k: v for k, v in m.items() if k != "n_features"}}, "n_features=None"),
@@ -106,7 +115,7 @@ def test_truncated_and_bit_flipped_files_are_model_file_errors(tmp_path):
     content = path.read_bytes()
     for cut in (0, 10, len(content) // 2, len(content) - 1):
         (tmp_path / "cut.npz").write_bytes(content[:cut])
-        with pytest.raises(ModelFileError, match="damaged|not an xcsvm"):
+        with pytest.raises(ModelFileError, match=r"damaged|not an xcsvm"):
             load_model(tmp_path / "cut.npz")
     flipped = bytearray(content)
     flipped[len(content) // 3] ^= 0x10  # inside an entry's data: the zip CRC catches it
@@ -146,7 +155,9 @@ def test_cli_predict_on_a_damaged_model_is_one_clear_error(tmp_path, capsys):
     path = _edit(_model(tmp_path), coef_indices=np.array([0, 1, 0, 1, 99]))
     assert main(["predict", str(path), str(tmp_path / "d.svm")]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("xcsvm: error:") and "coef_indices" in error and "Traceback" not in error
+    assert (
+        error.startswith("xcsvm: error:") and "coef_indices" in error and "Traceback" not in error
+    )
 
 
 def test_saved_files_keep_the_umask_mode(tmp_path):
@@ -166,7 +177,9 @@ def test_temporaries_of_an_interrupted_write_are_swept_on_the_next_write(tmp_pat
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     stale = tmp_path / f".m.npz.xcsvm-{int(dead.stdout)}-abc123.tmp"
     stale.write_bytes(b"half a model")
     running = tmp_path / f".m.npz.xcsvm-{os.getppid()}-def456.tmp"  # a live writer's: kept
@@ -180,7 +193,13 @@ def test_temporaries_of_an_interrupted_write_are_swept_on_the_next_write(tmp_pat
 
 def test_informational_fit_facts_of_the_mpi_writer_load(tmp_path):
     # the distributed CLI stores converged (bool) and n_ranks besides the numbers load_model uses
-    path = write_model(tmp_path / "d.npz", coef=np.eye(2), intercept=np.zeros(2), classes=[0, 1], formulation="llw",
-                       fit_info={"n_iter": 4, "dual_gap": 0.5, "converged": True, "n_ranks": 2})
+    path = write_model(
+        tmp_path / "d.npz",
+        coef=np.eye(2),
+        intercept=np.zeros(2),
+        classes=[0, 1],
+        formulation="llw",
+        fit_info={"n_iter": 4, "dual_gap": 0.5, "converged": True, "n_ranks": 2},
+    )
     model = load_model(path)
     assert model.n_iter_ == 4 and model.dual_gap_ == 0.5

@@ -1,4 +1,5 @@
 """The reproduction script on tiny data: files written, tables consistent."""
+
 import csv
 
 import numpy as np
@@ -8,9 +9,15 @@ from xcsvm.experiments import reproduce
 
 
 def test_reproduce_writes_summary_csv_and_plot(tmp_path, monkeypatch):
-    monkeypatch.setitem(reproduce.SIZES, True, dict(n_train=300, n_test=150, n_features=400, n_classes=6))
+    monkeypatch.setitem(
+        reproduce.SIZES, True, dict(n_train=300, n_test=150, n_features=400, n_classes=6)
+    )
     rows = reproduce.run(quick=True, out=tmp_path, n_jobs=1, max_iter=50, progress=False)
-    assert {p.name for p in tmp_path.iterdir()} == {"summary.md", "results.csv", "tables_III3_III4.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "summary.md",
+        "results.csv",
+        "tables_III3_III4.png",
+    }
     assert len(rows) == 5 * 4
     with open(tmp_path / "results.csv") as stream:
         table = list(csv.DictReader(stream))
@@ -45,7 +52,6 @@ def test_validation_reference_is_the_optimum_the_solvers_reach(formulation):
     # Table III.1's difference columns compare with exact_primal; it must be the minimiser
     # of the objective primal_objective evaluates, which xcsvm's tight solutions approach.
     from conftest import blobs
-
     from xcsvm import CSClassifier, LLWClassifier, WWClassifier
     from xcsvm.experiments import validation
 
@@ -70,7 +76,6 @@ def test_lshtc_small_shape_is_table_III2s():
 
 def test_letter_scaling_maps_training_features_onto_minus_one_one(monkeypatch):
     import shared_datasets
-
     from xcsvm.experiments import letter_scaling
 
     rng = np.random.default_rng(0)

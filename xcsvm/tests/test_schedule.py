@@ -1,14 +1,15 @@
 """The 1-factorization schedule (Algorithms 4-5) and thread-count invariance."""
+
 import itertools
 
 import numpy as np
 import pytest
-from conftest import blobs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xcsvm import LLWClassifier, WWClassifier
+from conftest import blobs
 from reference_kernels import class_pairs_of_epoch
+from xcsvm import LLWClassifier, WWClassifier
 from xcsvm.solvers.schedule import (
     balanced_groups,
     match_class,
@@ -42,7 +43,7 @@ def test_fewer_than_two_groups_play_only_the_self_round():
     assert blocks == [(0,)] and rounds.tolist() == [[[0, 0]]]
 
 
-@pytest.mark.parametrize("n", range(0, 51))
+@pytest.mark.parametrize("n", range(51))
 def test_one_factorization_meets_every_pair_once(n):
     rounds = one_factorization(n)
     assert len(rounds) == (0 if n < 2 else n - 1 if n % 2 == 0 else n)
@@ -100,8 +101,10 @@ def test_fused_schedule_meets_every_class_pair_exactly_once(n_classes, n_groups,
     # A sample is visited once per round its group takes part in: G - 1 times (G >= 2)
     # instead of G, except in the group that sits out the fused first day (odd G).
     G = len(groups)
-    visits = [sum(g in blocks[x] for table in rounds for a, b in table if a >= 0 for x in {a, b})
-              for g in range(G)]
+    visits = [
+        sum(g in blocks[x] for table in rounds for a, b in table if a >= 0 for x in {a, b})
+        for g in range(G)
+    ]
     fused = {g for block in blocks[G:] for g in block}
     assert visits == [1 if G == 1 else G - 1 if g in fused else G for g in range(G)]
 

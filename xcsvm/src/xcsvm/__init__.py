@@ -10,6 +10,7 @@ Examples
 >>> WWClassifier(random_state=0).fit(X, y).predict(X[:3]).tolist()
 [0, 0, 0]
 """
+
 __version__ = "0.1.0"
 
 from xcsvm.estimators import CSClassifier, LLWClassifier, WWClassifier
@@ -17,5 +18,16 @@ from xcsvm.exceptions import ModelFileError
 from xcsvm.io import load_model, save_model
 from xcsvm.metrics import ndcg_at_k, precision_at_k, propensities, propensity_scored_precision_at_k
 
-__all__ = ["WWClassifier", "LLWClassifier", "CSClassifier", "save_model", "load_model", "ModelFileError", "__version__",
-           "precision_at_k", "ndcg_at_k", "propensity_scored_precision_at_k", "propensities"]
+__all__ = [
+    "WWClassifier",
+    "LLWClassifier",
+    "CSClassifier",
+    "save_model",
+    "load_model",
+    "ModelFileError",
+    "__version__",
+    "precision_at_k",
+    "ndcg_at_k",
+    "propensity_scored_precision_at_k",
+    "propensities",
+]

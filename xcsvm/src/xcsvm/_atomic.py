@@ -6,6 +6,7 @@ file whose process is gone (a running writer's temporary is kept). The written
 file gets the mode an ordinary ``open`` would give it (``0o666 & ~umask``), not
 ``mkstemp``'s 0600.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,11 @@ def sweep_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
         return removed
     for name in names:
         match = _TEMPORARY.match(name)
-        if match is None or int(match.group(1)) == os.getpid() or _process_alive(int(match.group(1))):
+        if (
+            match is None
+            or int(match.group(1)) == os.getpid()
+            or _process_alive(int(match.group(1)))
+        ):
             continue
         path = Path(directory) / name
         try:
@@ -95,7 +100,8 @@ def atomic_write(
             os.unlink(temporary)
         # the error names the hidden temporary; the user knows only the target and its folder
         raise OSError(
-            error.errno, f"cannot write {what} {path} (folder {directory}): {error.strerror or error}"
+            error.errno,
+            f"cannot write {what} {path} (folder {directory}): {error.strerror or error}",
         ) from error
     except BaseException:
         if os.path.exists(temporary):

@@ -11,6 +11,7 @@ Examples
     xcsvm evaluate ml.npz test.svm             # P@1/3/5, nDCG@5, PSP@5, F1, Hamming loss
     mpiexec -n 4 xcsvm train --distributed ... # handled by xcsvm.distributed.cli
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,14 @@ def read_svmlight(path, *, zero_based=False, n_features=None):
             f"indices must be at most {np.iinfo(np.int32).max}: renumber the features"
         ) from error
     except (ValueError, RuntimeError, UnicodeDecodeError) as error:
-        hint = " (indices start at 0 here: pass --zero-based)" if "index 0" in str(error).lower() else ""
-        raise DataFormatError(f"{path} is not a valid svmlight/LIBSVM file: {error}{hint}") from error
+        hint = (
+            " (indices start at 0 here: pass --zero-based)"
+            if "index 0" in str(error).lower()
+            else ""
+        )
+        raise DataFormatError(
+            f"{path} is not a valid svmlight/LIBSVM file: {error}{hint}"
+        ) from error
     if X.shape[0] == 0:
         raise DataFormatError(f"{path} contains no samples")
     X = sp.csr_matrix(X)
@@ -90,7 +97,7 @@ def evaluation_metrics(y_true, y_pred, coef) -> dict:
         "micro_f1": 100.0 * float(f1_score(y_true, y_pred, average="micro")),
         "macro_f1": 100.0 * float(f1_score(y_true, y_pred, average="macro")),
         "density": 100.0 * float(np.count_nonzero(coef)) / max(coef.size, 1),
-        "n_samples": int(len(y_true)),
+        "n_samples": len(y_true),
     }
 
 
@@ -109,12 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-iter", type=int, default=1000, help="maximal epochs (default 1000)")
     train.add_argument("--no-shrinking", action="store_true", help="disable shrinking")
     train.add_argument("--no-intercept", action="store_true", help="fit without intercept")
-    train.add_argument("--margin", choices=["thesis", "lee_lin_wahba"], default="thesis", help="LLW margin")
+    train.add_argument(
+        "--margin", choices=["thesis", "lee_lin_wahba"], default="thesis", help="LLW margin"
+    )
     train.add_argument("--n-jobs", type=int, default=1, help="OpenMP threads (-1: all cores)")
     train.add_argument("--random-state", type=int, default=None)
     train.add_argument("--zero-based", action="store_true", help="feature indices start at 0")
     train.add_argument(
-        "--multilabel", action="store_true",
+        "--multilabel",
+        action="store_true",
         help="multi-label WW (comma-separated labels per line, LIBSVM's multi-label format); "
         "the model file records the mode, predict/evaluate follow it",
     )
@@ -126,14 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
         "'python -m xcsvm.distributed train --help' (model file via -m)",
     )
 
-    for name, text in (("predict", "write predicted labels"), ("evaluate", "print error, F1 and density")):
+    for name, text in (
+        ("predict", "write predicted labels"),
+        ("evaluate", "print error, F1 and density"),
+    ):
         command = commands.add_parser(name, help=text)
         command.add_argument("model_file")
         command.add_argument("data_file")
         command.add_argument("--zero-based", action="store_true", help="feature indices start at 0")
         command.add_argument("--n-jobs", type=int, default=1)
         if name == "predict":
-            command.add_argument("--output", "-o", default=None, help="output file (default: stdout)")
+            command.add_argument(
+                "--output", "-o", default=None, help="output file (default: stdout)"
+            )
         else:
             command.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return parser
@@ -189,13 +204,22 @@ def _train_multilabel(args) -> int:
     from xcsvm.io import read_svmlight_multilabel, save_model
 
     if args.formulation != "ww":
-        raise ValueError(f"--multilabel trains the multi-label WW model; use --formulation ww, not {args.formulation!r}")
+        raise ValueError(
+            f"--multilabel trains the multi-label WW model; use --formulation ww, not {args.formulation!r}"
+        )
     X, Y, labels = read_svmlight_multilabel(args.train_file, zero_based=args.zero_based)
     if Y.shape[1] < 2:
-        raise ValueError(f"{args.train_file} has {Y.shape[1]} distinct label(s); multi-label training needs at least two")
+        raise ValueError(
+            f"{args.train_file} has {Y.shape[1]} distinct label(s); multi-label training needs at least two"
+        )
     model = WWClassifier(
-        C=args.C, tol=args.tol, max_iter=args.max_iter, shrinking=not args.no_shrinking,
-        fit_intercept=not args.no_intercept, n_jobs=args.n_jobs, random_state=args.random_state,
+        C=args.C,
+        tol=args.tol,
+        max_iter=args.max_iter,
+        shrinking=not args.no_shrinking,
+        fit_intercept=not args.no_intercept,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
         verbose=args.verbose,
     )
     start = time.perf_counter()
@@ -244,8 +268,11 @@ def _load_multilabel(args, model):
     # Labels the model never saw cannot be predicted; predict ignores them, evaluate refuses them.
     unknown = "ignore" if args.command == "predict" else "error"
     X, Y, _ = read_svmlight_multilabel(
-        args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_,
-        labels=model.classes_, unknown_labels=unknown,
+        args.data_file,
+        zero_based=args.zero_based,
+        n_features=model.n_features_in_,
+        labels=model.classes_,
+        unknown_labels=unknown,
     )
     return X, Y
 
@@ -257,7 +284,9 @@ def _load(args):
     model.n_jobs = args.n_jobs
     if getattr(model, "multilabel_", False):
         return (model, *_load_multilabel(args, model))
-    X, y = read_svmlight(args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_)
+    X, y = read_svmlight(
+        args.data_file, zero_based=args.zero_based, n_features=model.n_features_in_
+    )
     return model, X, y
 
 
@@ -266,9 +295,16 @@ def _predict(args) -> int:
         _check_output_folder(args.output, "predictions")
     model, X, _ = _load(args)
     predictions = model.predict(X)
-    if getattr(model, "multilabel_", False):  # one line per sample: "l1,l2,..." (LIBSVM multi-label)
-        lines = "\n".join(",".join(str(label) for label in model.classes_[np.flatnonzero(row)])
-                          for row in np.asarray(predictions)) + "\n"
+    if getattr(
+        model, "multilabel_", False
+    ):  # one line per sample: "l1,l2,..." (LIBSVM multi-label)
+        lines = (
+            "\n".join(
+                ",".join(str(label) for label in model.classes_[np.flatnonzero(row)])
+                for row in np.asarray(predictions)
+            )
+            + "\n"
+        )
     else:
         lines = "\n".join(str(label) for label in predictions) + "\n"
     if args.output is None:
@@ -276,7 +312,9 @@ def _predict(args) -> int:
     else:
         from xcsvm._atomic import atomic_write
 
-        atomic_write(args.output, lambda stream: stream.write(lines), binary=False, what="predictions")
+        atomic_write(
+            args.output, lambda stream: stream.write(lines), binary=False, what="predictions"
+        )
     return 0
 
 
@@ -284,7 +322,9 @@ def _evaluate(args) -> int:
     model, X, y = _load(args)
     if getattr(model, "multilabel_", False):
         scores = model.decision_function(X)
-        metrics = multilabel_metrics(sp.csr_matrix(y), scores, sp.csr_matrix(model.predict(X)), model.coef_)
+        metrics = multilabel_metrics(
+            sp.csr_matrix(y), scores, sp.csr_matrix(model.predict(X)), model.coef_
+        )
         if args.json:
             print(json.dumps(metrics))
         else:
@@ -292,7 +332,9 @@ def _evaluate(args) -> int:
                 print(f"{key:<13} {value}" if key == "n_samples" else f"{key:<13} {value:.2f} %")
         return 0
     classes = model.classes_
-    unseen = np.setdiff1d(np.unique(y), classes.astype(y.dtype) if classes.dtype.kind in "iuf" else classes)
+    unseen = np.setdiff1d(
+        np.unique(y), classes.astype(y.dtype) if classes.dtype.kind in "iuf" else classes
+    )
     if unseen.size:
         raise ValueError(
             f"{args.data_file} has labels the model was not trained on: {unseen[:10].tolist()}"
@@ -343,7 +385,14 @@ def main(argv=None) -> int:
         if args.command == "predict":
             return _predict(args)
         return _evaluate(args)
-    except (DataFormatError, ModelFormatError, ValueError, TypeError, FileNotFoundError, OSError) as error:
+    except (
+        DataFormatError,
+        ModelFormatError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        OSError,
+    ) as error:
         print(f"xcsvm: error: {error}", file=sys.stderr)
         return 1
 

@@ -1,8 +1,12 @@
 """Typed errors of xcsvm."""
 
 __all__ = [
-    "ModelFileError", "ModelFormatError", "DataFormatError",
-    "MetricInputError", "ShapeMismatchError", "NonBinaryLabelsError",
+    "ModelFileError",
+    "ModelFormatError",
+    "DataFormatError",
+    "MetricInputError",
+    "ShapeMismatchError",
+    "NonBinaryLabelsError",
 ]
 
 

@@ -34,6 +34,7 @@ Examples
 >>> round(float(ndcg_at_k(Y, scores, k=2)), 4)
 0.3066
 """
+
 from __future__ import annotations
 
 import numbers
@@ -150,7 +151,7 @@ def _rank_rows(S: np.ndarray, k: int) -> np.ndarray:
         # The k largest by a partition (O(K) a row, not a sort); which of several entries
         # equal to the k-th largest value it keeps is unspecified, so ties there are
         # resolved below.
-        top = np.argpartition(S, n_labels - k, axis=1)[:, n_labels - k:]
+        top = np.argpartition(S, n_labels - k, axis=1)[:, n_labels - k :]
         kth = S[rows, top].min(axis=1)
         greater = np.greater(S, kth[:, None])
         tied = np.equal(S, kth[:, None])
@@ -198,7 +199,9 @@ def top_k_labels(scores: npt.ArrayLike, k: int) -> np.ndarray:
     """
     S = np.asarray(scores)
     if sp.issparse(scores) or S.ndim != 2 or S.dtype.kind not in "biuf":
-        raise MetricInputError(f"scores must be a dense real 2-d array, got {type(scores).__name__} {S.shape}")
+        raise MetricInputError(
+            f"scores must be a dense real 2-d array, got {type(scores).__name__} {S.shape}"
+        )
     S = S.astype(np.float64, copy=False)
     if np.isnan(S).any():
         raise MetricInputError("scores holds NaN; every score must be a number (+-inf allowed)")
@@ -333,7 +336,12 @@ def propensities(Y: Any, A: float = 0.55, B: float = 1.5) -> np.ndarray:
     """
     Y = _check_labels(Y)
     for name, value in (("A", A), ("B", B)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not np.isfinite(float(value))
+            or value <= 0
+        ):
             raise MetricInputError(f"{name} must be a positive finite number, got {value!r}")
     n_samples = Y.shape[0]
     if n_samples < 3:
@@ -404,7 +412,9 @@ def propensity_scored_precision_at_k(
         )
     p = p.astype(np.float64)
     if not np.all((p > 0) & (p <= 1)):  # also refuses NaN
-        raise MetricInputError("propensities must lie in (0, 1]; compute them with xcsvm.metrics.propensities")
+        raise MetricInputError(
+            "propensities must lie in (0, 1]; compute them with xcsvm.metrics.propensities"
+        )
     if not isinstance(normalize, (bool, np.bool_)):
         raise MetricInputError(f"normalize must be True or False, got {normalize!r}")
     weight = 1.0 / p
@@ -423,8 +433,8 @@ def _best_weights(Y: Any, weight: np.ndarray, k: int) -> float:
     """Sum over rows of the ``k`` largest ``1/p_l`` among each row's relevant labels."""
     total = 0.0
     for i in range(Y.shape[0]):
-        w = weight[Y.indices[Y.indptr[i]:Y.indptr[i + 1]]]
+        w = weight[Y.indices[Y.indptr[i] : Y.indptr[i + 1]]]
         if w.size > k:
-            w = np.partition(w, w.size - k)[w.size - k:]
+            w = np.partition(w, w.size - k)[w.size - k :]
         total += float(w.sum())
     return total

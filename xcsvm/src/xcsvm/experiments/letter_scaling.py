@@ -64,8 +64,13 @@ def run(out, tol=0.01, max_iter=30000, scalings=SCALINGS, exponents=EXPONENTS):
         y_fit, y_true = np.searchsorted(labels, y_train), np.searchsorted(labels, y_test)
         for name, estimator in (("llw", LLWClassifier), ("ww", WWClassifier)):
             for exponent in exponents:
-                model = estimator(C=10.0**exponent, tol=tol, max_iter=max_iter,
-                                  fit_intercept=False, random_state=0)
+                model = estimator(
+                    C=10.0**exponent,
+                    tol=tol,
+                    max_iter=max_iter,
+                    fit_intercept=False,
+                    random_state=0,
+                )
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -73,10 +78,14 @@ def run(out, tol=0.01, max_iter=30000, scalings=SCALINGS, exponents=EXPONENTS):
                 seconds = time.perf_counter() - start
                 error = 100 * float(np.mean(model.predict(X_test) != y_true))
                 row = {
-                    "scaling": scaling, "solver": name.upper(), "log10_C": exponent,
+                    "scaling": scaling,
+                    "solver": name.upper(),
+                    "log10_C": exponent,
                     "thesis_error": THESIS["letter"][name][EXPONENTS.index(exponent)],
-                    "error": round(error, 2), "relative_duality_gap": float(model.dual_gap_),
-                    "converged": bool(model.dual_gap_ <= tol), "epochs": int(model.n_iter_),
+                    "error": round(error, 2),
+                    "relative_duality_gap": float(model.dual_gap_),
+                    "converged": bool(model.dual_gap_ <= tol),
+                    "epochs": int(model.n_iter_),
                     "seconds": round(seconds, 1),
                 }
                 rows.append(row)

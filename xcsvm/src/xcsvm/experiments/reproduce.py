@@ -18,6 +18,7 @@ shape_of="lshtc_small")``) with the same class-vocabulary setting.
 
 Writes ``summary.md``, ``results.csv`` and ``tables_III3_III4.png`` into ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,10 +44,14 @@ def _make_data(n_train, n_test, n_features, n_classes, seed):
     # The class-vocabulary setting of benchmarks/bench_liblinear.py (BENCHMARKS.md explains it):
     # each class draws its topical words from 8 d / K words of its own, shared words come from
     # the 10 % most frequent ones.
-    X, y = make_lshtc_like(n_samples=n_train + n_test, n_features=n_features, n_classes=n_classes,
-                           topic_size=min(n_features, 8 * n_features // n_classes),
-                           background_size=n_features // 10,
-                           random_state=seed)
+    X, y = make_lshtc_like(
+        n_samples=n_train + n_test,
+        n_features=n_features,
+        n_classes=n_classes,
+        topic_size=min(n_features, 8 * n_features // n_classes),
+        background_size=n_features // 10,
+        random_state=seed,
+    )
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
@@ -67,10 +72,19 @@ def _estimator(solver, C, max_iter, n_jobs, seed):
     from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
     if solver == "OVR":
-        return LinearSVC(C=C, loss="hinge", dual=True, tol=0.1, max_iter=max_iter, random_state=seed,
-                         fit_intercept=False)
+        return LinearSVC(
+            C=C,
+            loss="hinge",
+            dual=True,
+            tol=0.1,
+            max_iter=max_iter,
+            random_state=seed,
+            fit_intercept=False,
+        )
     cls = {"CS": CSClassifier, "WW": WWClassifier, "LLW": LLWClassifier}[solver]
-    return cls(C=C, tol=0.1, max_iter=max_iter, n_jobs=n_jobs, random_state=seed, fit_intercept=False)
+    return cls(
+        C=C, tol=0.1, max_iter=max_iter, n_jobs=n_jobs, random_state=seed, fit_intercept=False
+    )
 
 
 def _make_shaped_data(shape_of, seed):
@@ -79,15 +93,34 @@ def _make_shaped_data(shape_of, seed):
 
     n_train, n_test, n_classes, n_features = LSHTC_SHAPES[shape_of]
     X_train, y_train, X_test, y_test = shared_datasets.load(
-        "lshtc_like", shape_of=shape_of, topic_size=min(n_features, 8 * n_features // n_classes),
-        background_size=n_features // 10, random_state=seed)
-    size = dict(n_train=X_train.shape[0], n_test=X_test.shape[0], n_features=n_features,
-                n_classes=n_classes, shape_of=shape_of)
+        "lshtc_like",
+        shape_of=shape_of,
+        topic_size=min(n_features, 8 * n_features // n_classes),
+        background_size=n_features // 10,
+        random_state=seed,
+    )
+    size = dict(
+        n_train=X_train.shape[0],
+        n_test=X_test.shape[0],
+        n_features=n_features,
+        n_classes=n_classes,
+        shape_of=shape_of,
+    )
     return (X_train, y_train, X_test, y_test), size
 
 
-def run(quick=True, out=Path("reports/xcsvm"), seed=0, n_jobs=1, max_iter=None, progress=True,
-        shape_of=None, exponents=range(-3, 2), solvers=SOLVERS, llw_max_iter=None):
+def run(
+    quick=True,
+    out=Path("reports/xcsvm"),
+    seed=0,
+    n_jobs=1,
+    max_iter=None,
+    progress=True,
+    shape_of=None,
+    exponents=range(-3, 2),
+    solvers=SOLVERS,
+    llw_max_iter=None,
+):
     """Run the experiment and write the report; returns the list of result rows.
 
     ``shape_of`` ("lshtc_small", ...) replaces the quick/full sizes by a shape of Table III.2;
@@ -119,16 +152,21 @@ def run(quick=True, out=Path("reports/xcsvm"), seed=0, n_jobs=1, max_iter=None, 
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         predicted = model.predict(X_test)
         coef = model.coef_
-        rows.append({
-            "solver": solver, "log10_C": exponent,
-            "error": 100 * float(np.mean(predicted != y_test)),
-            "micro_f1": 100 * float(f1_score(y_test, predicted, average="micro")),
-            "macro_f1": 100 * float(f1_score(y_test, predicted, average="macro")),
-            "density": _density(coef),
-            "seconds": seconds, "converged": converged,
-            "n_iter": int(np.max(model.n_iter_)), "max_iter": epochs,
-            "dual_gap": float(getattr(model, "dual_gap_", float("nan"))),
-        })
+        rows.append(
+            {
+                "solver": solver,
+                "log10_C": exponent,
+                "error": 100 * float(np.mean(predicted != y_test)),
+                "micro_f1": 100 * float(f1_score(y_test, predicted, average="micro")),
+                "macro_f1": 100 * float(f1_score(y_test, predicted, average="macro")),
+                "density": _density(coef),
+                "seconds": seconds,
+                "converged": converged,
+                "n_iter": int(np.max(model.n_iter_)),
+                "max_iter": epochs,
+                "dual_gap": float(getattr(model, "dual_gap_", float("nan"))),
+            }
+        )
     _write_csv(out / "results.csv", rows)
     _plot(out / "tables_III3_III4.png", rows)
     _write_summary(out / "summary.md", rows, size, quick, max_iter)
@@ -176,11 +214,18 @@ def _table(rows, metrics):
 
 
 def _write_summary(path, rows, size, quick, max_iter):
-    best = {s: min((r for r in rows if r["solver"] == s), key=lambda r: r["error"])
-            for s in SOLVERS if any(r["solver"] == s for r in rows)}
+    best = {
+        s: min((r for r in rows if r["solver"] == s), key=lambda r: r["error"])
+        for s in SOLVERS
+        if any(r["solver"] == s for r in rows)
+    }
     mode = f"shape of {size['shape_of']}" if "shape_of" in size else ("quick" if quick else "full")
     llw_caps = {r["max_iter"] for r in rows if r["solver"] == "LLW"}
-    llw_cap = f" (LLW: at most {llw_caps.pop()})" if len(llw_caps) == 1 and max_iter not in llw_caps else ""
+    llw_cap = (
+        f" (LLW: at most {llw_caps.pop()})"
+        if len(llw_caps) == 1 and max_iter not in llw_caps
+        else ""
+    )
     text = [
         "# xcsvm: scaled Tables III.3 / III.4 on LSHTC-like data",
         "",
@@ -205,8 +250,11 @@ def _write_summary(path, rows, size, quick, max_iter):
         "",
         "| solver | log10(C) | error | macro-F1 | density | seconds |",
         "|---|---|---|---|---|---|",
-        *[f"| {s} | {b['log10_C']} | {b['error']:.2f} | {b['macro_f1']:.2f} | {b['density']:.2f} | "
-          f"{b['seconds']:.2f} |" for s, b in best.items()],
+        *[
+            f"| {s} | {b['log10_C']} | {b['error']:.2f} | {b['macro_f1']:.2f} | {b['density']:.2f} | "
+            f"{b['seconds']:.2f} |"
+            for s, b in best.items()
+        ],
         "",
         "Thesis (LSHTC-small..2011): WW and CS beat OVR in error and F1 with models up to an order "
         "of magnitude sparser; LLW is weak and dense. Compare the rows above.",
@@ -223,8 +271,12 @@ def _plot(path, rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [("error", "test error (%)"), ("micro_f1", "micro-F1 (%)"), ("macro_f1", "macro-F1 (%)"),
-               ("density", "model density (%)")]
+    metrics = [
+        ("error", "test error (%)"),
+        ("micro_f1", "micro-F1 (%)"),
+        ("macro_f1", "macro-F1 (%)"),
+        ("density", "model density (%)"),
+    ]
     figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     for axis, (metric, label) in zip(axes, metrics):
         for solver in [s for s in SOLVERS if any(r["solver"] == s for r in rows)]:
@@ -247,22 +299,40 @@ def _plot(path, rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small data (seconds on 2 cores)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--n-jobs", type=int, default=1,
-                        help="OpenMP threads (1: WW's sequential order, which needs far fewer epochs; see BENCHMARKS.md)")
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="OpenMP threads (1: WW's sequential order, which needs far fewer epochs; see BENCHMARKS.md)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--shape", choices=["lshtc_small"], default=None,
-                        help="data of the shape of a Table III.2 data set instead of the quick/full sizes")
+    parser.add_argument(
+        "--shape",
+        choices=["lshtc_small"],
+        default=None,
+        help="data of the shape of a Table III.2 data set instead of the quick/full sizes",
+    )
     parser.add_argument("--log10-C", type=int, nargs="+", default=list(range(-3, 2)))
     parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
     parser.add_argument("--llw-max-iter", type=int, default=None, help="LLW's own epoch cap")
     args = parser.parse_args(argv)
-    rows = run(quick=args.quick, out=args.out, seed=args.seed, n_jobs=args.n_jobs, max_iter=args.max_iter,
-               shape_of=args.shape, exponents=args.log10_C, solvers=args.solvers,
-               llw_max_iter=args.llw_max_iter)
+    rows = run(
+        quick=args.quick,
+        out=args.out,
+        seed=args.seed,
+        n_jobs=args.n_jobs,
+        max_iter=args.max_iter,
+        shape_of=args.shape,
+        exponents=args.log10_C,
+        solvers=args.solvers,
+        llw_max_iter=args.llw_max_iter,
+    )
     print(f"wrote {args.out / 'summary.md'}, results.csv, tables_III3_III4.png ({len(rows)} fits)")
 
 

@@ -12,6 +12,7 @@ Wahba beside the thesis' margin 1 (the letter gap: see REPRODUCTION.md)::
 
 Writes ``table_III1.csv`` and ``table_III1.md`` into ``--out``. About 2-4 minutes on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,7 +72,9 @@ def exact_primal(formulation, X, y, n_classes, C, margin=1.0):
     else:  # cs: max over classes of the margin violations (the y_i term is 0)
         loss = cp.sum(cp.max(S + others - own, axis=1))
     constraints = [cp.sum(W, axis=0) == 0] if formulation == "llw" else []
-    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W) + C * loss), constraints).solve(solver=cp.CLARABEL)
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W) + C * loss), constraints).solve(
+        solver=cp.CLARABEL
+    )
     return np.asarray(W.value)
 
 
@@ -79,14 +82,20 @@ def _error(coef, X, y):
     return 100 * float(np.mean(np.argmax(X @ coef.T, axis=1) != y))
 
 
-def run(out, datasets=tuple(DATASETS), exact_sets=("iris", "glass", "dna", "satimage", "digits"),
-        tol=0.01, max_iter=1000, progress=True):
+def run(
+    out,
+    datasets=tuple(DATASETS),
+    exact_sets=("iris", "glass", "dna", "satimage", "digits"),
+    tol=0.01,
+    max_iter=1000,
+    progress=True,
+):
     import scipy.sparse as sp
-    import shared_datasets
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
     from tqdm.auto import tqdm
 
+    import shared_datasets
     from xcsvm import CSClassifier, LLWClassifier, WWClassifier
 
     classes = {"llw": LLWClassifier, "ww": WWClassifier, "cs": CSClassifier}
@@ -94,18 +103,45 @@ def run(out, datasets=tuple(DATASETS), exact_sets=("iris", "glass", "dna", "sati
     jobs = [(d, e) for d in datasets for e in EXPONENTS]
     for dataset, exponent in tqdm(jobs, desc="Table III.1", disable=not progress):
         thesis_name, preprocessing = DATASETS[dataset]
-        X_train, y_train, X_test, y_test = shared_datasets.load(dataset, preprocessing=preprocessing)
-        dense = [np.asarray(A.toarray() if sp.issparse(A) else A, dtype=float) for A in (X_train, X_test)]
+        X_train, y_train, X_test, y_test = shared_datasets.load(
+            dataset, preprocessing=preprocessing
+        )
+        dense = [
+            np.asarray(A.toarray() if sp.issparse(A) else A, dtype=float) for A in (X_train, X_test)
+        ]
         labels = np.unique(y_train)
         yt, ys = np.searchsorted(labels, y_train), np.searchsorted(labels, y_test)
         C = 10.0**exponent
-        row = {"dataset": thesis_name, "log10_C": exponent, "n_train": len(yt), "n_classes": len(labels)}
+        row = {
+            "dataset": thesis_name,
+            "log10_C": exponent,
+            "n_train": len(yt),
+            "n_classes": len(labels),
+        }
         for name, model in [
-            ("llw", LLWClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0)),
-            ("llw_lee_lin_wahba", LLWClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False,
-                                                margin="lee_lin_wahba", random_state=0)),
-            ("ww", WWClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0)),
-            ("cs", CSClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0)),
+            (
+                "llw",
+                LLWClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0),
+            ),
+            (
+                "llw_lee_lin_wahba",
+                LLWClassifier(
+                    C=C,
+                    tol=tol,
+                    max_iter=max_iter,
+                    fit_intercept=False,
+                    margin="lee_lin_wahba",
+                    random_state=0,
+                ),
+            ),
+            (
+                "ww",
+                WWClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0),
+            ),
+            (
+                "cs",
+                CSClassifier(C=C, tol=tol, max_iter=max_iter, fit_intercept=False, random_state=0),
+            ),
         ]:
             start = time.perf_counter()
             model.fit(X_train, yt)
@@ -127,9 +163,17 @@ def run(out, datasets=tuple(DATASETS), exact_sets=("iris", "glass", "dna", "sati
                 row[f"{name}_cvxpy_error"] = _error(W, dense[1], ys)
                 row[f"{name}_minus_cvxpy_error"] = row[f"{name}_error"] - row[f"{name}_cvxpy_error"]
                 reference = primal_objective(name, W, dense[0], yt, C)
-                row[f"{name}_objective_rel_diff"] = (row[f"{name}_objective"] - reference) / reference
-        liblinear = LinearSVC(C=C, multi_class="crammer_singer", fit_intercept=False, tol=1e-4,
-                              max_iter=100_000, random_state=0)
+                row[f"{name}_objective_rel_diff"] = (
+                    row[f"{name}_objective"] - reference
+                ) / reference
+        liblinear = LinearSVC(
+            C=C,
+            multi_class="crammer_singer",
+            fit_intercept=False,
+            tol=1e-4,
+            max_iter=100_000,
+            random_state=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             liblinear.fit(dense[0], yt)
@@ -154,32 +198,53 @@ def _fmt(value, spec):
 
 
 def _markdown(rows, tol, max_iter):
-    head = ("| data | log C | S-LLW err (thesis) | LLW err | Δ vs cvxpy | LLW, margin 1/(K−1) | "
-            "S-WW err (thesis) | WW err | Δ vs cvxpy | CS err | Δ vs cvxpy | Δ vs LIBLINEAR CS | "
-            "max rel. objective diff (ours − exact) |")
-    lines = [f"xcsvm at tol={tol}, max_iter={max_iter}, no intercept; Δ = our error minus the "
-             "reference's error (percentage points); density 100 % for every model, as in the thesis.",
-             "", head, "|" + "---|" * 13]
+    head = (
+        "| data | log C | S-LLW err (thesis) | LLW err | Δ vs cvxpy | LLW, margin 1/(K−1) | "
+        "S-WW err (thesis) | WW err | Δ vs cvxpy | CS err | Δ vs cvxpy | Δ vs LIBLINEAR CS | "
+        "max rel. objective diff (ours − exact) |"
+    )
+    lines = [
+        f"xcsvm at tol={tol}, max_iter={max_iter}, no intercept; Δ = our error minus the "
+        "reference's error (percentage points); density 100 % for every model, as in the thesis.",
+        "",
+        head,
+        "|" + "---|" * 13,
+    ]
     for r in rows:
-        rel = [abs(r[k]) for k in ("llw_objective_rel_diff", "ww_objective_rel_diff",
-                                    "cs_objective_rel_diff", "cs_liblinear_objective_rel_diff") if k in r]
+        rel = [
+            abs(r[k])
+            for k in (
+                "llw_objective_rel_diff",
+                "ww_objective_rel_diff",
+                "cs_objective_rel_diff",
+                "cs_liblinear_objective_rel_diff",
+            )
+            if k in r
+        ]
         lines.append(
             f"| {r['dataset']} | {r['log10_C']} | {_fmt(r.get('thesis_llw_error'), '.2f')} | "
             f"{r['llw_error']:.2f} | {_fmt(r.get('llw_minus_cvxpy_error'), '+.2f')} | "
             f"{r['llw_lee_lin_wahba_error']:.2f} | {_fmt(r.get('thesis_ww_error'), '.2f')} | "
             f"{r['ww_error']:.2f} | {_fmt(r.get('ww_minus_cvxpy_error'), '+.2f')} | {r['cs_error']:.2f} | "
             f"{_fmt(r.get('cs_minus_cvxpy_error'), '+.2f')} | {r['cs_minus_liblinear_error']:+.2f} | "
-            f"{max(rel):.1e} |")
+            f"{max(rel):.1e} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
-    parser.add_argument("--exact-sets", nargs="*", choices=list(DATASETS),
-                        default=["iris", "glass", "dna", "satimage", "digits"],
-                        help="sets also solved exactly by cvxpy (letter's 16 000 x 26 QP is left out)")
+    parser.add_argument(
+        "--exact-sets",
+        nargs="*",
+        choices=list(DATASETS),
+        default=["iris", "glass", "dna", "satimage", "digits"],
+        help="sets also solved exactly by cvxpy (letter's 16 000 x 26 QP is left out)",
+    )
     parser.add_argument("--tol", type=float, default=0.01)
     parser.add_argument("--max-iter", type=int, default=1000)
     args = parser.parse_args(argv)

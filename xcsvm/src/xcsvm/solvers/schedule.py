@@ -26,6 +26,7 @@ travel, :func:`one_factorization` of the ranks is the overlay schedule and
 another. All are pure functions of sizes, so every rank computes the same
 plan without talking to the others.
 """
+
 from __future__ import annotations
 
 import numpy as np
