@@ -11,11 +11,10 @@ from _mpi import mpiexec_available, run_mpi
 
 pytest.importorskip("mpi4py")
 
-from test_multilabel import data, exact_primal  # noqa: E402
-
-from xcsvm import WWClassifier  # noqa: E402
-from xcsvm.distributed import DistributedWWClassifier  # noqa: E402
-from xcsvm.distributed.exchange import CountingComm  # noqa: E402
+from test_multilabel import data, exact_primal
+from xcsvm import WWClassifier
+from xcsvm.distributed import DistributedWWClassifier
+from xcsvm.distributed.exchange import CountingComm
 
 #: The estimator parameters of every fit here (thread and MPI).
 FIT = dict(C=0.3, tol=1e-7, max_iter=100000, intercept_scaling=1.0, random_state=0)
@@ -94,7 +93,7 @@ def test_two_and_three_ranks_reach_the_thread_optimum(tmp_path, references):
             _check(model, thread, optimum)
             assert model["held"] == [True] + [False] * (n_ranks - 1)  # coef_ on rank 0 only
             owned = model["owned"]
-            assert len(owned) == n_ranks and sorted(sum(owned, [])) == list(range(Y.shape[1]))
+            assert len(owned) == n_ranks and sorted(x for o in owned for x in o) == list(range(Y.shape[1]))
             # Scores agree to the weights' distance (predict may differ where two labels are tied).
             np.testing.assert_allclose(np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4)
     assert sorted(len(o) for o in runs["3"][0]["owned"]) == [1, 2, 2]

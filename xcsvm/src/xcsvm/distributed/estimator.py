@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from xcsvm.estimators import _ATTRIBUTES_DOC, _PARAMETERS_DOC, LLWClassifier, WWClassifier, _MultiClassSVM
+from xcsvm.estimators import (
+    _ATTRIBUTES_DOC,
+    _PARAMETERS_DOC,
+    LLWClassifier,
+    WWClassifier,
+    _MultiClassSVM,
+)
 
 from .exchange import CountingComm
 

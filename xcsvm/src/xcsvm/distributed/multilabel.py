@@ -34,7 +34,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from xcsvm.multilabel import PAD, MultiLabelProblem, MultiLabelResult, _Schedule, _scores, new_dual, ranking_losses
+from xcsvm.multilabel import (
+    PAD,
+    MultiLabelProblem,
+    MultiLabelResult,
+    _Schedule,
+    _scores,
+    new_dual,
+    ranking_losses,
+)
 from xcsvm.solvers.driver import run_epochs
 from xcsvm.solvers.multilabel import ml_epoch
 from xcsvm.solvers.schedule import one_factorization
