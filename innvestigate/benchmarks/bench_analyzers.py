@@ -21,11 +21,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import keras
+import numpy as np
+from tqdm.auto import tqdm
 
-import innvestigate  # noqa: E402
+import innvestigate
 
 ANALYZERS = [
     "gradient.baseline",
@@ -70,13 +70,20 @@ def time_analyzer(model, name, x, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", nargs="+", default=["vgg16", "resnet50"])
     parser.add_argument("--analyzers", nargs="+", default=ANALYZERS)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fig-v4-images", type=int, default=32, help="images per method in the Fig. V.4 protocol (thesis: 512)")
+    parser.add_argument(
+        "--fig-v4-images",
+        type=int,
+        default=32,
+        help="images per method in the Fig. V.4 protocol (thesis: 512)",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
@@ -95,12 +102,31 @@ def main():
                 continue
             rows[name] = (setup, run)
         anchor, anchor_cpu = rows["gradient.baseline"][1]
-        print(f"\n### {model_name} ({args.size}x{args.size}, batch {args.batch}, {keras.backend.backend()})\n")
-        print("| analyzer | images/s | time / gradient pass | CPU time / gradient pass | setup (first call) s | setup CPU s |")
+        print(
+            f"\n### {model_name} ({args.size}x{args.size}, batch {args.batch}, {keras.backend.backend()})\n"
+        )
+        print(
+            "| analyzer | images/s | time / gradient pass | CPU time / gradient pass | setup (first call) s | setup CPU s |"
+        )
         print("|---|---:|---:|---:|---:|---:|")
         for name, ((setup, setup_cpu), (run, run_cpu)) in rows.items():
-            print(f"| {name} | {args.batch / run:.2f} | {run / anchor:.2f} | {run_cpu / anchor_cpu:.2f} | {setup:.2f} | {setup_cpu:.2f} |")
-            results.append({"model": model_name, "analyzer": name, "images_per_s": args.batch / run, "ratio_to_gradient": run / anchor, "cpu_ratio_to_gradient": run_cpu / anchor_cpu, "setup_s": setup, "setup_cpu_s": setup_cpu, "backend": keras.backend.backend(), "batch": args.batch, "size": args.size})
+            print(
+                f"| {name} | {args.batch / run:.2f} | {run / anchor:.2f} | {run_cpu / anchor_cpu:.2f} | {setup:.2f} | {setup_cpu:.2f} |"
+            )
+            results.append(
+                {
+                    "model": model_name,
+                    "analyzer": name,
+                    "images_per_s": args.batch / run,
+                    "ratio_to_gradient": run / anchor,
+                    "cpu_ratio_to_gradient": run_cpu / anchor_cpu,
+                    "setup_s": setup,
+                    "setup_cpu_s": setup_cpu,
+                    "backend": keras.backend.backend(),
+                    "batch": args.batch,
+                    "size": args.size,
+                }
+            )
 
         # Fig. V.4: setup, then the time to analyse N images batch by batch.
         n_batches = max(1, args.fig_v4_images // args.batch)
@@ -117,7 +143,16 @@ def main():
                 analyzer.analyze(x)
             run = time.perf_counter() - t
             print(f"| {name} | {setup:.2f} | {run:.2f} | {n_batches * args.batch / run:.2f} |")
-            results.append({"model": model_name, "fig_v4": name, "setup_s": setup, "run_s": run, "images": n_batches * args.batch, "backend": keras.backend.backend()})
+            results.append(
+                {
+                    "model": model_name,
+                    "fig_v4": name,
+                    "setup_s": setup,
+                    "run_s": run,
+                    "images": n_batches * args.batch,
+                    "backend": keras.backend.backend(),
+                }
+            )
         del model
         keras.backend.clear_session()
     if args.out:

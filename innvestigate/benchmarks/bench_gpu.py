@@ -66,7 +66,9 @@ def run_keras(args):
     import innvestigate
 
     keras.utils.set_random_seed(0)
-    model = keras.applications.VGG16(weights=None, input_shape=(args.size, args.size, 3), classifier_activation=None)
+    model = keras.applications.VGG16(
+        weights=None, input_shape=(args.size, args.size, 3), classifier_activation=None
+    )
     x = _inputs(args.batch, args.size)
     device = _keras_device()
     rows = []
@@ -76,9 +78,23 @@ def run_keras(args):
         # The same analysis on a batch already on the device, the result left there.
         xs = [keras.ops.convert_to_tensor(x)]
         indices = analyzer._selection_indices(None, args.batch)
-        _, resident = _timed(lambda: _synchronize(analyzer._analyze_batch(xs, indices)), args.repeats)
-        rows.append({"side": f"innvestigate ({keras.backend.backend()})", "method": name, "setup_s": setup, "run_s": run, "resident_run_s": resident})
-        print(f"  {name}: {args.batch / run:.1f} images/s ({args.batch / resident:.1f} on the device), setup {setup:.1f} s", file=sys.stderr, flush=True)
+        _, resident = _timed(
+            lambda: _synchronize(analyzer._analyze_batch(xs, indices)), args.repeats
+        )
+        rows.append(
+            {
+                "side": f"innvestigate ({keras.backend.backend()})",
+                "method": name,
+                "setup_s": setup,
+                "run_s": run,
+                "resident_run_s": resident,
+            }
+        )
+        print(
+            f"  {name}: {args.batch / run:.1f} images/s ({args.batch / resident:.1f} on the device), setup {setup:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     return device, rows
 
 
@@ -142,28 +158,65 @@ def run_zennit(args):
         return g
 
     rows = []
-    setup, run = _timed(lambda: gradient(torch.from_numpy(x_host).to(dev)).cpu().numpy(), args.repeats)
+    setup, run = _timed(
+        lambda: gradient(torch.from_numpy(x_host).to(dev)).cpu().numpy(), args.repeats
+    )
     _, resident = _timed(lambda: sync(gradient(x_dev.clone())), args.repeats)
-    rows.append({"side": "PyTorch", "method": "torch gradient", "setup_s": setup, "run_s": run, "resident_run_s": resident})
-    for label, composite_cls in [("zennit EpsilonPlusFlat", EpsilonPlusFlat), ("zennit EpsilonAlpha2Beta1Flat", EpsilonAlpha2Beta1Flat)]:
+    rows.append(
+        {
+            "side": "PyTorch",
+            "method": "torch gradient",
+            "setup_s": setup,
+            "run_s": run,
+            "resident_run_s": resident,
+        }
+    )
+    for label, composite_cls in [
+        ("zennit EpsilonPlusFlat", EpsilonPlusFlat),
+        ("zennit EpsilonAlpha2Beta1Flat", EpsilonAlpha2Beta1Flat),
+    ]:
         composite = composite_cls(canonizers=[VGGCanonizer()])
         with Gradient(model=model, composite=composite) as attributor:
-            setup, run = _timed(lambda: attributor(torch.from_numpy(x_host).to(dev), max_logit)[1].cpu().numpy(), args.repeats)
+            setup, run = _timed(
+                lambda: attributor(torch.from_numpy(x_host).to(dev), max_logit)[1].cpu().numpy(),
+                args.repeats,
+            )
             _, resident = _timed(lambda: sync(attributor(x_dev, max_logit)[1]), args.repeats)
-        rows.append({"side": "Zennit", "method": label, "setup_s": setup, "run_s": run, "resident_run_s": resident})
-        print(f"  {label}: {args.batch / run:.1f} images/s ({args.batch / resident:.1f} on the device)", file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "side": "Zennit",
+                "method": label,
+                "setup_s": setup,
+                "run_s": run,
+                "resident_run_s": resident,
+            }
+        )
+        print(
+            f"  {label}: {args.batch / run:.1f} images/s ({args.batch / resident:.1f} on the device)",
+            file=sys.stderr,
+            flush=True,
+        )
     name = torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"
     return name, rows
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--analyzers", nargs="+", default=OURS)
-    parser.add_argument("--sides", nargs="+", default=["jax", "zennit"], help="jax, torch (our engine on Keras' torch backend), zennit")
-    parser.add_argument("--side-timeout", type=float, default=300, help="seconds before a side is given up")
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        default=["jax", "zennit"],
+        help="jax, torch (our engine on Keras' torch backend), zennit",
+    )
+    parser.add_argument(
+        "--side-timeout", type=float, default=300, help="seconds before a side is given up"
+    )
     parser.add_argument("--side", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -180,10 +233,25 @@ def main():
         if side in ("jax", "torch"):
             env["KERAS_BACKEND"] = side
         env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-        cmd = [sys.executable, __file__, "--side", side, "--batch", str(args.batch), "--size", str(args.size), "--repeats", str(args.repeats), "--analyzers", *args.analyzers]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--side",
+            side,
+            "--batch",
+            str(args.batch),
+            "--size",
+            str(args.size),
+            "--repeats",
+            str(args.repeats),
+            "--analyzers",
+            *args.analyzers,
+        ]
         print(f"[{side}] {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
         try:
-            proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, timeout=args.side_timeout)
+            proc = subprocess.run(
+                cmd, env=env, stdout=subprocess.PIPE, text=True, timeout=args.side_timeout
+            )
         except subprocess.TimeoutExpired:
             print(f"[{side}] gave up after {args.side_timeout:.0f} s", file=sys.stderr)
             continue
@@ -193,17 +261,29 @@ def main():
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         devices[side] = out["device"]
         for row in out["rows"]:
-            row.update(batch=args.batch, size=args.size, device=out["device"], images_per_s=args.batch / row["run_s"], images_per_s_on_device=args.batch / row["resident_run_s"])
+            row.update(
+                batch=args.batch,
+                size=args.size,
+                device=out["device"],
+                images_per_s=args.batch / row["run_s"],
+                images_per_s_on_device=args.batch / row["resident_run_s"],
+            )
             results.append(row)
 
-    anchors = {r["side"]: r for r in results if r["method"] in ("gradient.baseline", "torch gradient")}
+    anchors = {
+        r["side"]: r for r in results if r["method"] in ("gradient.baseline", "torch gradient")
+    }
     print(f"\nVGG16, {args.size}x{args.size}, batch {args.batch}, float32; devices: {devices}\n")
-    print("| side | method | images/s, numpy in and out | images/s, on the device | time / gradient pass (on the device, same framework) | setup (first call) s |")
+    print(
+        "| side | method | images/s, numpy in and out | images/s, on the device | time / gradient pass (on the device, same framework) | setup (first call) s |"
+    )
     print("|---|---|---:|---:|---:|---:|")
     for r in results:
         anchor = anchors.get(r["side"]) or anchors.get("PyTorch")
         ratio = r["resident_run_s"] / anchor["resident_run_s"]
-        print(f"| {r['side']} | {r['method']} | {r['images_per_s']:.0f} | {r['images_per_s_on_device']:.0f} | {ratio:.2f} | {r['setup_s']:.1f} |")
+        print(
+            f"| {r['side']} | {r['method']} | {r['images_per_s']:.0f} | {r['images_per_s_on_device']:.0f} | {ratio:.2f} | {r['setup_s']:.1f} |"
+        )
     if args.out:
         tmp = args.out + ".tmp"
         with open(tmp, "w") as f:

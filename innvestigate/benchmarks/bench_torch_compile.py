@@ -21,15 +21,17 @@ import os
 import time
 
 if os.environ.get("KERAS_BACKEND") != "torch":
-    raise SystemExit("Run with KERAS_BACKEND=torch (this compares torch.compile with eager execution).")
+    raise SystemExit(
+        "Run with KERAS_BACKEND=torch (this compares torch.compile with eager execution)."
+    )
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import keras
+import numpy as np
+import torch
+from tqdm.auto import tqdm
 
-import innvestigate  # noqa: E402
-from innvestigate.backend import torch as torch_backend  # noqa: E402
+import innvestigate
+from innvestigate.backend import torch as torch_backend
 
 ANALYZERS = ["gradient", "lrp.epsilon", "lrp.alpha_1_beta_0", "lrp.sequential_preset_a_flat"]
 
@@ -48,15 +50,17 @@ def compiled_variant(fn, variables):
 
 def build_model():
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(10),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
 
 
 def time_analyzer(model, name, x, repeats):
@@ -90,24 +94,41 @@ def main():
             t0 = time.perf_counter()
             c_setup, c_run, c_result = time_analyzer(model, name, x, args.repeats)
         except RuntimeError as err:  # torch.compile failures are part of the answer
-            rows.append((name, e_setup, e_run, time.perf_counter() - t0, None, str(err).splitlines()[0][:90]))
+            rows.append(
+                (
+                    name,
+                    e_setup,
+                    e_run,
+                    time.perf_counter() - t0,
+                    None,
+                    str(err).splitlines()[0][:90],
+                )
+            )
             continue
         finally:
             torch_backend.compile_function = eager_compile
             torch._dynamo.reset()
         diff = float(np.abs(c_result - e_result).max() / np.abs(e_result).max())
         rows.append((name, e_setup, e_run, c_setup, c_run, diff))
-    print(f"\ntorch {torch.__version__}, keras {keras.__version__}, batch {args.batch}, "
-          f"median of {args.repeats} calls after the first\n")
-    print("| analyzer | eager: first call s | eager: ms / batch | torch.compile: first call s "
-          "| torch.compile: ms / batch | compiled / eager | max difference / max eager |")
+    print(
+        f"\ntorch {torch.__version__}, keras {keras.__version__}, batch {args.batch}, "
+        f"median of {args.repeats} calls after the first\n"
+    )
+    print(
+        "| analyzer | eager: first call s | eager: ms / batch | torch.compile: first call s "
+        "| torch.compile: ms / batch | compiled / eager | max difference / max eager |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, e_setup, e_run, c_setup, c_run, diff in rows:
         if c_run is None:
-            print(f"| {name} | {e_setup:.2f} | {e_run * 1e3:.1f} | {c_setup:.1f} (failed) | RuntimeError: {diff} | | |")
+            print(
+                f"| {name} | {e_setup:.2f} | {e_run * 1e3:.1f} | {c_setup:.1f} (failed) | RuntimeError: {diff} | | |"
+            )
             continue
-        print(f"| {name} | {e_setup:.2f} | {e_run * 1e3:.1f} | {c_setup:.1f} | {c_run * 1e3:.1f} "
-              f"| {c_run / e_run:.2f} | {diff:.1e} |")
+        print(
+            f"| {name} | {e_setup:.2f} | {e_run * 1e3:.1f} | {c_setup:.1f} | {c_run * 1e3:.1f} "
+            f"| {c_run / e_run:.2f} | {diff:.1e} |"
+        )
 
 
 if __name__ == "__main__":

@@ -28,14 +28,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
 keras.config.set_floatx("float64")
 
-import innvestigate  # noqa: E402
-
 import _sequence_models as sm  # noqa: E402
+
+import innvestigate  # noqa: E402
 
 
 def randomize(model, rng, biases=True):
@@ -45,7 +45,9 @@ def randomize(model, rng, biases=True):
         name = weight.path
         if name.endswith("bias") or name.endswith("beta"):
             weight.assign(rng.normal(0.0, 0.1, weight.shape) if biases else np.zeros(weight.shape))
-        elif name.endswith("embeddings"):  # as large as the positions, so the tokens carry relevance
+        elif name.endswith(
+            "embeddings"
+        ):  # as large as the positions, so the tokens carry relevance
             weight.assign(rng.normal(0.0, 1.0, weight.shape))
         elif name.endswith("gamma"):
             weight.assign(rng.uniform(0.5, 1.5, weight.shape))
@@ -73,7 +75,10 @@ def torch_relevance(model, tokens, target, rule, blocks, heads):
 
     rules = lxt_rules()
     divide_gradient, identity_rule_implicit, stop_gradient = (
-        rules.divide_gradient, rules.identity_rule_implicit, rules.stop_gradient)
+        rules.divide_gradient,
+        rules.identity_rule_implicit,
+        rules.stop_gradient,
+    )
 
     layer = model.get_layer
     t = lambda a: torch.from_numpy(np.asarray(keras.ops.convert_to_numpy(a)))  # noqa: E731
@@ -84,7 +89,9 @@ def torch_relevance(model, tokens, target, rule, blocks, heads):
     def layer_norm(x, ln):
         mean = x.mean(-1, keepdim=True)
         std = (((x - mean) ** 2).mean(-1, keepdim=True) + ln.epsilon).sqrt()
-        return (x - mean) / stop_gradient(std) * t(ln.gamma) + t(ln.beta)  # LXT's layer_norm_forward
+        return (x - mean) / stop_gradient(std) * t(ln.gamma) + t(
+            ln.beta
+        )  # LXT's layer_norm_forward
 
     def dense(x, d):
         return x @ t(d.kernel) + t(d.bias)
@@ -119,7 +126,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
-    import lxt  # noqa: F401  (fails here, with pip's message, where LXT is not installed)
+    import lxt
 
     blocks, heads = 2, 2
     rows = []
@@ -131,21 +138,47 @@ def main(argv=None):
         tokens = rng.integers(1, 64, (8, 16)).astype("int32")
         logits_keras = np.asarray(keras.ops.convert_to_numpy(model(tokens)))
         target = np.argmax(logits_keras, 1)
-        for ours, theirs, params in (("lrp.attnlrp", "attnlrp", {"epsilon": 1e-12}), ("lrp.z", "cp", {})):
-            analyzer = innvestigate.create_analyzer(ours, model, neuron_selection_mode="index", **params)
+        for ours, theirs, params in (
+            ("lrp.attnlrp", "attnlrp", {"epsilon": 1e-12}),
+            ("lrp.z", "cp", {}),
+        ):
+            analyzer = innvestigate.create_analyzer(
+                ours, model, neuron_selection_mode="index", **params
+            )
             R_ours = np.asarray(analyzer.analyze(tokens, neuron_selection=target), np.float64)
             R_lxt, logits_torch = torch_relevance(model, tokens, target, theirs, blocks, heads)
-            row = {"seed": seed, "biases": "random" if biases else "zero", "ours": ours, "lxt_rule": theirs,
-                   "logit_max_abs_diff": float(np.abs(logits_torch - logits_keras).max()),
-                   "relevance_max_rel_diff": float(np.abs(R_ours - R_lxt).max() / np.abs(R_lxt).max()),
-                   "sum_ours_over_logit": float(np.mean(R_ours.sum(1) / logits_keras[np.arange(8), target])),
-                   "sum_lxt_over_logit": float(np.mean(R_lxt.sum(1) / logits_keras[np.arange(8), target]))}
+            row = {
+                "seed": seed,
+                "biases": "random" if biases else "zero",
+                "ours": ours,
+                "lxt_rule": theirs,
+                "logit_max_abs_diff": float(np.abs(logits_torch - logits_keras).max()),
+                "relevance_max_rel_diff": float(np.abs(R_ours - R_lxt).max() / np.abs(R_lxt).max()),
+                "sum_ours_over_logit": float(
+                    np.mean(R_ours.sum(1) / logits_keras[np.arange(8), target])
+                ),
+                "sum_lxt_over_logit": float(
+                    np.mean(R_lxt.sum(1) / logits_keras[np.arange(8), target])
+                ),
+            }
             rows.append(row)
-            print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            print(
+                " ".join(
+                    f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                ),
+                flush=True,
+            )
     if args.out:
         with open(args.out, "w") as fh:
-            json.dump({"lxt_version": getattr(lxt, "__version__", "2.1"), "backend": keras.backend.backend(),
-                       "rows": rows}, fh, indent=1)
+            json.dump(
+                {
+                    "lxt_version": getattr(lxt, "__version__", "2.1"),
+                    "backend": keras.backend.backend(),
+                    "rows": rows,
+                },
+                fh,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ import csv
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 tf.compat.v1.disable_eager_execution()
 import innvestigate  # noqa: E402
@@ -64,24 +64,33 @@ def main():
     model, (W1, b1, W2), x = model_and_weights()
     s_212, s = np.sqrt(VAR**2 + BN_EPS), np.sqrt(VAR + BN_EPS)
     formulas = {
-        "2.1.2 one_linear surrogate (bias beta - mu/s, s = sqrt(var^2 + eps))":
-            lambda h: (GAMMA * h / s_212) / (GAMMA * h / s_212 - MEAN / s_212 + BETA),
-        "2.1.2 two_linear chain (bias beta - gamma mu/s, s = sqrt(var^2 + eps))":
-            lambda h: (GAMMA * h / s_212) / (GAMMA * (h - MEAN) / s_212 + BETA),
-        "exact linearisation (ours, one_linear = two_linear)":
-            lambda h: (GAMMA * h / s) / (GAMMA * (h - MEAN) / s + BETA),
+        "2.1.2 one_linear surrogate (bias beta - mu/s, s = sqrt(var^2 + eps))": lambda h: (
+            (GAMMA * h / s_212) / (GAMMA * h / s_212 - MEAN / s_212 + BETA)
+        ),
+        "2.1.2 two_linear chain (bias beta - gamma mu/s, s = sqrt(var^2 + eps))": lambda h: (
+            (GAMMA * h / s_212) / (GAMMA * (h - MEAN) / s_212 + BETA)
+        ),
+        "exact linearisation (ours, one_linear = two_linear)": lambda h: (
+            (GAMMA * h / s) / (GAMMA * (h - MEAN) / s + BETA)
+        ),
     }
     refs = {name: epsilon_chain(x, W1, b1, W2, f) for name, f in formulas.items()}
     rows = []
     analyses = {}
     for mode in ("one_linear", "two_linear"):
-        analyzer = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=1e-7,
-                                                bn_layer_fuse_mode=mode)
+        analyzer = innvestigate.create_analyzer(
+            "lrp.epsilon", model, epsilon=1e-7, bn_layer_fuse_mode=mode
+        )
         analyses[mode] = analyzer.analyze(x.astype("float32"))
         for name, ref in refs.items():
             diff = np.abs(analyses[mode] - ref).max() / np.abs(ref).max()
-            rows.append([f"innvestigate 2.1.2 lrp.epsilon, bn_layer_fuse_mode={mode}", name, f"{diff:.3e}"])
-    gap = np.abs(analyses["one_linear"] - analyses["two_linear"]).max() / np.abs(analyses["two_linear"]).max()
+            rows.append(
+                [f"innvestigate 2.1.2 lrp.epsilon, bn_layer_fuse_mode={mode}", name, f"{diff:.3e}"]
+            )
+    gap = (
+        np.abs(analyses["one_linear"] - analyses["two_linear"]).max()
+        / np.abs(analyses["two_linear"]).max()
+    )
     rows.append(["innvestigate 2.1.2 one_linear vs two_linear", "", f"{gap:.3e}"])
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "fig_v9_batchnorm_212.csv")

@@ -20,8 +20,18 @@ import innvestigate.utils.visualizations as ivis
 CLASS_NAMES = {
     "mnist5k": [str(i) for i in range(10)],
     "digits": [str(i) for i in range(10)],
-    "fashion_mnist": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                      "Sneaker", "Bag", "Boot"],
+    "fashion_mnist": [
+        "T-shirt",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Boot",
+    ],
 }
 
 
@@ -77,8 +87,11 @@ def train(model, X, y, epochs, cache_path=None, batch_size=64, seed=0, decay=Fal
     rate = 1e-3
     if decay:
         rate = keras.optimizers.schedules.CosineDecay(1e-3, epochs * -(-len(X) // batch_size))
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
     model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
     recalibrate_batch_norm(model, X[:512])
@@ -99,7 +112,11 @@ def recalibrate_batch_norm(model, X):
     in training mode with momentum 0 stores the batch statistics of ``X``, layer by layer
     (standard batch-norm recalibration); the trained weights are unchanged.
     """
-    layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    layers = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     if not layers:
         return
     momenta = [layer.momentum for layer in layers]
@@ -113,13 +130,22 @@ def recalibrate_batch_norm(model, X):
 def trained_vgg(dataset, quick, cache_dir):
     """The small VGG-like network trained on ``dataset``; returns model, data, accuracy, seconds."""
     X_train, y_train, X_test, y_test = load_images(dataset, quick)
-    cache = None if cache_dir is None else os.path.join(
-        cache_dir, f"vgg_like_{dataset}_{'quick' if quick else 'full'}.keras")
+    cache = (
+        None
+        if cache_dir is None
+        else os.path.join(cache_dir, f"vgg_like_{dataset}_{'quick' if quick else 'full'}.keras")
+    )
     # full: 15 epochs with cosine decay, >= 98 % on MNIST-5k's test split (issue #16); the
     # 20 000 Fashion-MNIST images take 8
     epochs = 2 if quick else {"mnist5k": 15}.get(dataset, 8)
-    model, seconds = train(vgg_like(X_train.shape[1:]), X_train, y_train, epochs=epochs,
-                           cache_path=cache, decay=not quick)
+    model, seconds = train(
+        vgg_like(X_train.shape[1:]),
+        X_train,
+        y_train,
+        epochs=epochs,
+        cache_path=cache,
+        decay=not quick,
+    )
     accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
     return model, (X_train, y_train, X_test, y_test), accuracy, seconds
 
@@ -141,23 +167,43 @@ def methods(quick: bool, input_range=(0.0, 1.0)):
     return [
         Method("input", {}, "input", "Input"),
         Method("gradient", {"postprocess": "abs"}, "graymap", "Gradient"),
-        Method("smoothgrad", {"augment_by_n": 16 if quick else 64, "noise_scale": 0.1 * (high - low),
-                              "postprocess": "square"}, "graymap", "SmoothGrad"),
+        Method(
+            "smoothgrad",
+            {
+                "augment_by_n": 16 if quick else 64,
+                "noise_scale": 0.1 * (high - low),
+                "postprocess": "square",
+            },
+            "graymap",
+            "SmoothGrad",
+        ),
         Method("deconvnet", {}, "heatmap", "Deconvnet"),
         Method("guided_backprop", {}, "heatmap", "Guided BP"),
         Method("pattern.net", {"pattern_type": "relu"}, "projection", "PatternNet", True),
         Method("pattern.attribution", {"pattern_type": "relu"}, "heatmap", "PatternAttr.", True),
         Method("deep_taylor.bounded", {"low": low, "high": high}, "heatmap", "DeepTaylor"),
         Method("input_t_gradient", {}, "heatmap", "Input*Grad"),
-        Method("integrated_gradients", {"reference_inputs": low, "steps": 16 if quick else 64},
-               "heatmap", "Integr. Grad."),
+        Method(
+            "integrated_gradients",
+            {"reference_inputs": low, "steps": 16 if quick else 64},
+            "heatmap",
+            "Integr. Grad.",
+        ),
         Method("lrp.z", {}, "heatmap", "LRP-Z"),
         Method("lrp.epsilon", {"epsilon": 1.0}, "heatmap", "LRP-Epsilon"),
         Method("lrp.sequential_preset_a_flat", {"epsilon": 1.0}, "heatmap", "LRP-PresetAFlat"),
         Method("lrp.sequential_preset_b_flat", {"epsilon": 1.0}, "heatmap", "LRP-PresetBFlat"),
         Method("occlusion", {"patch_size": 4, "reference_value": low}, "heatmap", "Occlusion"),
-        Method("lime", {"n_samples": 100 if quick else 500, "random_state": 0,
-                        "segmentation_params": {"n_segments": 30}}, "heatmap", "LIME"),
+        Method(
+            "lime",
+            {
+                "n_samples": 100 if quick else 500,
+                "random_state": 0,
+                "segmentation_params": {"n_segments": 30},
+            },
+            "heatmap",
+            "LIME",
+        ),
     ]
 
 
@@ -178,9 +224,9 @@ def create_analyzers(model, method_list, fit_data=None, neuron_selection_mode="i
             continue
         try:
             start = time.perf_counter()
-            analyzer = innvestigate.create_analyzer(method.name, model,
-                                                    neuron_selection_mode=neuron_selection_mode,
-                                                    **method.params)
+            analyzer = innvestigate.create_analyzer(
+                method.name, model, neuron_selection_mode=neuron_selection_mode, **method.params
+            )
             if method.needs_fit:
                 analyzer.fit(fit_data, batch_size=256)
             out.seconds[method.label] = time.perf_counter() - start

@@ -40,11 +40,15 @@ def encoder_block(h, dim, heads, ff_dim, pre_norm=False, name="block"):
     return h
 
 
-def token_transformer(seq_len, vocab_size, n_classes, dim=32, heads=2, blocks=2, ff_dim=None, name="transformer"):
+def token_transformer(
+    seq_len, vocab_size, n_classes, dim=32, heads=2, blocks=2, ff_dim=None, name="transformer"
+):
     """Embedding + sinusoidal positions, ``blocks`` post-norm encoder blocks,
     GlobalAveragePooling1D, Dense logits."""
     tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
-    h = keras.layers.Embedding(vocab_size, dim, name="embedding")(tokens) + sinusoidal_positions(seq_len, dim)
+    h = keras.layers.Embedding(vocab_size, dim, name="embedding")(tokens) + sinusoidal_positions(
+        seq_len, dim
+    )
     for b in range(blocks):
         h = encoder_block(h, dim, heads, ff_dim or 2 * dim, name=f"block{b}")
     h = keras.layers.GlobalAveragePooling1D()(h)
@@ -78,15 +82,20 @@ def vit(image_shape, patch, n_classes, dim=32, heads=2, blocks=2, ff_dim=None, n
 def fit(model, X, y, epochs, learning_rate=2e-3, batch_size=64, seed=0):
     """Adam on the logits (cross-entropy from logits), seeded; returns seconds."""
     keras.utils.set_random_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
     model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
     return time.perf_counter() - start
 
 
 def accuracy(model, X, y):
-    return float(np.mean(np.argmax(np.asarray(model.predict(X, verbose=0, batch_size=256)), 1) == y))
+    return float(
+        np.mean(np.argmax(np.asarray(model.predict(X, verbose=0, batch_size=256)), 1) == y)
+    )
 
 
 def patch_relevance(relevance, patch):

@@ -34,8 +34,12 @@ try:
 except ImportError:
     import _common as common
 
-CHOICES = [("fuse", "Fused"), ("one_linear", "1-Linear"), ("two_linear", "2-Linear"),
-           ("hui_binder", "1-Linear*")]
+CHOICES = [
+    ("fuse", "Fused"),
+    ("one_linear", "1-Linear"),
+    ("two_linear", "2-Linear"),
+    ("hui_binder", "1-Linear*"),
+]
 
 
 def padded_rgb(X):
@@ -43,7 +47,9 @@ def padded_rgb(X):
 
 
 def build(name):
-    kwargs = dict(weights=None, input_shape=(32, 32, 3), classes=10, classifier_activation="softmax")
+    kwargs = dict(
+        weights=None, input_shape=(32, 32, 3), classes=10, classifier_activation="softmax"
+    )
     if name == "ResNet50":
         return keras.applications.ResNet50(**kwargs)
     return keras.applications.DenseNet121(**kwargs)
@@ -63,9 +69,20 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k", networks=None)
     grid, left, right, table, lines = [], [], [], [], []
     for net in nets:
         # cached in full mode only (a saved ResNet50 is ~100 MB; quick mode trains in a minute)
-        cache = None if quick or cache_dir is None else os.path.join(cache_dir, f"bn_{net}_{dataset}_full.keras")
-        model, train_s = common.train(build(net), X_train, y_train, epochs=1 if quick else 4,
-                                      cache_path=cache, batch_size=32, decay=not quick)
+        cache = (
+            None
+            if quick or cache_dir is None
+            else os.path.join(cache_dir, f"bn_{net}_{dataset}_full.keras")
+        )
+        model, train_s = common.train(
+            build(net),
+            X_train,
+            y_train,
+            epochs=1 if quick else 4,
+            cache_path=cache,
+            batch_size=32,
+            decay=not quick,
+        )
         accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
         model_wo_sm = innvestigate.model_wo_softmax(model)
         x = X_test[:n_images]
@@ -74,22 +91,37 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k", networks=None)
         analyses = {}
         for rule, label in CHOICES:
             start = time.perf_counter()
-            analyzer = innvestigate.create_analyzer("lrp.sequential_preset_a", model_wo_sm,
-                                                    bn_layer_rule=rule)
+            analyzer = innvestigate.create_analyzer(
+                "lrp.sequential_preset_a", model_wo_sm, bn_layer_rule=rule
+            )
             analyses[label] = analyzer.analyze(x)
             seconds = time.perf_counter() - start
             for i in range(n_images):
                 a = analyses[label][i]
                 fused = analyses["Fused"][i]
-                corr = float(np.corrcoef(a.ravel(), fused.ravel())[0, 1]) if np.std(a) > 0 else float("nan")
-                table.append([net, f"{accuracy:.4f}", label, i, f"{a.sum() / logits[i, pred[i]]:.4f}", f"{corr:.4f}",
-                              f"{seconds:.2f}"])
+                corr = (
+                    float(np.corrcoef(a.ravel(), fused.ravel())[0, 1])
+                    if np.std(a) > 0
+                    else float("nan")
+                )
+                table.append(
+                    [
+                        net,
+                        f"{accuracy:.4f}",
+                        label,
+                        i,
+                        f"{a.sum() / logits[i, pred[i]]:.4f}",
+                        f"{corr:.4f}",
+                        f"{seconds:.2f}",
+                    ]
+                )
         one, two = analyses["1-Linear"], analyses["2-Linear"]
         gap = float(np.abs(one - two).max() / max(np.abs(one).max(), 1e-30))
         lines.append(
             f"{net}: 1-Linear and 2-Linear differ by {gap:.1e} (max relative): with the epsilon rule "
             "the readings coincide algebraically, x s / ((x - mu) s + beta) either way, so only the "
-            "stabiliser epsilon separates them.")
+            "stabiliser epsilon separates them."
+        )
         for i in range(n_images):
             row = [x[i]]
             for _, label in CHOICES:
@@ -99,22 +131,48 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k", networks=None)
             left.append(f"{net}\ntest acc. {accuracy:.3f}\ntrue {y_test[i]} pred {pred[i]}")
             right.append(f"logit {logits[i, pred[i]]:.2f}")
         trained = f"trained {train_s:.0f} s" if train_s else "trained earlier (cached)"
-        lines.append(f"{net}: {trained} on {n_train} images, {1 if quick else 4} epoch(s) "
-                     f"(test acc. {accuracy:.3f} on {n_test} test images).")
+        lines.append(
+            f"{net}: {trained} on {n_train} images, {1 if quick else 4} epoch(s) "
+            f"(test acc. {accuracy:.3f} on {n_test} test images)."
+        )
     path = os.path.join(out_dir, "fig_v9_batchnorm.png")
-    ivis.plot_grid(grid, col_labels=["Input"] + [label for _, label in CHOICES],
-                   row_labels_left=left, row_labels_right=right, file_name=path,
-                   title="LRP preset A, batch-norm handling (signed sqrt of relevance)")
+    ivis.plot_grid(
+        grid,
+        col_labels=["Input"] + [label for _, label in CHOICES],
+        row_labels_left=left,
+        row_labels_right=right,
+        file_name=path,
+        title="LRP preset A, batch-norm handling (signed sqrt of relevance)",
+    )
     csv_path = os.path.join(out_dir, "batchnorm_handling.csv")
-    common.write_csv(csv_path, ["network", "network_test_accuracy", "bn_handling", "image", "sum_relevance_over_logit",
-                                "correlation_with_fused", "seconds_incl_setup"], table)
+    common.write_csv(
+        csv_path,
+        [
+            "network",
+            "network_test_accuracy",
+            "bn_handling",
+            "image",
+            "sum_relevance_over_logit",
+            "correlation_with_fused",
+            "seconds_incl_setup",
+        ],
+        table,
+    )
     if quick:
         lines.append("Quick mode: ResNet50 only; DenseNet121 in the full run.")
     for net in nets:
         corr = {r[2]: r[5] for r in table if r[0] == net and r[3] == 0}
-        lines.append(f"{net}, image 0: correlation with the fused variant " +
-                     ", ".join(f"{k} {v}" for k, v in corr.items() if k != "Fused") + ".")
-    return {"title": "Batch-norm handling (Fig. V.9)", "figures": [path], "csv": [csv_path], "lines": lines}
+        lines.append(
+            f"{net}, image 0: correlation with the fused variant "
+            + ", ".join(f"{k} {v}" for k, v in corr.items() if k != "Fused")
+            + "."
+        )
+    return {
+        "title": "Batch-norm handling (Fig. V.9)",
+        "figures": [path],
+        "csv": [csv_path],
+        "lines": lines,
+    }
 
 
 if __name__ == "__main__":
@@ -122,4 +180,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    print("\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"]))
+    print(
+        "\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"])
+    )

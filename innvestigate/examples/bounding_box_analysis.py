@@ -54,10 +54,19 @@ def place(X, y, rng):
 
 def network(shape):
     L = keras.layers
-    return keras.Sequential([keras.Input(shape), L.Conv2D(16, 3, activation="relu"), L.MaxPooling2D(2),
-                             L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
-                             L.Dense(64, activation="relu"), L.Dense(10, activation="softmax")],
-                            name="cnn_canvas")
+    return keras.Sequential(
+        [
+            keras.Input(shape),
+            L.Conv2D(16, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Conv2D(32, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(64, activation="relu"),
+            L.Dense(10, activation="softmax"),
+        ],
+        name="cnn_canvas",
+    )
 
 
 def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
@@ -66,17 +75,24 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     X_train, y_train, X_test, y_test = common.load_images(dataset, quick)
     X_train, _ = place(X_train, y_train, rng)
     X_test, boxes = place(X_test, y_test, rng)
-    cache = None if cache_dir is None else os.path.join(
-        cache_dir, f"bbox_cnn_{dataset}_{'quick' if quick else 'full'}.keras")
-    model, _ = common.train(network(X_train.shape[1:]), X_train, y_train, epochs=3 if quick else 8,
-                            cache_path=cache)
+    cache = (
+        None
+        if cache_dir is None
+        else os.path.join(cache_dir, f"bbox_cnn_{dataset}_{'quick' if quick else 'full'}.keras")
+    )
+    model, _ = common.train(
+        network(X_train.shape[1:]), X_train, y_train, epochs=3 if quick else 8, cache_path=cache
+    )
     accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
     model_wo_sm = innvestigate.model_wo_softmax(model)
-    analyzer = innvestigate.create_analyzer("lrp.sequential_preset_a_flat", model_wo_sm, epsilon=1.0,
-                                            neuron_selection_mode="index")
+    analyzer = innvestigate.create_analyzer(
+        "lrp.sequential_preset_a_flat", model_wo_sm, epsilon=1.0, neuron_selection_mode="index"
+    )
     # dataset-scale analysis: a generator of (x, y) batches, relevance of the true class
     batches = ((X_test[i : i + 100], y_test[i : i + 100]) for i in range(0, len(X_test), 100))
-    relevance = analyze_in_batches(analyzer.analyze, batches, progress=False, neuron_selection="targets")
+    relevance = analyze_in_batches(
+        analyzer.analyze, batches, progress=False, neuron_selection="targets"
+    )
     ratios = bounding_box_relevance_ratio(relevance, boxes)
     ranking = rank_classes_by_ratio(ratios, y_test)
     # a copy without the cue shows how much the cue class depends on it
@@ -99,20 +115,34 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
             grid.append(cells)
         left += [f"class {label}\ninput", f"class {label}\nLRP"]
     path = os.path.join(out_dir, "bounding_box_lowest_highest.png")
-    ivis.plot_grid(grid, row_labels_left=left, file_name=path,
-                   title="Lowest (top) and highest (bottom) inside/outside relevance ratio; "
-                   f"CNN test acc. {accuracy:.3f}")
+    ivis.plot_grid(
+        grid,
+        row_labels_left=left,
+        file_name=path,
+        title="Lowest (top) and highest (bottom) inside/outside relevance ratio; "
+        f"CNN test acc. {accuracy:.3f}",
+    )
     csv_path = os.path.join(out_dir, "bounding_box_ratio_by_class.csv")
-    common.write_csv(csv_path, ["class", "mean_ratio_inside_outside", "n"],
-                     [[c, f"{m:.4f}", n] for c, m, n in ranking])
-    lines = [f"CNN on {dataset} digits placed on a {CANVAS}x{CANVAS} canvas, class {CUE_CLASS} with a "
-             f"corner cue: test accuracy {accuracy:.3f}; class {CUE_CLASS} recognised "
-             f"{acc_cue:.3f} with the cue, {acc_no_cue:.3f} without it.",
-             "Classes by mean LRP relevance ratio inside/outside the bounding box (lowest first): " +
-             ", ".join(f"{c} {m:.2f}" for c, m, _ in ranking) + ".",
-             f"Lowest-ratio class: {ranking[0][0]} (the cue class is {CUE_CLASS})."]
-    return {"title": "Bounding-box relevance ratio (§4.5)", "figures": [path], "csv": [csv_path],
-            "lines": lines}
+    common.write_csv(
+        csv_path,
+        ["class", "mean_ratio_inside_outside", "n"],
+        [[c, f"{m:.4f}", n] for c, m, n in ranking],
+    )
+    lines = [
+        f"CNN on {dataset} digits placed on a {CANVAS}x{CANVAS} canvas, class {CUE_CLASS} with a "
+        f"corner cue: test accuracy {accuracy:.3f}; class {CUE_CLASS} recognised "
+        f"{acc_cue:.3f} with the cue, {acc_no_cue:.3f} without it.",
+        "Classes by mean LRP relevance ratio inside/outside the bounding box (lowest first): "
+        + ", ".join(f"{c} {m:.2f}" for c, m, _ in ranking)
+        + ".",
+        f"Lowest-ratio class: {ranking[0][0]} (the cue class is {CUE_CLASS}).",
+    ]
+    return {
+        "title": "Bounding-box relevance ratio (§4.5)",
+        "figures": [path],
+        "csv": [csv_path],
+        "lines": lines,
+    }
 
 
 if __name__ == "__main__":
@@ -120,4 +150,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    print("\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"]))
+    print(
+        "\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"])
+    )

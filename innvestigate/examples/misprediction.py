@@ -29,7 +29,9 @@ except ImportError:  # run as a script
 
 def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     os.makedirs(out_dir, exist_ok=True)
-    model, (X_train, _, X_test, y_test), accuracy, train_s = common.trained_vgg(dataset, quick, cache_dir)
+    model, (X_train, _, X_test, y_test), accuracy, train_s = common.trained_vgg(
+        dataset, quick, cache_dir
+    )
     model_wo_sm = innvestigate.model_wo_softmax(model)
     pred = np.argmax(model.predict(X_test, verbose=0), axis=1)
     wrong = np.flatnonzero(pred != y_test)
@@ -48,13 +50,21 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     names = common.CLASS_NAMES[dataset]
     labels = [common.row_labels(model_wo_sm, model, x, true_label, k, names) for k in neurons]
     path = os.path.join(out_dir, "fig_v7_misprediction.png")
-    ivis.plot_grid(grid, col_labels=list(analyses.created), row_labels_left=[a for a, _ in labels],
-                   row_labels_right=[b for _, b in labels], file_name=path,
-                   title=f"VGG-like on {dataset} (test acc. {accuracy:.3f}): true {names[true_label]}, "
-                         f"predicted {names[predicted]}")
+    ivis.plot_grid(
+        grid,
+        col_labels=list(analyses.created),
+        row_labels_left=[a for a, _ in labels],
+        row_labels_right=[b for _, b in labels],
+        file_name=path,
+        title=f"VGG-like on {dataset} (test acc. {accuracy:.3f}): true {names[true_label]}, "
+        f"predicted {names[predicted]}",
+    )
     csv_path = os.path.join(out_dir, "misprediction_logits.csv")
-    common.write_csv(csv_path, ["neuron", "logit", "softmax"],
-                     [[names[k], f"{logits[k]:.4f}", f"{np.asarray(model(x))[0][k]:.4f}"] for k in neurons])
+    common.write_csv(
+        csv_path,
+        ["neuron", "logit", "softmax"],
+        [[names[k], f"{logits[k]:.4f}", f"{np.asarray(model(x))[0][k]:.4f}"] for k in neurons],
+    )
     lines = [
         f"VGG-like network on {dataset}: test accuracy {accuracy:.4f} ({len(wrong)} errors of "
         f"{len(y_test)}), {f'trained in {train_s:.1f} s' if train_s else 'network reused from an earlier example'}.",
@@ -62,8 +72,12 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         f"neurons {', '.join(names[k] for k in neurons)} with {len(analyses.created)} methods.",
         "Deep Taylor is left empty for rows whose output is not positive (not defined there).",
     ] + common.skipped_lines(analyses)
-    return {"title": "Analysing a misprediction (Fig. V.7)", "figures": [path], "csv": [csv_path],
-            "lines": lines}
+    return {
+        "title": "Analysing a misprediction (Fig. V.7)",
+        "figures": [path],
+        "csv": [csv_path],
+        "lines": lines,
+    }
 
 
 if __name__ == "__main__":
@@ -71,4 +85,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    print("\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"]))
+    print(
+        "\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"])
+    )

@@ -17,10 +17,12 @@ import _startup  # noqa: F401
 import argparse
 import os
 
-import numpy as np
-
 import innvestigate
-from innvestigate.tools.perturbation import Perturbation, PerturbationAnalysis, plot_perturbation_curves
+from innvestigate.tools.perturbation import (
+    Perturbation,
+    PerturbationAnalysis,
+    plot_perturbation_curves,
+)
 
 try:
     from . import _common as common
@@ -51,28 +53,42 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         if name not in innvestigate.analyzer.ANALYZERS:
             continue
         analyzer = innvestigate.create_analyzer(name, model_wo_sm, **params)
-        pa = PerturbationAnalysis(analyzer, model_wo_sm, perturbation, steps=steps, batch_size=64,
-                                  progress=False)
+        pa = PerturbationAnalysis(
+            analyzer, model_wo_sm, perturbation, steps=steps, batch_size=64, progress=False
+        )
         results[label] = pa.compute(X, order="morf", random_state=0)
-    pa = PerturbationAnalysis(lambda x: x, model_wo_sm, perturbation, steps=steps, batch_size=64,
-                              progress=False)
+    pa = PerturbationAnalysis(
+        lambda x: x, model_wo_sm, perturbation, steps=steps, batch_size=64, progress=False
+    )
     results["random order"] = pa.compute(X, order="random", random_state=0)
     for label, r in sorted(results.items(), key=lambda kv: -kv[1].aopc):
         rows.append([label, r.order, f"{r.aopc:.4f}"] + [f"{v:.4f}" for v in r.curve])
     path = os.path.join(out_dir, "perturbation_curves.png")
-    plot_perturbation_curves(results, file_name=path,
-                             title=f"{len(X)} {dataset} test images, 4x4 regions, uniform noise; "
-                                   f"VGG-like, test acc. {accuracy:.3f}")
+    plot_perturbation_curves(
+        results,
+        file_name=path,
+        title=f"{len(X)} {dataset} test images, 4x4 regions, uniform noise; "
+        f"VGG-like, test acc. {accuracy:.3f}",
+    )
     csv_path = os.path.join(out_dir, "perturbation_aopc.csv")
-    common.write_csv(csv_path, ["method", "order", "aopc"] + [f"step_{k}" for k in range(steps + 1)], rows)
+    common.write_csv(
+        csv_path, ["method", "order", "aopc"] + [f"step_{k}" for k in range(steps + 1)], rows
+    )
     random_aopc = results["random order"].aopc
     better = [r[0] for r in rows if r[1] == "morf" and float(r[2]) > random_aopc]
-    lines = [f"VGG-like network on {dataset}, test accuracy {accuracy:.4f}; {len(X)} test images.",
-             f"AOPC over {steps} steps (higher is better): " +
-             ", ".join(f"{r[0]} {float(r[2]):.3f}" for r in rows) + ".",
-             f"{len(better)} of {len(rows) - 1} methods beat the random order."]
-    return {"title": "Perturbation analysis (Samek et al. 2017)", "figures": [path], "csv": [csv_path],
-            "lines": lines}
+    lines = [
+        f"VGG-like network on {dataset}, test accuracy {accuracy:.4f}; {len(X)} test images.",
+        f"AOPC over {steps} steps (higher is better): "
+        + ", ".join(f"{r[0]} {float(r[2]):.3f}" for r in rows)
+        + ".",
+        f"{len(better)} of {len(rows) - 1} methods beat the random order.",
+    ]
+    return {
+        "title": "Perturbation analysis (Samek et al. 2017)",
+        "figures": [path],
+        "csv": [csv_path],
+        "lines": lines,
+    }
 
 
 if __name__ == "__main__":
@@ -80,4 +96,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    print("\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"]))
+    print(
+        "\n".join(main(args.out, args.quick, cache_dir=os.path.join(args.out, "_models"))["lines"])
+    )

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Before Keras: a quiet backend start-up (see _startup.py).
-import _startup  # noqa: E402, F401
+import _startup  # noqa: F401
 
 EXAMPLES = [
     "visualizations",
@@ -67,10 +67,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short training, fewer images")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--only", nargs="*", choices=EXAMPLES, help="run only these examples")
-    parser.add_argument("--models-dir", help="keep trained networks here (default: a temporary "
-                        "directory, removed at the end)")
-    parser.add_argument("--resume", action="store_true", help="skip the examples finished in an "
-                        "earlier run with the same --out and mode (needs --models-dir)")
+    parser.add_argument(
+        "--models-dir",
+        help="keep trained networks here (default: a temporary directory, removed at the end)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the examples finished in an "
+        "earlier run with the same --out and mode (needs --models-dir)",
+    )
     args = parser.parse_args(argv)
     if args.resume and not args.models_dir:
         parser.error("--resume needs --models-dir (where finished examples are recorded)")
@@ -110,14 +116,25 @@ def main(argv=None):
         # plain lines as paragraphs, "- " lines (methods not shown and why) as a list
         for line in result["lines"]:
             body += [line] if line.startswith("- ") else [line, ""]
-        body += [""] + [f"![{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["figures"]]
-        body += [f"Table: [{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["csv"]]
+        body += [""] + [
+            f"![{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["figures"]
+        ]
+        body += [
+            f"Table: [{os.path.basename(p)}]({os.path.relpath(p, out)})" for p in result["csv"]
+        ]
         sections.append("\n".join(body) + "\n")
         print("\n".join(result["lines"]), flush=True)
         os.makedirs(os.path.dirname(record), exist_ok=True)
         with open(record + ".tmp", "w") as fh:
-            json.dump({"out": out, "seconds": seconds, "section": sections[-1],
-                       "files": result["figures"] + result["csv"]}, fh)
+            json.dump(
+                {
+                    "out": out,
+                    "seconds": seconds,
+                    "section": sections[-1],
+                    "files": result["figures"] + result["csv"],
+                },
+                fh,
+            )
         os.replace(record + ".tmp", record)
     header = (
         f"# innvestigate examples ({'quick' if args.quick else 'full'})\n\n"
@@ -126,8 +143,10 @@ def main(argv=None):
         f"`python innvestigate/examples/run_all.py {'--quick ' if args.quick else ''}--out DIR`.\n"
     )
     if kept:
-        header += (f"\nKept from earlier runs (`--resume`; each section gives its own time): "
-                   f"{', '.join(kept)}.\n")
+        header += (
+            f"\nKept from earlier runs (`--resume`; each section gives its own time): "
+            f"{', '.join(kept)}.\n"
+        )
     if failed:
         header += f"\n**Failed:** {', '.join(failed)}\n"
     if not args.models_dir:

@@ -17,9 +17,9 @@ if os.environ.get("KERAS_BACKEND") == "torch":
 
     _keras_dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
 
 @pytest.fixture

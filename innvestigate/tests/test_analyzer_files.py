@@ -18,7 +18,9 @@ from innvestigate.analyzer import files
 
 
 def small_model():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)]
+    )
     rng = np.random.default_rng(0)
     for layer in model.layers:
         layer.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in layer.get_weights()])
@@ -36,7 +38,12 @@ def model():
 @pytest.fixture
 def saved(model, tmp_path):
     """An Integrated Gradients analyzer with an array reference, saved without its model."""
-    a = innvestigate.create_analyzer("integrated_gradients", model, steps=4, reference_inputs=np.array([0.5, -1.0, 0.25], "float32"))
+    a = innvestigate.create_analyzer(
+        "integrated_gradients",
+        model,
+        steps=4,
+        reference_inputs=np.array([0.5, -1.0, 0.25], "float32"),
+    )
     path = tmp_path / "ig"
     a.save(str(path), save_model=False)
     return path, a
@@ -66,14 +73,18 @@ def test_directories_saved_before_the_format_key_still_load(saved, model):
     spec = _spec(path)
     del spec["format"]
     _write_spec(path, spec)
-    np.testing.assert_array_equal(innvestigate.load_analyzer(str(path), model=model).analyze(X), a.analyze(X))
+    np.testing.assert_array_equal(
+        innvestigate.load_analyzer(str(path), model=model).analyze(X), a.analyze(X)
+    )
 
 
 def test_missing_path_and_file_path(tmp_path, model):
     with pytest.raises(AnalyzerFileError, match="no such directory. Check the path"):
         innvestigate.load_analyzer(str(tmp_path / "nope"), model=model)
     (tmp_path / "f").write_text("{}")
-    with pytest.raises(AnalyzerFileError, match="it is a file, not a directory written by analyzer.save"):
+    with pytest.raises(
+        AnalyzerFileError, match="it is a file, not a directory written by analyzer.save"
+    ):
         innvestigate.load_analyzer(str(tmp_path / "f"), model=model)
 
 
@@ -100,17 +111,49 @@ EDITED_SPEC = [
     ("missing key", lambda s: s.pop("params"), r"lacks the key\(s\) \['params'\]"),
     ("unknown key", lambda s: s.update(extra=1), r"unknown key\(s\) \['extra'\]"),
     ("future format", lambda s: s.update(format=2), "reads format 1"),
-    ("unknown analyzer", lambda s: s.update(analyzer="lrp.nonsense"), "unknown analyzer 'lrp.nonsense' .*valid names: "),
+    (
+        "unknown analyzer",
+        lambda s: s.update(analyzer="lrp.nonsense"),
+        "unknown analyzer 'lrp.nonsense' .*valid names: ",
+    ),
     ("analyzer not a string", lambda s: s.update(analyzer=3), "must be a name"),
     ("class mismatch", lambda s: s.update({"class": "Gradient"}), "names the class 'Gradient'"),
     ("params a list", lambda s: s.update(params=[1]), "'params' must be an object"),
-    ("unknown parameter", lambda s: s["params"].update(epsilon=0.1), "IntegratedGradients has no parameter 'epsilon'"),
-    ("steps a string", lambda s: s["params"].update(steps="4"), "parameter 'steps' is a JSON str; expected int"),
-    ("steps a bool", lambda s: s["params"].update(steps=True), "parameter 'steps' is a JSON bool; expected int"),
-    ("steps a float", lambda s: s["params"].update(steps=4.5), "parameter 'steps' is a JSON float; expected int"),
-    ("steps negative", lambda s: s["params"].update(steps=-1), "refuses the stored parameters .*steps must be a positive int"),
-    ("selection mode", lambda s: s["params"].update(neuron_selection_mode="first"), "refuses the stored parameters"),
-    ("output_index", lambda s: s["params"].update(output_index=3), "refuses the stored parameters .*out of range"),
+    (
+        "unknown parameter",
+        lambda s: s["params"].update(epsilon=0.1),
+        "IntegratedGradients has no parameter 'epsilon'",
+    ),
+    (
+        "steps a string",
+        lambda s: s["params"].update(steps="4"),
+        "parameter 'steps' is a JSON str; expected int",
+    ),
+    (
+        "steps a bool",
+        lambda s: s["params"].update(steps=True),
+        "parameter 'steps' is a JSON bool; expected int",
+    ),
+    (
+        "steps a float",
+        lambda s: s["params"].update(steps=4.5),
+        "parameter 'steps' is a JSON float; expected int",
+    ),
+    (
+        "steps negative",
+        lambda s: s["params"].update(steps=-1),
+        "refuses the stored parameters .*steps must be a positive int",
+    ),
+    (
+        "selection mode",
+        lambda s: s["params"].update(neuron_selection_mode="first"),
+        "refuses the stored parameters",
+    ),
+    (
+        "output_index",
+        lambda s: s["params"].update(output_index=3),
+        "refuses the stored parameters .*out of range",
+    ),
 ]
 
 
@@ -146,10 +189,22 @@ def test_pattern_state_arrays_are_checked(tmp_path, model):
     patterns = {f"state:pattern_{i}": p for i, p in enumerate(a.patterns_)}
     cases = [
         ({**patterns, "state:pattern_0": patterns["state:pattern_0"][:2]}, "has shape"),
-        ({**patterns, "state:pattern_1": np.full_like(patterns["state:pattern_1"], np.nan)}, "NaN or infinite"),
-        ({"state:pattern_0": patterns["state:pattern_0"]}, "refuses the stored parameters or arrays"),
-        ({**patterns, "state:pattern_7": patterns["state:pattern_0"]}, "refuses the stored parameters or arrays"),
-        ({**patterns, "state:pattern_0": patterns["state:pattern_0"].astype("complex64")}, "dtype complex64"),
+        (
+            {**patterns, "state:pattern_1": np.full_like(patterns["state:pattern_1"], np.nan)},
+            "NaN or infinite",
+        ),
+        (
+            {"state:pattern_0": patterns["state:pattern_0"]},
+            "refuses the stored parameters or arrays",
+        ),
+        (
+            {**patterns, "state:pattern_7": patterns["state:pattern_0"]},
+            "refuses the stored parameters or arrays",
+        ),
+        (
+            {**patterns, "state:pattern_0": patterns["state:pattern_0"].astype("complex64")},
+            "dtype complex64",
+        ),
         ({**patterns, "state:pattern_0": np.array(["a"] * 12).reshape(3, 4)}, "dtype <U1"),
         ({**patterns, "junk": np.zeros(1)}, "unknown array 'junk'"),
     ]
@@ -164,14 +219,31 @@ def test_damaged_arrays(saved, model):
     good = (path / "arrays.npz").read_bytes()
     ref = np.array([0.5, -1.0, 0.25], "float32")
     cases = [
-        (lambda: (path / "arrays.npz").write_bytes(good[: len(good) // 2]), "arrays.npz is damaged"),
+        (
+            lambda: (path / "arrays.npz").write_bytes(good[: len(good) // 2]),
+            "arrays.npz is damaged",
+        ),
         (lambda: (path / "arrays.npz").write_bytes(b""), "arrays.npz is damaged"),
         (lambda: (path / "arrays.npz").unlink(), "arrays.npz is missing"),
-        (lambda: _write_arrays(path, **{"param:reference_inputs": ref[:2]}), r"shape \(2,\), which does not fit the model input \(3,\)"),
-        (lambda: _write_arrays(path, **{"param:reference_inputs": np.array([np.nan, 0, 0])}), "NaN or infinite"),
+        (
+            lambda: _write_arrays(path, **{"param:reference_inputs": ref[:2]}),
+            r"shape \(2,\), which does not fit the model input \(3,\)",
+        ),
+        (
+            lambda: _write_arrays(path, **{"param:reference_inputs": np.array([np.nan, 0, 0])}),
+            "NaN or infinite",
+        ),
         (lambda: _write_arrays(path, **{"param:epsilon": ref}), "has no parameter 'epsilon'"),
-        (lambda: _write_arrays(path, **{"param:steps": np.array(4)}), "stored both in analyzer.json and arrays.npz"),
-        (lambda: np.savez(path / "arrays.npz", **{"param:reference_inputs": np.array([object()] * 3)}), "damaged"),
+        (
+            lambda: _write_arrays(path, **{"param:steps": np.array(4)}),
+            "stored both in analyzer.json and arrays.npz",
+        ),
+        (
+            lambda: np.savez(
+                path / "arrays.npz", **{"param:reference_inputs": np.array([object()] * 3)}
+            ),
+            "damaged",
+        ),
     ]
     for damage, message in cases:
         damage()
@@ -195,7 +267,7 @@ def test_bit_flip_in_array_data_is_caught_by_the_zip_checksum(saved, model):
 
 def test_array_header_declaring_more_data_than_present_is_refused_before_reading(saved, model):
     path, _ = saved
-    member = (path / "m.npy")
+    member = path / "m.npy"
     np.save(member, np.zeros(3, "float32"))
     raw = member.read_bytes().replace(b"(3,)", b"(9999999999,)".ljust(4))
     with zipfile.ZipFile(path / "arrays.npz", "w") as zf:
@@ -215,7 +287,9 @@ def test_damaged_or_missing_model(tmp_path, model):
     with pytest.raises(AnalyzerFileError, match="model.keras cannot be read"):
         innvestigate.load_analyzer(str(path))
     (path / "model.keras").unlink()
-    with pytest.raises(AnalyzerFileError, match=r"holds no model .*load_analyzer\(path, model=...\)"):
+    with pytest.raises(
+        AnalyzerFileError, match=r"holds no model .*load_analyzer\(path, model=...\)"
+    ):
         innvestigate.load_analyzer(str(path))
 
 
@@ -260,7 +334,9 @@ def test_exchange_swaps_two_directories(tmp_path):
 def test_fallback_without_an_atomic_exchange_still_replaces(saved, model, monkeypatch):
     path, _ = saved
     monkeypatch.setattr(files, "exchange_paths", lambda a, b: False)
-    innvestigate.create_analyzer("integrated_gradients", model, steps=5).save(str(path), save_model=False)
+    innvestigate.create_analyzer("integrated_gradients", model, steps=5).save(
+        str(path), save_model=False
+    )
     assert _spec(path)["params"]["steps"] == 5
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".innvestigate")] == []
 
@@ -282,7 +358,9 @@ def test_temporaries_of_an_interrupted_save_are_swept(model, tmp_path):
     (dead / "analyzer.json").write_text("{")
     alive = tmp_path / f".innvestigate-save-{os.getppid()}-abc"  # a running writer's
     alive.mkdir()
-    legacy_old = tmp_path / ".innvestigate-old-x1y2z3"  # written before process ids were in the names
+    legacy_old = (
+        tmp_path / ".innvestigate-old-x1y2z3"
+    )  # written before process ids were in the names
     legacy_old.mkdir()
     os.utime(legacy_old, (0, 0))
     legacy_new = tmp_path / ".innvestigate-old-recent"

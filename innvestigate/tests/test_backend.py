@@ -42,7 +42,11 @@ def test_vjp_is_reusable_and_exact(float64, rng):
         (g,) = vjp([keras.ops.convert_to_tensor(c1), keras.ops.convert_to_tensor(c2)])
         np.testing.assert_allclose(_np(g), (c1 + 2 * y * c2) @ W.T, rtol=1e-10, atol=1e-12)
     # The one-shot form agrees.
-    (g,) = backend.get().vjp(fn, [keras.ops.convert_to_tensor(x)], [keras.ops.convert_to_tensor(c1), keras.ops.convert_to_tensor(c2)])
+    (g,) = backend.get().vjp(
+        fn,
+        [keras.ops.convert_to_tensor(x)],
+        [keras.ops.convert_to_tensor(c1), keras.ops.convert_to_tensor(c2)],
+    )
     np.testing.assert_allclose(_np(g), (c1 + 2 * y * c2) @ W.T, rtol=1e-10, atol=1e-12)
 
 
@@ -50,7 +54,9 @@ def test_unconnected_input_gets_zeros(float64, rng):
     a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 5))
     c = rng.normal(size=(2, 3))
     ga, gb = backend.get().vjp(
-        lambda p, q: [3.0 * p], [keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)], [keras.ops.convert_to_tensor(c)]
+        lambda p, q: [3.0 * p],
+        [keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)],
+        [keras.ops.convert_to_tensor(c)],
     )
     np.testing.assert_allclose(_np(ga), 3.0 * c, rtol=1e-12)
     np.testing.assert_array_equal(_np(gb), np.zeros((2, 5)))

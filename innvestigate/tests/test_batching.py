@@ -127,9 +127,13 @@ def test_analyzer_over_generator_dataset_and_large_array_equals_one_call():
     import innvestigate
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(4),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(4),
+        ]
+    )
     Xf = X.astype("float32")
     analyzer = innvestigate.create_analyzer("lrp.epsilon", model, neuron_selection_mode="index")
     expected = analyzer.analyze(Xf, neuron_selection=Y)
@@ -142,5 +146,5 @@ def test_analyzer_over_generator_dataset_and_large_array_equals_one_call():
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
     # and analyze() accepts the generator directly (it hands non-array input to analyze_in_batches)
     default = innvestigate.create_analyzer("lrp.epsilon", model)
-    got = default.analyze((Xf[i : i + 7] for i in range(0, 23, 7)))
+    got = default.analyze(Xf[i : i + 7] for i in range(0, 23, 7))
     np.testing.assert_allclose(got, default.analyze(Xf), rtol=1e-6, atol=1e-7)

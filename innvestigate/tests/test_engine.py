@@ -4,9 +4,9 @@ shared layers, nested models, several inputs and several outputs."""
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
 import innvestigate
+from conftest import randomize_biases
 from innvestigate import backend
 from innvestigate.engine.canonizers import FuseBatchNormalization, SplitActivation
 from innvestigate.engine.graph import build_graph
@@ -40,7 +40,9 @@ def dag_model(rng):
     a = shared(inp)
     b = keras.layers.Dense(5, activation="relu")(inp)
     inner_in = keras.Input((5,))
-    inner = keras.Model(inner_in, keras.layers.Dense(5, activation="softplus")(inner_in), name="inner")
+    inner = keras.Model(
+        inner_in, keras.layers.Dense(5, activation="softplus")(inner_in), name="inner"
+    )
     c = inner(b)
     s = keras.layers.Add()([a, c])
     d = keras.layers.Subtract()([s, b])
@@ -73,7 +75,9 @@ def test_gradient_equals_autodiff_and_finite_differences(float64, rng):
     np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7)
     # The engine-free baseline agrees.
     base = innvestigate.create_analyzer("gradient.baseline", model, neuron_selection_mode="index")
-    np.testing.assert_allclose(base.analyze(x, neuron_selection=np.array([0, 1, 2, 1])), got, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        base.analyze(x, neuron_selection=np.array([0, 1, 2, 1])), got, rtol=1e-6, atol=1e-7
+    )
 
 
 def test_gradient_postprocess_and_selection_modes(float64, rng):
@@ -81,7 +85,9 @@ def test_gradient_postprocess_and_selection_modes(float64, rng):
     x = rng.normal(size=(3, 6))
     y = keras.ops.convert_to_numpy(model(x))
     g_max = innvestigate.create_analyzer("gradient", model).analyze(x)
-    np.testing.assert_allclose(g_max, autodiff_gradient(model, x, y.argmax(1))[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        g_max, autodiff_gradient(model, x, y.argmax(1))[0], rtol=1e-6, atol=1e-7
+    )
     g_all = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="all").analyze(x)
     total = sum(autodiff_gradient(model, x, np.full(3, k))[0] for k in range(3))
     np.testing.assert_allclose(g_all, total, rtol=1e-6, atol=1e-7)
@@ -104,7 +110,9 @@ def test_several_inputs_and_chosen_output(float64, rng):
     x = [rng.normal(size=(2, 3)), rng.normal(size=(2, 4))]
     with pytest.raises(ValueError, match="output_index"):
         innvestigate.create_analyzer("gradient", model)
-    a = innvestigate.create_analyzer("gradient", model, output_index=1, neuron_selection_mode="index")
+    a = innvestigate.create_analyzer(
+        "gradient", model, output_index=1, neuron_selection_mode="index"
+    )
     got = a.analyze(x, neuron_selection=2)
     sub = keras.Model([in1, in2], out2)
     expected = autodiff_gradient(sub, x, np.array([2, 2]))
@@ -114,14 +122,25 @@ def test_several_inputs_and_chosen_output(float64, rng):
 
 
 def test_sequential_inside_functional(float64, rng):
-    seq = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3, activation="tanh")])
+    seq = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(3, activation="tanh"),
+        ]
+    )
     inp = keras.Input((4,))
     out = keras.layers.Dense(2)(seq(inp))
     model = keras.Model(inp, out)
     randomize_biases(model, rng)
     x = rng.normal(size=(3, 4))
     a = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index")
-    np.testing.assert_allclose(a.analyze(x, neuron_selection=1), autodiff_gradient(model, x, np.ones(3, int))[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        a.analyze(x, neuron_selection=1),
+        autodiff_gradient(model, x, np.ones(3, int))[0],
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_branch_relevance_is_summed_and_conserved(float64, rng):
@@ -151,7 +170,14 @@ def test_custom_mapping_api_reproduces_guided_backprop(float64, rng):
 
             return [(lambda layer: checks.is_relu(layer), mapping)]
 
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(6, activation="relu"),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(2),
+        ]
+    )
     randomize_biases(model, rng)
     x = rng.normal(size=(3, 4))
     mine = MyGuidedBackprop(model).analyze(x)
@@ -165,7 +191,11 @@ def test_softmax_output_raises_and_model_wo_softmax_fixes(rng):
         innvestigate.create_analyzer("lrp.epsilon", model)
     logits = innvestigate.model_wo_softmax(model)
     x = rng.normal(size=(2, 4)).astype("float32")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(logits(x))), keras.ops.convert_to_numpy(model(x)), rtol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.ops.softmax(logits(x))),
+        keras.ops.convert_to_numpy(model(x)),
+        rtol=1e-5,
+    )
     innvestigate.create_analyzer("lrp.epsilon", logits).analyze(x)
     model2 = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Softmax()])
     with pytest.raises(SoftmaxOutputError):
@@ -187,7 +217,13 @@ def test_not_analyzeable_names_offending_layers():
     assert info.value.layers == ["my_cube"]
     # The gradient handles any differentiable layer.
     innvestigate.create_analyzer("gradient", model).analyze(np.ones((1, 3), "float32"))
-    tanh_model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="tanh", name="t"), keras.layers.Dense(2)])
+    tanh_model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(3, activation="tanh", name="t"),
+            keras.layers.Dense(2),
+        ]
+    )
     with pytest.raises(NotAnalyzeableModelException, match="tanh"):
         innvestigate.create_analyzer("deep_taylor", tanh_model)
 
@@ -202,7 +238,9 @@ def test_custom_layer_gets_a_rule(float64, rng):
     model = keras.Model(inp, out)
     randomize_biases(model, rng)
     eps = 0.01
-    a = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=eps, rules=[(Cube, rules.PassRule())])
+    a = innvestigate.create_analyzer(
+        "lrp.epsilon", model, epsilon=eps, rules=[(Cube, rules.PassRule())]
+    )
     x = rng.normal(size=(3, 3))
     (w1, b1), (w2, b2) = model.layers[1].get_weights(), model.layers[3].get_weights()
 
@@ -259,7 +297,9 @@ def test_canonizers_leave_model_unchanged(float64, rng):
         np.testing.assert_array_equal(w0, w1)
     np.testing.assert_array_equal(y_before, keras.ops.convert_to_numpy(model(x)))
     # Fusing BatchNorm does not change the function: the fused gradient equals the original.
-    g = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index").analyze(x, neuron_selection=0)
+    g = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index").analyze(
+        x, neuron_selection=0
+    )
     from innvestigate.analyzer.base import ReverseAnalyzerBase
 
     class FusedGradient(ReverseAnalyzerBase):
@@ -273,7 +313,9 @@ def test_canonizers_leave_model_unchanged(float64, rng):
 
 
 def test_analyze_over_generator_uses_batching(float64, rng):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)]
+    )
     randomize_biases(model, rng)
     x = rng.normal(size=(10, 4))
     a = innvestigate.create_analyzer("lrp.epsilon", model)
@@ -284,7 +326,15 @@ def test_analyze_over_generator_uses_batching(float64, rng):
 
 @pytest.mark.parametrize("name", ["gradient", "lrp.sequential_preset_a_flat", "deep_taylor"])
 def test_batch_equals_samples_one_by_one(float64, rng, name):
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(3, 3, activation="relu"), keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Conv2D(3, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
     randomize_biases(model, rng)
     x = rng.normal(size=(4, 6, 6, 1))
     a = innvestigate.create_analyzer(name, model)

@@ -52,10 +52,13 @@ def test_weights_are_computed_once_per_block_and_read_fresh_after():
     assert not np.allclose(before, after)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: keras.layers.Dense(3, activation="relu"),
-    lambda: keras.layers.Conv2D(3, 2, strides=2, padding="same"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: keras.layers.Dense(3, activation="relu"),
+        lambda: keras.layers.Conv2D(3, 2, strides=2, padding="same"),
+    ],
+)
 @pytest.mark.parametrize("input_dtype", ["float32", "float64"])
 def test_direct_call_equals_layer_call(make, input_dtype):
     layer = make()
@@ -82,9 +85,13 @@ def test_divide_stabilized_equals_the_guarded_quotient(epsilon):
     z = ops.convert_to_tensor(np.array([0.0, -0.0, 1e-8, -1e-8, 2.0, -3.0, 1e-30], "float32"))
     r = ops.convert_to_tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1e-9], "float32"))
     got = ops.convert_to_numpy(rules._divide_stabilized(r, z, epsilon))
-    den = ops.convert_to_numpy(z) + np.where(ops.convert_to_numpy(z) >= 0, np.float32(epsilon), -np.float32(epsilon))
+    den = ops.convert_to_numpy(z) + np.where(
+        ops.convert_to_numpy(z) >= 0, np.float32(epsilon), -np.float32(epsilon)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        expected = np.where(den == 0, 0.0, ops.convert_to_numpy(r) / np.where(den == 0, 1.0, den)).astype("float32")
+        expected = np.where(
+            den == 0, 0.0, ops.convert_to_numpy(r) / np.where(den == 0, 1.0, den)
+        ).astype("float32")
     np.testing.assert_array_equal(got, expected)
     assert np.all(np.isfinite(got))
 
@@ -101,7 +108,11 @@ def test_tensorflow_vjps_build_no_weight_gradients():
     def fn(inputs, indices):
         return analyzer._reverse(inputs, indices)
 
-    graph = tf.function(fn, autograph=False).get_concrete_function([tf.constant(x)], tf.constant([0])).graph
+    graph = (
+        tf.function(fn, autograph=False)
+        .get_concrete_function([tf.constant(x)], tf.constant([0]))
+        .graph
+    )
     types = [op.type for op in graph.get_operations()]
     assert "Conv2DBackpropInput" in types  # the relevance goes back through the convolution
     # The Dense layer: its forward product and the VJP for its input; a watched kernel

@@ -39,7 +39,9 @@ def test_batch_norm_recalibration_stores_the_batch_statistics():
     import _common
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), keras.layers.BatchNormalization()])
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(4), keras.layers.BatchNormalization()]
+    )
     X = np.random.default_rng(0).normal(2.0, 3.0, size=(64, 5)).astype("float32")
     _common.recalibrate_batch_norm(model, X)
     bn = model.layers[-1]
@@ -52,7 +54,8 @@ def test_batch_norm_recalibration_stores_the_batch_statistics():
 def test_run_all_rejects_unknown_example(tmp_path):
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "run_all.py"), "--out", str(tmp_path), "--only", "nope"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
@@ -84,9 +87,9 @@ def test_token_heatmap_colours_words_by_relevance_and_frames_the_planted_token()
     es.draw_token_heatmap(ax, ["a", "b", "c"], np.array([2.0, -1.0, 0.0]), planted=0, label="x")
     boxes = ax.patches
     red, blue, white = (c.get_facecolor() for c in boxes)
-    assert red[0] > 0.9 and red[2] < 0.1          # +max: full red
-    assert blue[2] > 0.9 and blue[0] < blue[2]    # negative: blue
+    assert red[0] > 0.9 and red[2] < 0.1  # +max: full red
+    assert blue[2] > 0.9 and blue[0] < blue[2]  # negative: blue
     assert np.allclose(white[:3], 1.0, atol=0.01)  # zero: white
     assert boxes[0].get_linewidth() == 2.0 and boxes[0].get_edgecolor()[:3] == (0.0, 0.0, 0.0)
-    assert boxes[1].get_edgecolor()[3] == 0.0      # only the planted token is framed
+    assert boxes[1].get_edgecolor()[3] == 0.0  # only the planted token is framed
     plt.close(fig)

@@ -29,14 +29,16 @@ def test_readme_five_lines_write_a_heatmap(tmp_path, monkeypatch):
     import numpy as np
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype("float32")
-    readme = (DOCS.parent / "README.md")
+    readme = DOCS.parent / "README.md"
     block = _code_blocks(readme)[0]
     assert len(block.strip().splitlines()) == 5
     monkeypatch.chdir(tmp_path)
@@ -47,5 +49,7 @@ def test_readme_five_lines_write_a_heatmap(tmp_path, monkeypatch):
     # the heatmap is the epsilon-LRP relevance of the pre-softmax model, red where positive
     relevance = namespace["relevance"][0, ..., 0]
     red_minus_blue = image[..., 0] - image[..., 2]
-    assert np.all(np.sign(red_minus_blue[np.abs(relevance) > 0.2 * np.abs(relevance).max()])
-                  == np.sign(relevance[np.abs(relevance) > 0.2 * np.abs(relevance).max()]))
+    assert np.all(
+        np.sign(red_minus_blue[np.abs(relevance) > 0.2 * np.abs(relevance).max()])
+        == np.sign(relevance[np.abs(relevance) > 0.2 * np.abs(relevance).max()])
+    )

@@ -10,8 +10,12 @@ sys.path.insert(0, str(EXAMPLES))
 
 
 def run_all(*args):
-    return subprocess.run([sys.executable, str(EXAMPLES / "run_all.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "run_all.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def finished_example(tmp_path):
@@ -25,8 +29,11 @@ def finished_example(tmp_path):
     record = pathlib.Path(driver.record_path(str(models), "visualizations", quick=False))
     record.parent.mkdir(parents=True)
     section = "## Visualisations (Fig. V.6)\n\nkept from the earlier run\n"
-    record.write_text(json.dumps({"out": str(out.resolve()), "seconds": 12.0, "section": section,
-                                  "files": [str(figure)]}))
+    record.write_text(
+        json.dumps(
+            {"out": str(out.resolve()), "seconds": 12.0, "section": section, "files": [str(figure)]}
+        )
+    )
     return out, models, figure, record, section
 
 
@@ -50,6 +57,9 @@ def test_a_record_counts_only_for_its_output_folder_and_while_its_files_exist(tm
     out, _, figure, record, section = finished_example(tmp_path)
     assert driver.finished_run(str(record), str(out.resolve()))["section"] == section
     assert driver.finished_run(str(record), str(tmp_path / "elsewhere")) is None
-    assert driver.finished_run(str(record.with_name("misprediction_full.json")), str(out.resolve())) is None
+    assert (
+        driver.finished_run(str(record.with_name("misprediction_full.json")), str(out.resolve()))
+        is None
+    )
     figure.unlink()
     assert driver.finished_run(str(record), str(out.resolve())) is None

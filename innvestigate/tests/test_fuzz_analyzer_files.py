@@ -51,21 +51,41 @@ settings.register_profile(
 PROFILE = settings.get_profile(os.environ.get("INNVESTIGATE_HYPOTHESIS_PROFILE", "inn-quick"))
 
 SEEDS = {
-    "ig": ("integrated_gradients", {"steps": 3, "reference_inputs": np.array([0.5, -1.0, 0.25], "float32")}),
+    "ig": (
+        "integrated_gradients",
+        {"steps": 3, "reference_inputs": np.array([0.5, -1.0, 0.25], "float32")},
+    ),
     "alpha_beta": ("lrp.alpha_beta", {"alpha": 3.0, "beta": 2.0, "bn_layer_rule": "hui_binder"}),
-    "lrp_rules": ("lrp", {"rule": "Epsilon", "rules": [(keras.layers.Dense, "Alpha1Beta0"), ("last", "Z")], "input_layer_rule": (-1.0, 1.0)}),
+    "lrp_rules": (
+        "lrp",
+        {
+            "rule": "Epsilon",
+            "rules": [(keras.layers.Dense, "Alpha1Beta0"), ("last", "Z")],
+            "input_layer_rule": (-1.0, 1.0),
+        },
+    ),
     "pattern": ("pattern.attribution", {}),
-    "smoothgrad": ("smoothgrad", {"augment_by_n": 3, "noise_scale": 0.2, "postprocess": "abs", "random_state": 4}),
+    "smoothgrad": (
+        "smoothgrad",
+        {"augment_by_n": 3, "noise_scale": 0.2, "postprocess": "abs", "random_state": 4},
+    ),
     "bounded": ("deep_taylor.bounded", {"low": -2.0, "high": 2.0}),
     "occlusion": ("occlusion", {"patch_size": 2, "reference_value": 0.1}),
 }
-PARAM_NAMES = sorted({k for _, kw in SEEDS.values() for k in kw} | {"neuron_selection_mode", "output_index", "epsilon", "batch_size"})
+PARAM_NAMES = sorted(
+    {k for _, kw in SEEDS.values() for k in kw}
+    | {"neuron_selection_mode", "output_index", "epsilon", "batch_size"}
+)
 
 
 def _model():
     rng = np.random.default_rng(0)
     model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2, name="last")]
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(2, name="last"),
+        ]
     )
     for layer in model.layers:
         layer.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in layer.get_weights()])
@@ -111,15 +131,21 @@ def _check_load(path, model):
     spec, arrays = content
     assert type(loaded) is ANALYZERS[spec["analyzer"]] and loaded.name == spec["analyzer"]
     params = loaded.get_params()
-    json_params = json.loads(json.dumps({k: v for k, v in params.items() if not isinstance(v, np.ndarray)}))
+    json_params = json.loads(
+        json.dumps({k: v for k, v in params.items() if not isinstance(v, np.ndarray)})
+    )
     for key, value in spec["params"].items():
         assert _same_json(_canonical(key, json_params[key]), _canonical(key, value)), key
     for key, array in arrays.items():
         kind, name = key.split(":", 1)
         kept = params[name] if kind == "param" else loaded._array_state()[name]
         kept = np.asarray(kept)
-        assert kept.dtype == array.dtype and kept.shape == array.shape and np.array_equal(kept, array), key
-    assert set(loaded._array_state()) == {k.split(":", 1)[1] for k in arrays if k.startswith("state:")}
+        assert (
+            kept.dtype == array.dtype and kept.shape == array.shape and np.array_equal(kept, array)
+        ), key
+    assert set(loaded._array_state()) == {
+        k.split(":", 1)[1] for k in arrays if k.startswith("state:")
+    }
     return loaded
 
 
@@ -142,25 +168,41 @@ def _mutate_bytes(data: bytes, draw) -> bytes:
     if kind == "insert":
         return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
     if kind == "delete":
-        return data[:pos] + data[pos + draw(st.integers(1, 16)):]
+        return data[:pos] + data[pos + draw(st.integers(1, 16)) :]
     chunk = draw(st.binary(min_size=1, max_size=16))
-    return data[:pos] + chunk + data[pos + len(chunk):]
+    return data[:pos] + chunk + data[pos + len(chunk) :]
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
-    | st.sampled_from(["relu", "linear", "fuse", "Z", "Epsilon", "index", "all", "abs", "max_activation"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["relu", "linear", "fuse", "Z", "Epsilon", "index", "all", "abs", "max_activation"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
-KEYS = st.sampled_from(["analyzer", "class", "params", "format"] + PARAM_NAMES) | st.text(max_size=10)
+KEYS = st.sampled_from(["analyzer", "class", "params", "format"] + PARAM_NAMES) | st.text(
+    max_size=10
+)
 
 
 def _edit_json(spec, draw):
-    kind = draw(st.sampled_from(["set_param", "del_param", "set_top", "del_top", "swap_analyzer", "whole"]))
+    kind = draw(
+        st.sampled_from(["set_param", "del_param", "set_top", "del_top", "swap_analyzer", "whole"])
+    )
     if kind == "whole":
         return draw(JSON_VALUES)
-    if kind in ("set_param", "del_param") and isinstance(spec.get("params"), dict) and spec["params"]:
+    if (
+        kind in ("set_param", "del_param")
+        and isinstance(spec.get("params"), dict)
+        and spec["params"]
+    ):
         key = draw(st.sampled_from(sorted(spec["params"])) | KEYS)
         if kind == "del_param":
             spec["params"].pop(key, None)
@@ -178,7 +220,18 @@ def _edit_json(spec, draw):
 
 
 ARRAYS = hnp.arrays(
-    dtype=st.sampled_from([np.float32, np.float64, np.int32, np.int64, np.bool_, np.uint8, np.complex64, np.dtype("<U3")]),
+    dtype=st.sampled_from(
+        [
+            np.float32,
+            np.float64,
+            np.int32,
+            np.int64,
+            np.bool_,
+            np.uint8,
+            np.complex64,
+            np.dtype("<U3"),
+        ]
+    ),
     shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
 )
 
@@ -189,21 +242,41 @@ def _edit_arrays(arrays, draw):
     if kind == "delete" and keys:
         arrays.pop(draw(st.sampled_from(keys)))
     elif kind in ("replace", "add") or not keys:
-        key = draw(st.sampled_from(keys)) if kind == "replace" and keys else draw(
-            st.sampled_from(["param:reference_inputs", "param:reference_value", "state:pattern_0", "state:pattern_9", "param:low"])
-            | st.text(min_size=1, max_size=12).map(lambda s: "param:" + s.replace("/", ""))
+        key = (
+            draw(st.sampled_from(keys))
+            if kind == "replace" and keys
+            else draw(
+                st.sampled_from(
+                    [
+                        "param:reference_inputs",
+                        "param:reference_value",
+                        "state:pattern_0",
+                        "state:pattern_9",
+                        "param:low",
+                    ]
+                )
+                | st.text(min_size=1, max_size=12).map(lambda s: "param:" + s.replace("/", ""))
+            )
         )
         arrays[key] = draw(ARRAYS)
     else:
         key = draw(st.sampled_from(keys))
         a = arrays[key]
         if kind == "reshape":
-            arrays[key] = a.reshape(-1)[: draw(st.integers(0, a.size))] if a.size else np.zeros(draw(st.integers(1, 3)), a.dtype)
+            arrays[key] = (
+                a.reshape(-1)[: draw(st.integers(0, a.size))]
+                if a.size
+                else np.zeros(draw(st.integers(1, 3)), a.dtype)
+            )
         elif kind == "retype":
-            arrays[key] = a.astype(draw(st.sampled_from([np.float16, np.float64, np.int8, np.bool_])))
+            arrays[key] = a.astype(
+                draw(st.sampled_from([np.float16, np.float64, np.int8, np.bool_]))
+            )
         elif a.size and a.dtype.kind == "f":
             a = a.copy()
-            a.flat[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+            a.flat[draw(st.integers(0, a.size - 1))] = draw(
+                st.sampled_from([np.nan, np.inf, -np.inf])
+            )
             arrays[key] = a
     return arrays
 
@@ -225,7 +298,10 @@ def test_fuzz_byte_mutations(seeds, data):
         loaded = _check_load(path, model)
         if target == "arrays.npz" and loaded is not None:
             # the zip checksums cover every array byte: only an unchanged array set loads
-            with np.load(os.path.join(root, seed, "arrays.npz")) as before, np.load(os.path.join(path, "arrays.npz")) as after:
+            with (
+                np.load(os.path.join(root, seed, "arrays.npz")) as before,
+                np.load(os.path.join(path, "arrays.npz")) as after,
+            ):
                 assert sorted(before.files) == sorted(after.files)
                 assert all(np.array_equal(before[k], after[k]) for k in before.files)
 

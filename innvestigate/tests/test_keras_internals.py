@@ -53,7 +53,12 @@ def test_layer_calls_list_each_call_in_order_and_rebuild_the_output():
     calls = keras_internals.layer_calls(model)
     names = [c.operation.name for c in calls]
     assert names[:2] == ["shared", "shared"] and names[-1] == "head"
-    assert [keras_internals.keras_operation_name(c.operation) for c in calls] == [None, None, "Add", None]
+    assert [keras_internals.keras_operation_name(c.operation) for c in calls] == [
+        None,
+        None,
+        "Add",
+        None,
+    ]
     add = calls[2]
     assert add.keras_tensors == [calls[0].outputs[0], calls[1].outputs[0]]
     x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
@@ -70,12 +75,16 @@ def test_a_tensor_passed_twice_is_one_input_of_the_call():
 
 
 def test_functional_of_a_sequential_model_is_public_and_computes_the_same():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)]
+    )
     functional = keras_internals.functional_of(model)
     assert functional is not model and [layer.name for layer in functional.layers[1:]] == [
         layer.name for layer in model.layers
     ]
-    assert all(a is b for a, b in zip(functional.layers[1:], model.layers))  # same layers, same weights
+    assert all(
+        a is b for a, b in zip(functional.layers[1:], model.layers)
+    )  # same layers, same weights
     x = np.random.default_rng(1).normal(size=(5, 3)).astype("float32")
     np.testing.assert_allclose(run_calls(model, x), keras.ops.convert_to_numpy(model(x)), rtol=1e-6)
 
@@ -108,5 +117,8 @@ def test_keras_operation_name_is_none_for_user_operations():
 
     inp = keras.Input((3,))
     model = keras.Model(inp, Double()(keras.ops.reshape(inp, (-1, 3))))
-    kinds = [keras_internals.keras_operation_name(c.operation) for c in keras_internals.layer_calls(model)]
+    kinds = [
+        keras_internals.keras_operation_name(c.operation)
+        for c in keras_internals.layer_calls(model)
+    ]
     assert kinds == ["Reshape", None]

@@ -5,12 +5,16 @@ masking, Bidirectional, TimeDistributed, go_backwards and the refusals."""
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
 import innvestigate
+from conftest import randomize_biases
 from innvestigate import backend
+from innvestigate.analyzer.lrp.recurrent import (
+    RecurrentRule,
+    check_recurrent_layer,
+    is_recurrent_layer,
+)
 from innvestigate.analyzer.lrp.rules import EpsilonRule
-from innvestigate.analyzer.lrp.recurrent import RecurrentRule, check_recurrent_layer, is_recurrent_layer
 from innvestigate.engine.graph import build_graph
 from innvestigate.engine.reverse import ReverseState
 from innvestigate.exceptions import NotAnalyzeableModelException
@@ -52,6 +56,7 @@ def share_summand(summand, z, r, eps):
 
 # -- hand-unrolled cells: forward step and naive LRP step ----------------------------------------------
 
+
 def lstm_weights(layer):
     weights = [np.asarray(w) for w in layer.cell.get_weights()]
     W, Uk = weights[:2]
@@ -67,11 +72,16 @@ def np_lstm(layer, x, states, mask, eps, r_steps, r_final):
     for t in range(x.shape[1]):
         xt = x[:, t]
         z = xt @ W + h @ Uk + b
-        i, f, g, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), np.tanh(z[:, 2 * u:3 * u]), sigmoid(z[:, 3 * u:])
+        i, f, g, o = (
+            sigmoid(z[:, :u]),
+            sigmoid(z[:, u : 2 * u]),
+            np.tanh(z[:, 2 * u : 3 * u]),
+            sigmoid(z[:, 3 * u :]),
+        )
         c_new = f * c + i * g
         h_new = o * np.tanh(c_new)
-        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t:t + 1]
-        cache.append((xt, h, c, i, f, g, z[:, 2 * u:3 * u], c_new, m))
+        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t : t + 1]
+        cache.append((xt, h, c, i, f, g, z[:, 2 * u : 3 * u], c_new, m))
         h, c = np.where(m, h_new, h), np.where(m, c_new, c)
         outs.append(h)
     rh, rc = r_final
@@ -82,8 +92,11 @@ def np_lstm(layer, x, states, mask, eps, r_steps, r_final):
         rh_new, rc_new = np.where(m, rh, 0.0), np.where(m, rc, 0.0)
         rc_tot = rc_new + rh_new  # o is a gate, tanh the identity
         # c = f c_prev + i g: ε-rule on the sum, f and i are gates
-        r_cp, r_g = share_summand(f * cp, c_new, rc_tot, eps), share_summand(i * g, c_new, rc_tot, eps)
-        Wg, Ug = W[:, 2 * u:3 * u], Uk[:, 2 * u:3 * u]
+        r_cp, r_g = (
+            share_summand(f * cp, c_new, rc_tot, eps),
+            share_summand(i * g, c_new, rc_tot, eps),
+        )
+        Wg, Ug = W[:, 2 * u : 3 * u], Uk[:, 2 * u : 3 * u]
         rx[:, t] = share(xt[:, :, None] * Wg[None], zg, r_g, eps)
         r_hp = share(hp[:, :, None] * Ug[None], zg, r_g, eps)
         rh = r_hp + np.where(m, 0.0, rh)
@@ -107,16 +120,16 @@ def np_gru(layer, x, states, mask, eps, r_steps, r_final):
         xt = x[:, t]
         xz, xr, xh = np.split(xt @ W + b_in, 3, axis=1)
         z = sigmoid(xz + h @ Uk[:, :u] + b_rec[:u])
-        r = sigmoid(xr + h @ Uk[:, u:2 * u] + b_rec[u:2 * u])
+        r = sigmoid(xr + h @ Uk[:, u : 2 * u] + b_rec[u : 2 * u])
         if cell.reset_after:
-            q = h @ Uk[:, 2 * u:] + b_rec[2 * u:]
+            q = h @ Uk[:, 2 * u :] + b_rec[2 * u :]
             a = xh + r * q
         else:
             q = None
-            a = xh + (r * h) @ Uk[:, 2 * u:]
+            a = xh + (r * h) @ Uk[:, 2 * u :]
         hh = np.tanh(a)
         h_new = z * h + (1 - z) * hh
-        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t:t + 1]
+        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t : t + 1]
         cache.append((xt, h, z, r, q, a, hh, h_new, m))
         h = np.where(m, h_new, h)
         outs.append(h)
@@ -127,8 +140,11 @@ def np_gru(layer, x, states, mask, eps, r_steps, r_final):
         rh = rh + r_steps[t]
         rn = np.where(m, rh, 0.0)
         # h = z h_prev + (1 - z) ĥ: ε-rule on the sum, z and 1 - z are gates
-        r_direct, r_hh = share_summand(z * hp, h_new, rn, eps), share_summand((1 - z) * hh, h_new, rn, eps)
-        Wh, Uh = W[:, 2 * u:], Uk[:, 2 * u:]
+        r_direct, r_hh = (
+            share_summand(z * hp, h_new, rn, eps),
+            share_summand((1 - z) * hh, h_new, rn, eps),
+        )
+        Wh, Uh = W[:, 2 * u :], Uk[:, 2 * u :]
         rx[:, t] = share(xt[:, :, None] * Wh[None], a, r_hh, eps)
         if cell.reset_after:
             r_q = share_summand(r * q, a, r_hh, eps)  # the summand r ⊙ q of a; r is a gate
@@ -147,7 +163,7 @@ def np_simple(layer, x, states, mask, eps, r_steps, r_final):
     cache, outs = [], []
     for t in range(x.shape[1]):
         a = x[:, t] @ W + h @ Uk + b
-        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t:t + 1]
+        m = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t : t + 1]
         cache.append((x[:, t], h, a, m))
         h = np.where(m, np.tanh(a), h)
         outs.append(h)
@@ -186,6 +202,7 @@ def np_rnn(layer, x, eps, r_out, states=None, r_final=None, mask=None):
 
 # -- running the rule on one node ---------------------------------------------------------------------
 
+
 def rule_on_node(model, rule, xs, relevances, output_index=0):
     """Applies ``rule`` to the model's last node with the given output relevances."""
     graph = build_graph(model, output_index)
@@ -193,9 +210,16 @@ def rule_on_node(model, rule, xs, relevances, output_index=0):
     node = graph.nodes[-1]
     state = ReverseState(node, graph)
     state._inputs = [values[k] for k in node.input_keys]
-    outs = rule(state._inputs, [values[k] for k in node.output_keys], [keras.ops.convert_to_tensor(r) for r in relevances], state)
+    outs = rule(
+        state._inputs,
+        [values[k] for k in node.output_keys],
+        [keras.ops.convert_to_tensor(r) for r in relevances],
+        state,
+    )
     to_np = backend.get().to_numpy
-    return [np.asarray(to_np(o)) for o in outs], [np.asarray(to_np(values[k])) for k in node.output_keys]
+    return [np.asarray(to_np(o)) for o in outs], [
+        np.asarray(to_np(values[k])) for k in node.output_keys
+    ]
 
 
 LAYERS = {
@@ -210,7 +234,10 @@ LAYERS = {
 
 # go_backwards with return_sequences checks both the reversed input and the output order.
 ORACLE_CASES = [(kind, False, False) for kind in LAYERS] + [
-    (kind, True, go_backwards) for kind in LAYERS if not kind.startswith("rnn_") for go_backwards in (False, True)
+    (kind, True, go_backwards)
+    for kind in LAYERS
+    if not kind.startswith("rnn_")
+    for go_backwards in (False, True)
 ]
 
 
@@ -257,7 +284,9 @@ def _explained(model, x):
 
 
 def _lrp_z(model):
-    return innvestigate.create_analyzer("lrp", model, rule="Z", rules=[(is_recurrent_layer, RecurrentRule(0.0))])
+    return innvestigate.create_analyzer(
+        "lrp", model, rule="Z", rules=[(is_recurrent_layer, RecurrentRule(0.0))]
+    )
 
 
 def _eager(analyzer, x):
@@ -293,11 +322,14 @@ def test_conservation_without_bias(float64, rng, kind, return_sequences, head):
 @pytest.mark.backend
 @pytest.mark.parametrize(
     "merge_mode,return_sequences",
-    [(mode, True) for mode in ("concat", "sum", "mul", "ave", None)] + [("concat", False), ("ave", False)],
+    [(mode, True) for mode in ("concat", "sum", "mul", "ave", None)]
+    + [("concat", False), ("ave", False)],
 )
 def test_bidirectional_merge_modes(float64, rng, merge_mode, return_sequences):
     inp = keras.Input((T, D))
-    layer = keras.layers.Bidirectional(keras.layers.LSTM(U, return_sequences=return_sequences), merge_mode=merge_mode)
+    layer = keras.layers.Bidirectional(
+        keras.layers.LSTM(U, return_sequences=return_sequences), merge_mode=merge_mode
+    )
     model = keras.Model(inp, layer(inp))
     randomize_biases(model, rng)
     x = rng.normal(size=(N, T, D))
@@ -309,7 +341,12 @@ def test_bidirectional_merge_modes(float64, rng, merge_mode, return_sequences):
     y_rev = flip(y_rev)  # Bidirectional flips the backward sequence into input order
     if merge_mode == "concat":
         r = rng.normal(size=shape[:-1] + (2 * U,))
-        r_y, r_rev, relevances, expected = r[..., :U], r[..., U:], [r], np.concatenate([y, y_rev], -1)
+        r_y, r_rev, relevances, expected = (
+            r[..., :U],
+            r[..., U:],
+            [r],
+            np.concatenate([y, y_rev], -1),
+        )
     elif merge_mode is None:
         r_y, r_rev = rng.normal(size=shape), rng.normal(size=shape)
         relevances, expected = [r_y, r_rev], None
@@ -345,8 +382,12 @@ def test_bidirectional_initial_and_returned_states(float64, rng):
     s0 = [rng.normal(size=(N, U)) for _ in range(4)]
     r_out = rng.normal(size=(N, 2 * U))
     r_final = [rng.normal(size=(N, U)) for _ in range(4)]
-    _, _, rx_f, ri_f = np_rnn(layer.forward_layer, x, 0.01, r_out[:, :U], states=s0[:2], r_final=r_final[:2])
-    _, _, rx_b, ri_b = np_rnn(layer.backward_layer, x, 0.01, r_out[:, U:], states=s0[2:], r_final=r_final[2:])
+    _, _, rx_f, ri_f = np_rnn(
+        layer.forward_layer, x, 0.01, r_out[:, :U], states=s0[:2], r_final=r_final[:2]
+    )
+    _, _, rx_b, ri_b = np_rnn(
+        layer.backward_layer, x, 0.01, r_out[:, U:], states=s0[2:], r_final=r_final[2:]
+    )
     got, _ = rule_on_node(model, RecurrentRule(0.01), [x] + s0, [r_out] + r_final)
     np.testing.assert_allclose(got[0], rx_f + rx_b, rtol=1e-8, atol=1e-10)
     for g, r in zip(got[1:], list(ri_f) + list(ri_b)):
@@ -354,17 +395,31 @@ def test_bidirectional_initial_and_returned_states(float64, rng):
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("kind,padding", [("lstm", "post"), ("gru_reset_after", "pre"), ("bidirectional", "post"), ("bidirectional", "pre")])
+@pytest.mark.parametrize(
+    "kind,padding",
+    [
+        ("lstm", "post"),
+        ("gru_reset_after", "pre"),
+        ("bidirectional", "post"),
+        ("bidirectional", "pre"),
+    ],
+)
 def test_masked_steps_get_zero_and_match_the_shorter_sequence(float64, rng, kind, padding):
     inp = keras.Input((None,), dtype="int32")
     h = keras.layers.Embedding(7, D, mask_zero=True)(inp)
-    rnn = keras.layers.Bidirectional(keras.layers.LSTM(U)) if kind == "bidirectional" else LAYERS[kind]()
+    rnn = (
+        keras.layers.Bidirectional(keras.layers.LSTM(U))
+        if kind == "bidirectional"
+        else LAYERS[kind]()
+    )
     model = keras.Model(inp, keras.layers.Dense(3)(rnn(h)))
     randomize_biases(model, rng)
     tokens = rng.integers(1, 7, size=(N, 4))
     pad = np.zeros((N, 3), dtype="int64")
     padded = np.concatenate([tokens, pad] if padding == "post" else [pad, tokens], axis=1)
-    analyzer = innvestigate.create_analyzer("lrp", model, rule="Epsilon", rules=[(is_recurrent_layer, RecurrentRule(1e-7))])
+    analyzer = innvestigate.create_analyzer(
+        "lrp", model, rule="Epsilon", rules=[(is_recurrent_layer, RecurrentRule(1e-7))]
+    )
     short = _eager(analyzer, tokens.astype("int32"))
     full = _eager(analyzer, padded.astype("int32"))
     masked = slice(4, 7) if padding == "post" else slice(0, 3)
@@ -391,10 +446,14 @@ def test_masking_layer_against_oracle(float64, rng):
     state = ReverseState(node, graph, input_masks=[values.masks.get(k) for k in node.input_keys])
     xs = [values[k] for k in node.input_keys]
     # Keras records the mask as a call argument of the GRU node too: it gets no relevance.
-    got, *others = RecurrentRule(0.01)(xs, [values[node.output_keys[0]]], [keras.ops.convert_to_tensor(r_out)], state)
+    got, *others = RecurrentRule(0.01)(
+        xs, [values[node.output_keys[0]]], [keras.ops.convert_to_tensor(r_out)], state
+    )
     to_np = backend.get().to_numpy
     assert all(not np.any(np.asarray(to_np(o))) for o in others)
-    np.testing.assert_allclose(np.asarray(to_np(values[node.output_keys[0]])), out, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(to_np(values[node.output_keys[0]])), out, rtol=0, atol=1e-10
+    )
     got = np.asarray(to_np(got))
     np.testing.assert_allclose(got, rx, rtol=1e-8, atol=1e-10)
     assert np.all(got[~mask] == 0.0)
@@ -411,8 +470,12 @@ def test_time_distributed_dense_equals_dense_on_the_sequence(float64, rng):
     randomize_biases(model_td, rng)
     x = rng.normal(size=(N, T, D))
     eps = 0.01
-    got = _eager(innvestigate.create_analyzer("lrp", model_td, rule=EpsilonRule(eps),
-                                              rules=[(is_recurrent_layer, RecurrentRule(eps))]), x)
+    got = _eager(
+        innvestigate.create_analyzer(
+            "lrp", model_td, rule=EpsilonRule(eps), rules=[(is_recurrent_layer, RecurrentRule(eps))]
+        ),
+        x,
+    )
     expected = _eager(innvestigate.create_analyzer("lrp.epsilon", model_plain, epsilon=eps), x)
     assert np.abs(expected).max() > 1e-3
     np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-12)
@@ -436,10 +499,14 @@ def test_compiled_analysis_conserves(rng):
     """The compiled analysis (tf.function / jax.jit traced with a Python loop over the steps),
     float32: LRP-Z through a bias-free LSTM conserves the output to float32 precision."""
     inp = keras.Input((T, D))
-    model = keras.Model(inp, keras.layers.Dense(2, use_bias=False)(keras.layers.LSTM(U, use_bias=False)(inp)))
+    model = keras.Model(
+        inp, keras.layers.Dense(2, use_bias=False)(keras.layers.LSTM(U, use_bias=False)(inp))
+    )
     x = rng.normal(size=(N, T, D)).astype("float32")
     relevance = _lrp_z(model).analyze(x)
-    np.testing.assert_allclose(relevance.sum(axis=(1, 2)), _explained(model, x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        relevance.sum(axis=(1, 2)), _explained(model, x), rtol=1e-4, atol=1e-6
+    )
 
 
 class _CustomCell(keras.layers.Layer):
@@ -467,7 +534,10 @@ class _Custom(keras.layers.Layer):
     "make,match",
     [
         (lambda: keras.layers.LSTM(U, stateful=True), "stateful"),
-        (lambda: keras.layers.RNN([keras.layers.LSTMCell(U), keras.layers.GRUCell(U)]), "StackedRNNCells"),
+        (
+            lambda: keras.layers.RNN([keras.layers.LSTMCell(U), keras.layers.GRUCell(U)]),
+            "StackedRNNCells",
+        ),
         (lambda: keras.layers.RNN(_CustomCell(U)), "_CustomCell"),
         (lambda: keras.layers.Bidirectional(keras.layers.GRU(U, stateful=True)), "stateful"),
         (lambda: keras.layers.TimeDistributed(_Custom()), "no LRP rule inside TimeDistributed"),
@@ -480,7 +550,9 @@ def test_refusals_at_analyzer_creation(make, match):
         h = keras.layers.Flatten()(h)
     model = keras.Model(inp, keras.layers.Dense(2)(h))
     with pytest.raises(NotAnalyzeableModelException, match=match) as info:
-        innvestigate.create_analyzer("lrp", model, rule="Epsilon", rules=[(is_recurrent_layer, RecurrentRule())])
+        innvestigate.create_analyzer(
+            "lrp", model, rule="Epsilon", rules=[(is_recurrent_layer, RecurrentRule())]
+        )
     assert info.value.layers
 
 

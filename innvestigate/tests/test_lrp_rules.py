@@ -4,8 +4,8 @@ formula (Eqs. II.31–II.37, V.1, A.3), on small random layers with non-zero bia
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
+from conftest import randomize_biases
 from innvestigate import backend
 from innvestigate.analyzer.lrp import rules
 from innvestigate.engine.canonizers import SplitActivation
@@ -43,6 +43,7 @@ def safe(a, b):
 
 
 # -- naive formulas on matrices: x (n, d), W (d, k), b (k,), R (n, k) ------------------------------
+
 
 def naive_z(x, W, b, R, eps=0.0, bias=True):
     z = x @ W + (b if bias else 0)
@@ -93,7 +94,13 @@ def make_layer_model(kind, rng):
         layer = keras.layers.Dense(4, activation="relu")
     else:
         inp = keras.Input((5, 5, 2))
-        layer = keras.layers.Conv2D(3, 3, strides=2 if kind == "conv_strided" else 1, padding="same" if kind == "conv_same" else "valid", activation="relu")
+        layer = keras.layers.Conv2D(
+            3,
+            3,
+            strides=2 if kind == "conv_strided" else 1,
+            padding="same" if kind == "conv_same" else "valid",
+            activation="relu",
+        )
     model = keras.Model(inp, layer(inp))
     randomize_biases(model, rng)
     return model, layer
@@ -101,19 +108,59 @@ def make_layer_model(kind, rng):
 
 CASES = [
     ("z", lambda: rules.ZRule(), lambda x, W, b, R, Wo: naive_z(x, W, b, R)),
-    ("z_IB", lambda: rules.ZRule(bias=False), lambda x, W, b, R, Wo: naive_z(x, W, b, R, bias=False)),
-    ("epsilon", lambda: rules.EpsilonRule(0.3), lambda x, W, b, R, Wo: naive_z(x, W, b, R, eps=0.3)),
-    ("epsilon_IB", lambda: rules.EpsilonRule(0.3, bias=False), lambda x, W, b, R, Wo: naive_z(x, W, b, R, eps=0.3, bias=False)),
-    ("alpha2beta1", lambda: rules.Alpha2Beta1Rule(), lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 2, 1)),
-    ("alpha2beta1_IB", lambda: rules.Alpha2Beta1Rule(bias=False), lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 2, 1, False)),
-    ("alpha1beta0", lambda: rules.Alpha1Beta0Rule(), lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 1, 0)),
-    ("alpha3beta2", lambda: rules.AlphaBetaRule(3, 2), lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 3, 2)),
-    ("z_plus", lambda: rules.ZPlusRule(), lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 1, 0, False)),
-    ("z_plus_fast", lambda: rules.ZPlusFastRule(), lambda x, W, b, R, Wo: naive_z_plus_fast(x, W, b, R)),
+    (
+        "z_IB",
+        lambda: rules.ZRule(bias=False),
+        lambda x, W, b, R, Wo: naive_z(x, W, b, R, bias=False),
+    ),
+    (
+        "epsilon",
+        lambda: rules.EpsilonRule(0.3),
+        lambda x, W, b, R, Wo: naive_z(x, W, b, R, eps=0.3),
+    ),
+    (
+        "epsilon_IB",
+        lambda: rules.EpsilonRule(0.3, bias=False),
+        lambda x, W, b, R, Wo: naive_z(x, W, b, R, eps=0.3, bias=False),
+    ),
+    (
+        "alpha2beta1",
+        lambda: rules.Alpha2Beta1Rule(),
+        lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 2, 1),
+    ),
+    (
+        "alpha2beta1_IB",
+        lambda: rules.Alpha2Beta1Rule(bias=False),
+        lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 2, 1, False),
+    ),
+    (
+        "alpha1beta0",
+        lambda: rules.Alpha1Beta0Rule(),
+        lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 1, 0),
+    ),
+    (
+        "alpha3beta2",
+        lambda: rules.AlphaBetaRule(3, 2),
+        lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 3, 2),
+    ),
+    (
+        "z_plus",
+        lambda: rules.ZPlusRule(),
+        lambda x, W, b, R, Wo: naive_alpha_beta(x, W, b, R, 1, 0, False),
+    ),
+    (
+        "z_plus_fast",
+        lambda: rules.ZPlusFastRule(),
+        lambda x, W, b, R, Wo: naive_z_plus_fast(x, W, b, R),
+    ),
     ("w_square", lambda: rules.WSquareRule(), lambda x, W, b, R, Wo: naive_w_square(x, W, b, R)),
     ("flat", lambda: rules.FlatRule(), lambda x, W, b, R, Wo: naive_flat(x, Wo, b, R)),
     ("gamma", lambda: rules.GammaRule(0.5), lambda x, W, b, R, Wo: naive_gamma(x, W, b, R, 0.5)),
-    ("bounded", lambda: rules.BoundedRule(-1.5, 2.0), lambda x, W, b, R, Wo: naive_bounded(x, W, b, R, -1.5, 2.0)),
+    (
+        "bounded",
+        lambda: rules.BoundedRule(-1.5, 2.0),
+        lambda x, W, b, R, Wo: naive_bounded(x, W, b, R, -1.5, 2.0),
+    ),
 ]
 
 
@@ -167,7 +214,14 @@ def test_batchnorm_rules_match_formulas(float64, rng, rule_name, rule):
         r_t = w * t * safe(R, y + 0.01 * sign(y))
         expected = x * safe(r_t, t + 0.01 * sign(t))
     else:  # Eq. A.3 with α = (2, −1, 0, 0)
-        xp, xn, wp, wn, bp, bn_ = np.maximum(x, 0), np.minimum(x, 0), np.maximum(w, 0), np.minimum(w, 0), np.maximum(b, 0), np.minimum(b, 0)
+        xp, xn, wp, wn, bp, bn_ = (
+            np.maximum(x, 0),
+            np.minimum(x, 0),
+            np.maximum(w, 0),
+            np.minimum(w, 0),
+            np.maximum(b, 0),
+            np.minimum(b, 0),
+        )
         expected = (2 * safe(xp * wp, xp * wp + bp) - 1 * safe(xp * wn, xp * wn + bn_)) * R
     np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
 

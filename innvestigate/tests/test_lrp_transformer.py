@@ -4,9 +4,9 @@ conservation, each against a naive float64 numpy re-implementation of its formul
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
 import innvestigate
+from conftest import randomize_biases
 from innvestigate.analyzer.lrp import attention
 from innvestigate.exceptions import NotAnalyzeableModelException
 
@@ -43,7 +43,12 @@ def softmax(s, axis=-1):
 def mha_weights(mha):
     out = {}
     for part in ("query", "key", "value", "attention_output"):
-        sub = {"query": mha.query_dense, "key": mha.key_dense, "value": mha.value_dense, "attention_output": mha.output_dense}[part]
+        sub = {
+            "query": mha.query_dense,
+            "key": mha.key_dense,
+            "value": mha.value_dense,
+            "attention_output": mha.output_dense,
+        }[part]
         out[part] = [np.asarray(keras.ops.convert_to_numpy(w)) for w in sub.weights]
     return out
 
@@ -111,10 +116,15 @@ def test_attention_recomputation_matches_the_layer(attention_model, rng):
     model, mha = attention_model
     x = rng.normal(size=(3, 5, 6))
     f = np_mha(x, mha_weights(mha), 2, 4)
-    np.testing.assert_allclose(f["out"], keras.ops.convert_to_numpy(mha(x, x)), rtol=ATTENTION_RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        f["out"], keras.ops.convert_to_numpy(mha(x, x)), rtol=ATTENTION_RTOL, atol=1e-12
+    )
 
 
-@pytest.mark.parametrize("name,eps,attnlrp", [("lrp.epsilon", 0.01, False), ("lrp.z", 0.0, False), ("lrp.attnlrp", 1e-6, True)])
+@pytest.mark.parametrize(
+    "name,eps,attnlrp",
+    [("lrp.epsilon", 0.01, False), ("lrp.z", 0.0, False), ("lrp.attnlrp", 1e-6, True)],
+)
 def test_attention_rules_match_numpy(attention_model, rng, name, eps, attnlrp):
     model, mha = attention_model
     x = rng.normal(size=(3, 5, 6))
@@ -141,10 +151,14 @@ def test_ah_rule_gives_query_and_key_nothing(float64, rng):
     assert np.abs(r_q).sum() > 0
 
 
-@pytest.mark.parametrize("layer_cls", ["LayerNormalization", "RMSNormalization", "GroupNormalization"])
+@pytest.mark.parametrize(
+    "layer_cls", ["LayerNormalization", "RMSNormalization", "GroupNormalization"]
+)
 def test_ln_rule_matches_numpy(float64, rng, layer_cls):
     d, eps = 6, 0.05
-    kwargs = {"groups": 2, "epsilon": 1e-3} if layer_cls == "GroupNormalization" else {"epsilon": 1e-3}
+    kwargs = (
+        {"groups": 2, "epsilon": 1e-3} if layer_cls == "GroupNormalization" else {"epsilon": 1e-3}
+    )
     norm = getattr(keras.layers, layer_cls)(**kwargs)
     inp = keras.Input((d,))
     model = keras.Model(inp, keras.layers.Dense(3, name="head")(norm(inp)))
@@ -186,7 +200,9 @@ def test_ln_rule_matches_numpy(float64, rng, layer_cls):
 # -- the transformer block: token inputs, conservation --------------------------------------------
 
 
-def transformer(vocab=30, length=7, d=8, heads=2, bias=True, positions=True, mask_zero=False, gelu="gelu"):
+def transformer(
+    vocab=30, length=7, d=8, heads=2, bias=True, positions=True, mask_zero=False, gelu="gelu"
+):
     tokens = keras.Input((length,), dtype="int32", name="tokens")
     inputs = [tokens]
     h = keras.layers.Embedding(vocab, d, mask_zero=mask_zero, name="tok")(tokens)
@@ -206,14 +222,22 @@ def transformer(vocab=30, length=7, d=8, heads=2, bias=True, positions=True, mas
 def test_token_input_gives_one_value_per_token(rng):
     model = transformer(positions=False)
     x = rng.integers(0, 30, size=(2, 7)).astype("int32")
-    for name in ("lrp.epsilon", "lrp.attnlrp", "gradient", "input_t_gradient", "integrated_gradients"):
+    for name in (
+        "lrp.epsilon",
+        "lrp.attnlrp",
+        "gradient",
+        "input_t_gradient",
+        "integrated_gradients",
+    ):
         params = {"steps": 8} if name == "integrated_gradients" else {}
         a = innvestigate.create_analyzer(name, model, **params)
         per_token = a.analyze(x)
         embedding_level = a.analyze(x, per_token=False)
         assert per_token.shape == (2, 7) and embedding_level.shape == (2, 7, 8)
         if name == "gradient":
-            np.testing.assert_allclose(per_token, np.linalg.norm(embedding_level, axis=-1), rtol=1e-5)
+            np.testing.assert_allclose(
+                per_token, np.linalg.norm(embedding_level, axis=-1), rtol=1e-5
+            )
         else:
             np.testing.assert_allclose(per_token, embedding_level.sum(-1), rtol=1e-5, atol=1e-6)
 
@@ -293,7 +317,9 @@ def test_merges_use_the_z_rule_whatever_the_analyzer_epsilon(float64, rng):
 
     got = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=eps).analyze(x)
     np.testing.assert_allclose(got, expected(TINY), rtol=RTOL)
-    old = innvestigate.create_analyzer("lrp.epsilon", model, epsilon=eps, merge_layer_rule="analyzer").analyze(x)
+    old = innvestigate.create_analyzer(
+        "lrp.epsilon", model, epsilon=eps, merge_layer_rule="analyzer"
+    ).analyze(x)
     np.testing.assert_allclose(old, expected(eps), rtol=RTOL)
 
 
@@ -328,7 +354,12 @@ def test_deep_taylor_still_refuses_transformers():
 
 def test_float_input_feeding_an_embedding_is_refused():
     inp = keras.Input((5,))
-    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Embedding(10, 3, name="emb")(inp))))
+    model = keras.Model(
+        inp,
+        keras.layers.Dense(2)(
+            keras.layers.Flatten()(keras.layers.Embedding(10, 3, name="emb")(inp))
+        ),
+    )
     with pytest.raises(NotAnalyzeableModelException, match="emb.*dtype='int32'"):
         innvestigate.create_analyzer("lrp.epsilon", model)
 
@@ -413,7 +444,9 @@ def test_keras_attention_layer_ah_rule_matches_numpy(float64, rng):
     assert np.all(r_q == 0)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="import behaviour, one backend suffices")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="import behaviour, one backend suffices"
+)
 def test_a_broken_analyzer_module_fails_the_import():
     import subprocess
     import sys
@@ -442,11 +475,15 @@ def test_masking_layer_and_time_distributed_in_the_default_rules(float64, rng):
     h = keras.layers.Masking()(inp)
     h = keras.layers.GRU(4, return_sequences=True, use_bias=False)(h)
     h = keras.layers.TimeDistributed(keras.layers.Dense(2, activation="relu", use_bias=False))(h)
-    model = keras.Model(inp, keras.layers.Dense(2, use_bias=False)(keras.layers.GlobalAveragePooling1D()(h)))
+    model = keras.Model(
+        inp, keras.layers.Dense(2, use_bias=False)(keras.layers.GlobalAveragePooling1D()(h))
+    )
     x = rng.normal(size=(2, 6, 3))
     x[:, 4:] = 0  # masked steps
     r = innvestigate.create_analyzer("lrp.z", model).analyze(x)
-    np.testing.assert_allclose(r.sum((1, 2)), keras.ops.convert_to_numpy(model(x)).max(1), rtol=1e-6)
+    np.testing.assert_allclose(
+        r.sum((1, 2)), keras.ops.convert_to_numpy(model(x)).max(1), rtol=1e-6
+    )
     assert np.all(r[:, 4:] == 0)
     r = innvestigate.create_analyzer("lrp.alpha_2_beta_1", model).analyze(x)
     assert np.all(r[:, 4:] == 0) and np.isfinite(r).all()

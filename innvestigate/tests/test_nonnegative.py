@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
 import innvestigate
+from conftest import randomize_biases
 from innvestigate.engine import graph as graph_module
 from innvestigate.engine.canonizers import SplitActivation
 from innvestigate.engine.graph import build_graph
@@ -40,7 +40,10 @@ def test_nonnegative_inputs_follow_relu_through_pooling_and_merges():
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("name", ["lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0", "lrp.sequential_preset_b_flat", "lrp.z_plus"])
+@pytest.mark.parametrize(
+    "name",
+    ["lrp.alpha_2_beta_1", "lrp.alpha_1_beta_0", "lrp.sequential_preset_b_flat", "lrp.z_plus"],
+)
 def test_alpha_beta_shortcut_equals_general_formula(float64, rng, monkeypatch, name):
     # A ReLU CNN with biases: every layer after the first reads non-negative inputs, so the
     # α-β rules there skip the x⁻ terms. The result must equal the general computation.
@@ -59,7 +62,9 @@ def test_alpha_beta_shortcut_equals_general_formula(float64, rng, monkeypatch, n
     graph = SplitActivation().apply(build_graph(model))
     assert sum(n.nonnegative_inputs for n in graph.nodes if n.has_kernel) == 3
 
-    monkeypatch.setattr(graph_module, "_output_is_nonnegative", lambda node, inputs_nonnegative: False)
+    monkeypatch.setattr(
+        graph_module, "_output_is_nonnegative", lambda node, inputs_nonnegative: False
+    )
     general = innvestigate.create_analyzer(name, model).analyze(x)
     assert np.abs(general).max() > 0
     np.testing.assert_allclose(fast, general, rtol=1e-10, atol=1e-12)

@@ -4,9 +4,9 @@ generators, and saving / loading analyzers."""
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_biases
 
 import innvestigate
+from conftest import randomize_biases
 
 pytestmark = pytest.mark.backend
 
@@ -35,7 +35,9 @@ def test_patternnet_recovers_signal_direction(float64, rng, pattern_type):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
     model.layers[0].set_weights([np.array([[1.0], [-1.0]])])  # the filter w ⟂ a_d
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(X))[:, 0], y, atol=1e-10)
-    a = innvestigate.create_analyzer("pattern.net", model, pattern_type=pattern_type, neuron_selection_mode="all")
+    a = innvestigate.create_analyzer(
+        "pattern.net", model, pattern_type=pattern_type, neuron_selection_mode="all"
+    )
     a.fit(X)
     pattern = a.patterns_[0][:, 0]
     # The filter is far from the signal direction a_s = (1, 0); the pattern is on it.
@@ -44,22 +46,30 @@ def test_patternnet_recovers_signal_direction(float64, rng, pattern_type):
     # PatternNet's output for a sample is its signal component a_s y.
     signal_estimate = a.analyze(X[:200])
     np.testing.assert_allclose(signal_estimate, signal[:200], atol=0.05)
-    gradient = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="all").analyze(X[:200])
+    gradient = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="all").analyze(
+        X[:200]
+    )
     assert np.abs(gradient - signal[:200]).max() > 0.5
     # PatternAttribution: weights ⊙ pattern (Eq. V.2), times the output.
-    attribution = innvestigate.create_analyzer("pattern.attribution", model, patterns=a.patterns_, neuron_selection_mode="all").analyze(X[:5])
-    np.testing.assert_allclose(attribution, y[:5, None] * (np.array([1.0, -1.0]) * pattern), rtol=1e-8)
+    attribution = innvestigate.create_analyzer(
+        "pattern.attribution", model, patterns=a.patterns_, neuron_selection_mode="all"
+    ).analyze(X[:5])
+    np.testing.assert_allclose(
+        attribution, y[:5, None] * (np.array([1.0, -1.0]) * pattern), rtol=1e-8
+    )
 
 
 def relu_net(rng):
-    model = keras.Sequential([
-        keras.Input((6, 6, 1)),
-        keras.layers.Conv2D(3, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(5, activation="relu"),
-        keras.layers.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Conv2D(3, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(2),
+        ]
+    )
     randomize_biases(model, rng, 0.1)
     return model
 
@@ -68,7 +78,9 @@ def naive_patterns(model, X, relu_layers):
     """Patterns by the formulas of Kindermans et al. (2018) on explicit patches (numpy)."""
     conv, _, _, dense1, dense2 = model.layers
     K, b = conv.get_weights()
-    patches = np.stack([X[:, i : i + 3, j : j + 3, :].reshape(len(X), -1) for i in range(4) for j in range(4)], 1).reshape(-1, 9)
+    patches = np.stack(
+        [X[:, i : i + 3, j : j + 3, :].reshape(len(X), -1) for i in range(4) for j in range(4)], 1
+    ).reshape(-1, 9)
     out = []
     inputs = [patches]
     h = np.maximum(keras.ops.convert_to_numpy(conv(X)), 0)
@@ -102,7 +114,7 @@ def test_relu_patterns_match_formula_and_generator_fit(float64, rng):
         np.testing.assert_allclose(got.reshape(exp.shape), exp, rtol=1e-7, atol=1e-9)
     # Fitting over a generator of batches gives the same patterns.
     b = innvestigate.create_analyzer("pattern.net", model, pattern_type="relu")
-    b.fit((X[i : i + 50] for i in range(0, 300, 50)))
+    b.fit(X[i : i + 50] for i in range(0, 300, 50))
     for p, q in zip(a.patterns_, b.patterns_):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
 
@@ -112,4 +124,3 @@ def test_pattern_analyzer_needs_patterns(rng):
     a = innvestigate.create_analyzer("pattern.attribution", model)
     with pytest.raises(RuntimeError, match="fit"):
         a.analyze(np.zeros((1, 6, 6, 1), "float32"))
-

@@ -25,7 +25,9 @@ def test_pattern_is_zero_for_neurons_without_variance(rng):
     b[1] = -(top[-2] + top[-1]) / 2
     W[:, 2] = 0.0  # constant output 0.75 for every sample
     b[2] = 0.75
-    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((d,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
     model.layers[0].set_weights([W, b])
     assert ((X @ W[:, 1] + b[1]) > 0).sum() == 1
     a = innvestigate.create_analyzer("pattern.net", model, pattern_type="relu")
@@ -90,8 +92,12 @@ def test_signal_beyond_float32_raises_and_is_exact_in_float64(float64):
     keras.config.set_floatx("float32")
     keras.config.set_dtype_policy("float32")
     model32, patterns = _amplifying_chain("float32")
-    a32 = innvestigate.create_analyzer("pattern.net", model32, patterns=[p.astype("float32") for p in patterns])
-    with pytest.raises(innvestigate.SignalOverflowError, match="float32 range at layer 'd1', 3 Dense/Conv") as err:
+    a32 = innvestigate.create_analyzer(
+        "pattern.net", model32, patterns=[p.astype("float32") for p in patterns]
+    )
+    with pytest.raises(
+        innvestigate.SignalOverflowError, match="float32 range at layer 'd1', 3 Dense/Conv"
+    ) as err:
         a32.analyze(x.astype("float32"))
     assert err.value.layer == "d1"
     # Largest finite reversed value 2·10²⁰·y, two Dense layers from the output.

@@ -73,7 +73,9 @@ def test_perturbation_functions_touch_exactly_the_region():
         elif name == 0.25:
             np.testing.assert_array_equal(region, 0.25)
         elif name == "mean":
-            np.testing.assert_allclose(region, np.broadcast_to(x[0, :3, :3].mean((0, 1)), (3, 3, 3)))
+            np.testing.assert_allclose(
+                region, np.broadcast_to(x[0, :3, :3].mean((0, 1)), (3, 3, 3))
+            )
         elif name == "uniform":
             assert region.min() >= -1.0 and region.max() <= -0.5
         elif name == "blur":
@@ -90,8 +92,9 @@ def test_morf_curve_of_linear_model_is_exact_and_beats_random():
     # 1x1 regions summed over channels: removing a pixel (zero) subtracts its exact relevance
     pert = Perturbation("zero", region_shape=(1, 1))
     steps = 12
-    pa = PerturbationAnalysis(exact_relevance, linear_model, pert, steps=steps, batch_size=4,
-                              progress=False)
+    pa = PerturbationAnalysis(
+        exact_relevance, linear_model, pert, steps=steps, batch_size=4, progress=False
+    )
     morf = pa.compute(X, order="morf")
     f0 = linear_model(X)
     target = f0.argmax(1)
@@ -113,8 +116,9 @@ def test_morf_curve_of_linear_model_is_exact_and_beats_random():
 def test_neuron_selection_targets_and_generators():
     y = RNG.integers(0, N_CLASSES, size=len(X))
     pert = Perturbation("zero", region_shape=(2, 2))
-    pa = PerturbationAnalysis(exact_relevance, linear_model, pert, steps=3, regions_per_step=2,
-                              progress=False)
+    pa = PerturbationAnalysis(
+        exact_relevance, linear_model, pert, steps=3, regions_per_step=2, progress=False
+    )
     by_array = pa.compute(X, neuron_selection=y)
     gen = ((X[i : i + 3], y[i : i + 3]) for i in range(0, len(X), 3))
     by_gen = pa.compute(gen, neuron_selection="targets")
@@ -129,8 +133,9 @@ def test_aopc_and_errors(tmp_path):
         Perturbation("gauss")
     with pytest.raises(ValueError, match="region_shape"):
         Perturbation("zero", region_shape=(0, 2))
-    pa = PerturbationAnalysis(exact_relevance, linear_model, Perturbation("zero", (3, 3)),
-                              steps=5, progress=False)
+    pa = PerturbationAnalysis(
+        exact_relevance, linear_model, Perturbation("zero", (3, 3)), steps=5, progress=False
+    )
     with pytest.raises(ValueError, match="exceeds"):
         pa.compute(X)
     with pytest.raises(ValueError, match="Unknown order"):

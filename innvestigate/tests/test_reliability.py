@@ -27,11 +27,18 @@ def image_model(seed=0):
     """(4, 4, 2) images -> ReLU dense -> 3 logits."""
     rng = np.random.default_rng(seed)
     model = keras.Sequential(
-        [keras.Input((4, 4, 2)), keras.layers.Flatten(), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(N_OUTPUTS)]
+        [
+            keras.Input((4, 4, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(N_OUTPUTS),
+        ]
     )
     for layer in model.layers[1:]:
         w, b = layer.get_weights()
-        layer.set_weights([rng.normal(size=w.shape).astype(w.dtype), rng.normal(size=b.shape).astype(b.dtype)])
+        layer.set_weights(
+            [rng.normal(size=w.shape).astype(w.dtype), rng.normal(size=b.shape).astype(b.dtype)]
+        )
     return model
 
 
@@ -48,10 +55,14 @@ def images(n=2, seed=1):
 
 # -- item 1: neuron_selection out of range ----------------------------------------------------
 @pytest.mark.backend
-@pytest.mark.parametrize("name", ["gradient", "lrp.epsilon", "integrated_gradients", "smoothgrad", "occlusion", "lime"])
+@pytest.mark.parametrize(
+    "name", ["gradient", "lrp.epsilon", "integrated_gradients", "smoothgrad", "occlusion", "lime"]
+)
 @pytest.mark.parametrize("selection", [3, -1, [0, 5], [-2, 1], np.int64(7)])
 def test_neuron_selection_out_of_range_is_refused(name, selection):
-    analyzer = innvestigate.create_analyzer(name, image_model(), neuron_selection_mode="index", **FAST.get(name, {}))
+    analyzer = innvestigate.create_analyzer(
+        name, image_model(), neuron_selection_mode="index", **FAST.get(name, {})
+    )
     with pytest.raises(NeuronSelectionError, match=r"valid indices are \[0, 3\)") as info:
         analyzer.analyze(images(), neuron_selection=selection)
     assert isinstance(info.value, IndexError) and isinstance(info.value, ValueError)
@@ -65,14 +76,18 @@ def test_valid_neuron_selection_still_explains_that_output():
     x = np.ones((2, 4), "float32")
     analyzer = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index")
     kernel = np.arange(12.0).reshape(4, 3)
-    np.testing.assert_allclose(analyzer.analyze(x, neuron_selection=2), np.stack([kernel[:, 2]] * 2))
+    np.testing.assert_allclose(
+        analyzer.analyze(x, neuron_selection=2), np.stack([kernel[:, 2]] * 2)
+    )
     np.testing.assert_allclose(analyzer.analyze(x, neuron_selection=[0, 2]), kernel[:, [0, 2]].T)
     with pytest.raises(NeuronSelectionError, match=r"neuron_selection=3 \(sample 1\)"):
         analyzer.analyze(x, neuron_selection=[2, 3])
 
 
 def test_neuron_selection_through_analyze_in_batches_is_checked():
-    analyzer = innvestigate.create_analyzer("gradient", linear_model(), neuron_selection_mode="index")
+    analyzer = innvestigate.create_analyzer(
+        "gradient", linear_model(), neuron_selection_mode="index"
+    )
     data = (np.ones((2, 4), "float32") for _ in range(2))
     with pytest.raises(NeuronSelectionError):
         analyzer.analyze(data, neuron_selection=3)
@@ -89,7 +104,9 @@ def test_non_finite_input_is_refused_by_every_analyzer(name, bad):
     analyzer = innvestigate.create_analyzer(name, image_model(), **FAST.get(name, {}))
     x = images(3)
     x[2, 1, 3, 0] = bad
-    with pytest.raises(ValueError, match=r"Model input 0 .* NaN or infinite values, first in sample 2 \(1 of 3"):
+    with pytest.raises(
+        ValueError, match=r"Model input 0 .* NaN or infinite values, first in sample 2 \(1 of 3"
+    ):
         analyzer.analyze(x)
 
 
@@ -141,7 +158,9 @@ def test_perturbation_analysis_refuses_out_of_range_targets():
     def model(x):
         return np.asarray(x).reshape(len(x), -1) @ w
 
-    pa = PerturbationAnalysis(lambda x, **kw: x, model, Perturbation("zero", (2, 2)), steps=2, progress=False)
+    pa = PerturbationAnalysis(
+        lambda x, **kw: x, model, Perturbation("zero", (2, 2)), steps=2, progress=False
+    )
     x = np.ones((2, 4, 4, 2))
     for selection in (3, -1, [0, 4]):
         with pytest.raises(IndexError, match=r"model_fn has 3 outputs, valid indices are \[0, 3\)"):
@@ -198,10 +217,14 @@ class _Subclassed(keras.Model):
         return self.dense(x)
 
 
-@pytest.mark.parametrize("name", ["gradient", "lrp.z", "integrated_gradients", "occlusion", "input", "pattern.net"])
+@pytest.mark.parametrize(
+    "name", ["gradient", "lrp.z", "integrated_gradients", "occlusion", "input", "pattern.net"]
+)
 def test_unbuilt_sequential_and_subclassed_models_are_refused_at_creation(name):
     with pytest.raises(ValueError, match="is not built; give it an Input"):
-        innvestigate.create_analyzer(name, keras.Sequential([keras.layers.Dense(3)]), **FAST.get(name, {}))
+        innvestigate.create_analyzer(
+            name, keras.Sequential([keras.layers.Dense(3)]), **FAST.get(name, {})
+        )
     model = _Subclassed()
     model(np.ones((1, 4), "float32"))
     with pytest.raises(TypeError, match="subclassed keras.Model; .* functional API"):

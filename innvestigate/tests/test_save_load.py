@@ -4,9 +4,9 @@ the same analysis. Backend-independent logic, so it runs on the default backend 
 import keras
 import numpy as np
 import pytest
-from test_pattern import relu_net
 
 import innvestigate
+from test_pattern import relu_net
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,14 @@ import innvestigate
     [
         ("pattern.attribution", {"pattern_type": "linear"}),
         ("lrp.alpha_beta", {"alpha": 3.0, "beta": 2.0, "bn_layer_rule": "hui_binder"}),
-        ("lrp", {"rule": "Epsilon", "rules": [(keras.layers.Conv2D, "Alpha1Beta0"), ("dense_last", "Z")], "input_layer_rule": (-1.0, 1.0)}),
+        (
+            "lrp",
+            {
+                "rule": "Epsilon",
+                "rules": [(keras.layers.Conv2D, "Alpha1Beta0"), ("dense_last", "Z")],
+                "input_layer_rule": (-1.0, 1.0),
+            },
+        ),
         ("lrp.sequential_preset_b_flat", {"epsilon": 0.2}),
         ("integrated_gradients", {"steps": 3, "reference_inputs": 0.5}),
         ("deep_taylor.bounded", {"low": -2.0, "high": 2.0}),
@@ -42,7 +49,9 @@ def test_save_and_load_round_trip(float64, rng, tmp_path, name, kwargs):
 
 def test_custom_rule_objects_refuse_to_save(rng, tmp_path):
     model = relu_net(rng)
-    a = innvestigate.create_analyzer("lrp", model, rule="Epsilon", rules=[(lambda layer: False, "Z")])
+    a = innvestigate.create_analyzer(
+        "lrp", model, rule="Epsilon", rules=[(lambda layer: False, "Z")]
+    )
     with pytest.raises(TypeError, match="cannot be saved"):
         a.save(str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()

@@ -19,6 +19,7 @@ from innvestigate.exceptions import NotAnalyzeableModelException
 
 A = keras.applications
 
+
 def vgg16_small_head():
     # VGG16's convolutional part as a nested model under a small Dense head (the 4096-wide
     # classifier would dominate the default test run without adding any layer type).
@@ -30,13 +31,27 @@ def vgg16_small_head():
 
 ZOO = {
     "vgg16": vgg16_small_head,
-    "vgg16_full": lambda: A.VGG16(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
-    "resnet50": lambda: A.ResNet50(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
-    "densenet121": lambda: A.DenseNet121(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
-    "inceptionv3": lambda: A.InceptionV3(weights=None, input_shape=(75, 75, 3), classes=5, classifier_activation=None),
-    "mobilenetv2": lambda: A.MobileNetV2(weights=None, input_shape=(32, 32, 3), alpha=0.35, classes=5, classifier_activation=None),
-    "efficientnetb0": lambda: A.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None),
-    "nasnetmobile": lambda: innvestigate.model_wo_softmax(A.NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=5)),
+    "vgg16_full": lambda: A.VGG16(
+        weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None
+    ),
+    "resnet50": lambda: A.ResNet50(
+        weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None
+    ),
+    "densenet121": lambda: A.DenseNet121(
+        weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None
+    ),
+    "inceptionv3": lambda: A.InceptionV3(
+        weights=None, input_shape=(75, 75, 3), classes=5, classifier_activation=None
+    ),
+    "mobilenetv2": lambda: A.MobileNetV2(
+        weights=None, input_shape=(32, 32, 3), alpha=0.35, classes=5, classifier_activation=None
+    ),
+    "efficientnetb0": lambda: A.EfficientNetB0(
+        weights=None, input_shape=(32, 32, 3), classes=5, classifier_activation=None
+    ),
+    "nasnetmobile": lambda: innvestigate.model_wo_softmax(
+        A.NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=5)
+    ),
 }
 
 PARAMS = {
@@ -73,7 +88,9 @@ def check(model_name, analyzer_name):
     shape = tuple(model.inputs[0].shape[1:])
     x = np.random.default_rng(1).random((2,) + shape).astype("float32")
     try:
-        analyzer = innvestigate.create_analyzer(analyzer_name, model, **PARAMS.get(analyzer_name, {}))
+        analyzer = innvestigate.create_analyzer(
+            analyzer_name, model, **PARAMS.get(analyzer_name, {})
+        )
     except NotAnalyzeableModelException as err:
         assert analyzer_name in RELU_ONLY, f"{analyzer_name} refused {model_name}: {err}"
         assert err.layers
@@ -81,7 +98,9 @@ def check(model_name, analyzer_name):
     if analyzer_name.startswith("pattern"):
         analyzer.fit(np.random.default_rng(2).random((4,) + shape).astype("float32"), batch_size=2)
     if (analyzer_name, model_name) in OVERFLOWS:
-        with pytest.raises(innvestigate.SignalOverflowError, match="exceeds the float32 range at layer") as err:
+        with pytest.raises(
+            innvestigate.SignalOverflowError, match="exceeds the float32 range at layer"
+        ) as err:
             analyzer.analyze(x)
         assert err.value.gain > 10
         return
@@ -110,10 +129,14 @@ def check_stochastic(model, analyzer_name, x, out):
     elif analyzer_name == "smoothgrad":
         # The mean gradient at the noisy copies, for the neuron chosen at the clean input.
         m = params["augment_by_n"]
-        noisy = x[None] + rng.normal(0.0, params["noise_scale"], size=(m,) + x.shape).astype(x.dtype)
+        noisy = x[None] + rng.normal(0.0, params["noise_scale"], size=(m,) + x.shape).astype(
+            x.dtype
+        )
         gradient = innvestigate.create_analyzer("gradient", model, neuron_selection_mode="index")
         chosen = np.argmax(keras.ops.convert_to_numpy(model(x)), axis=1)
-        expected = np.mean([gradient.analyze(copy, neuron_selection=chosen) for copy in noisy], axis=0)
+        expected = np.mean(
+            [gradient.analyze(copy, neuron_selection=chosen) for copy in noisy], axis=0
+        )
         np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
     elif analyzer_name == "lime":
         # One ridge coefficient per superpixel: constant on each segment, and not all zero.
@@ -160,7 +183,9 @@ def test_vgg16_gradient_and_lrp_z_identities():
         selection = np.array([2])
         expected = x * gradient.analyze(x, neuron_selection=selection)
         relevance = lrp_z.analyze(x, neuron_selection=selection)
-        np.testing.assert_allclose(relevance, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max())
+        np.testing.assert_allclose(
+            relevance, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max()
+        )
         # Conservation: the input relevance sums to the explained output.
         y = keras.ops.convert_to_numpy(model(x))[0, 2]
         np.testing.assert_allclose(relevance.sum(), y, rtol=1e-7)

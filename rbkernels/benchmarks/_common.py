@@ -1,6 +1,7 @@
 """Helpers of the benchmark scripts (not part of the package)."""
 
 import numpy as np
+
 import shared_datasets
 
 
@@ -19,6 +20,9 @@ def load(name, max_train=None, max_test=None, seed=0):
 def markdown(rows, cols):
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        out.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])
-                                     for c in cols) + " |")
+        out.append(
+            "| "
+            + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols)
+            + " |"
+        )
     return "\n".join(out)

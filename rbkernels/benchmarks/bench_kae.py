@@ -18,10 +18,10 @@ import sys
 import time
 
 import numpy as np
+from _common import load, markdown
 from sklearn.kernel_approximation import RBFSampler
 from tqdm.auto import tqdm
 
-from _common import load, markdown
 from rbkernels import (
     BasisFeatures,
     kernel_approximation_error,
@@ -55,37 +55,57 @@ def main(argv=None):
             kae = {"RBFSampler": [], "RB (ORF)": [], "UAB": []}
             for s in range(args.seeds):
                 rff = RBFSampler(gamma=gamma, n_components=D, random_state=s).fit(Xt)
-                kae["RBFSampler"].append(kernel_approximation_error(rff, Xs, "gaussian", sigma=sigma))
+                kae["RBFSampler"].append(
+                    kernel_approximation_error(rff, Xs, "gaussian", sigma=sigma)
+                )
                 rb = BasisFeatures(n_components=D, sigma=sigma, random_state=s).fit(Xt)
                 kae["RB (ORF)"].append(kernel_approximation_error(rb, Xs, "gaussian"))
-                if D <= args.uab_max_width:
-                    uab = BasisFeatures(n_components=D, sigma=sigma, adapt="uab",
-                                        max_epochs=args.uab_epochs, train_batches=args.uab_batches,
-                                        val_batches=max(1, 1280 // args.uab_batch_size),
-                                        batch_size=args.uab_batch_size, patience=5,
-                                        learning_rate=args.uab_lr,
-                                        random_state=s).fit(Xt)
+                if args.uab_max_width >= D:
+                    uab = BasisFeatures(
+                        n_components=D,
+                        sigma=sigma,
+                        adapt="uab",
+                        max_epochs=args.uab_epochs,
+                        train_batches=args.uab_batches,
+                        val_batches=max(1, 1280 // args.uab_batch_size),
+                        batch_size=args.uab_batch_size,
+                        patience=5,
+                        learning_rate=args.uab_lr,
+                        random_state=s,
+                    ).fit(Xt)
                     kae["UAB"].append(kernel_approximation_error(uab, Xs, "gaussian"))
             row = {"width D": D, "rank-D optimum (Eckart-Young)": float(optimum[min(D, len(Xs))])}
             row.update({k: float(np.mean(v)) if v else "-" for k, v in kae.items()})
             row["RBFSampler / RB"] = row["RBFSampler"] / row["RB (ORF)"]
             row["RBFSampler / UAB"] = row["RBFSampler"] / row["UAB"] if kae["UAB"] else "-"
             rows.append(row)
-        print(f"\n### {name} (sigma = {sigma:.3f}, {len(Xt)} train, {len(Xs)} test points, "
-              f"{args.seeds} seeds)\n")
+        print(
+            f"\n### {name} (sigma = {sigma:.3f}, {len(Xt)} train, {len(Xs)} test points, "
+            f"{args.seeds} seeds)\n"
+        )
         print(markdown(rows, list(rows[0])))
-        target = rows[[r["width D"] for r in rows].index(1000)]["RBFSampler"] if 1000 in args.widths else None
+        target = (
+            rows[[r["width D"] for r in rows].index(1000)]["RBFSampler"]
+            if 1000 in args.widths
+            else None
+        )
         if target is not None:
-            reached = [r["width D"] for r in rows if isinstance(r["UAB"], float) and r["UAB"] <= target]
+            reached = [
+                r["width D"] for r in rows if isinstance(r["UAB"], float) and r["UAB"] <= target
+            ]
             need = min(reached) if reached else None
-            print(f"\nRBFSampler KAE at D=1000: {target:.3g}. Smallest UAB width reaching it: "
-                  f"{need if need else f'> {args.uab_max_width} (not reached)'}"
-                  + (f" -> {1000 / need:.0f}x fewer features" if need else ""))
+            print(
+                f"\nRBFSampler KAE at D=1000: {target:.3g}. Smallest UAB width reaching it: "
+                f"{need if need else f'> {args.uab_max_width} (not reached)'}"
+                + (f" -> {1000 / need:.0f}x fewer features" if need else "")
+            )
             d_min = int(np.argmax(optimum <= target))
-            print(f"Eckart-Young: the best rank-D approximation of the {len(Xs)}x{len(Xs)} test "
-                  f"kernel matrix reaches it from D_min = {d_min} (optimum {optimum[d_min]:.3g}; "
-                  f"D = {d_min - 1}: {optimum[d_min - 1]:.3g}); 1000 / D_min = {1000 / d_min:.0f}x "
-                  "is the most any D-feature map could save on these points.")
+            print(
+                f"Eckart-Young: the best rank-D approximation of the {len(Xs)}x{len(Xs)} test "
+                f"kernel matrix reaches it from D_min = {d_min} (optimum {optimum[d_min]:.3g}; "
+                f"D = {d_min - 1}: {optimum[d_min - 1]:.3g}); 1000 / D_min = {1000 / d_min:.0f}x "
+                "is the most any D-feature map could save on these points."
+            )
         sys.stdout.flush()
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
 

@@ -46,21 +46,29 @@ def main(argv=None):
     for backend in args.backends:
         for d in args.dims:
             env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-            proc = subprocess.run([sys.executable, "-c", CHILD, str(d), str(args.batch),
-                                   str(args.repeats)], env=env, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", CHILD, str(d), str(args.batch), str(args.repeats)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")]
             if not line:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 raise SystemExit(f"benchmark child failed for {backend}, d={d}")
             r = json.loads(line[0][6:])
             rows.append((backend, d, r))
-    print("| backend | d | D | dense samples/s | Hadamard 1 block | Hadamard 3 blocks | "
-          "3 blocks / dense | params dense | params Hadamard 3 |")
+    print(
+        "| backend | d | D | dense samples/s | Hadamard 1 block | Hadamard 3 blocks | "
+        "3 blocks / dense | params dense | params Hadamard 3 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for backend, d, r in rows:
-        print(f"| {backend} | {d} | {2 * d} | {r['dense']:.0f} | {r['hadamard-1']:.0f} | "
-              f"{r['hadamard-3']:.0f} | {r['hadamard-3'] / r['dense']:.2f} | {r['dense_params']} | "
-              f"{r['hadamard-3_params']} |")
+        print(
+            f"| {backend} | {d} | {2 * d} | {r['dense']:.0f} | {r['hadamard-1']:.0f} | "
+            f"{r['hadamard-3']:.0f} | {r['hadamard-3'] / r['dense']:.2f} | {r['dense_params']} | "
+            f"{r['hadamard-3_params']} |"
+        )
 
 
 if __name__ == "__main__":

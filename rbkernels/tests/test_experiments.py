@@ -22,8 +22,9 @@ def test_experiments_without_the_extra_name_the_pip_command(monkeypatch, module)
 
 @pytest.mark.slow
 def test_adapting_bases_quick_outputs(tmp_path):
-    res = adapting_bases.main(["--quick", "--out", str(tmp_path), "--features", "10", "200",
-                               "--max-train", "400"])
+    res = adapting_bases.main(
+        ["--quick", "--out", str(tmp_path), "--features", "10", "200", "--max-train", "400"]
+    )
     rows = list(csv.DictReader(open(tmp_path / "adapting_bases.csv")))
     assert len(rows) == 2 * 2 * 4
     kae = {(r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"]) for r in rows}
@@ -31,8 +32,10 @@ def test_adapting_bases_quick_outputs(tmp_path):
         assert kae[(kernel, "rb", 200)] < kae[(kernel, "rb", 10)]
     assert all(0.1 < float(r["accuracy"]) <= 1 for r in rows)  # better than chance on 10 classes
     # one seed: the mean CSV behind the figure holds the same numbers as the runs
-    means = {(r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"])
-             for r in csv.DictReader(open(tmp_path / "adapting_bases_mean.csv"))}
+    means = {
+        (r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"])
+        for r in csv.DictReader(open(tmp_path / "adapting_bases_mean.csv"))
+    }
     assert means == pytest.approx(kae)
     import matplotlib.image
 
@@ -61,20 +64,38 @@ def test_resume_keeps_finished_cells_and_runs_only_the_missing(tmp_path, monkeyp
 
     def fake_cell(data, *, kernel, regime, n_features, seed, protocol, **kw):
         calls.append((kernel, regime, n_features, seed))
-        return None, {"kernel": kernel, "regime": regime, "basis": "dense", "n_blocks": "",
-                      "n_features": n_features, "seed": seed, "accuracy": 0.5 + seed / 10,
-                      "kae": 0.25, "epochs": 3, "classifier_epochs": 2, "seconds": 1.5, "sigma": ""}
+        return None, {
+            "kernel": kernel,
+            "regime": regime,
+            "basis": "dense",
+            "n_blocks": "",
+            "n_features": n_features,
+            "seed": seed,
+            "accuracy": 0.5 + seed / 10,
+            "kae": 0.25,
+            "epochs": 3,
+            "classifier_epochs": 2,
+            "seconds": 1.5,
+            "sigma": "",
+        }
 
     monkeypatch.setattr(common, "run_cell", fake_cell)
-    cells = [dict(dataset="d", kernel="arccos", regime=r, n_features=D, seed=s, protocol=None)
-             for D in (30, 10) for s in (0, 1) for r in ("rb", "dab")]
+    cells = [
+        dict(dataset="d", kernel="arccos", regime=r, n_features=D, seed=s, protocol=None)
+        for D in (30, 10)
+        for s in (0, 1)
+        for r in ("rb", "dab")
+    ]
     path = tmp_path / "grid.csv"
     common.run_grid(cells[:3], desc="first", csv_path=path, data_cache={"d": None})
     assert len(calls) == 3
-    rows = common.run_grid(cells, desc="resumed", csv_path=path, data_cache={"d": None}, resume=True)
+    rows = common.run_grid(
+        cells, desc="resumed", csv_path=path, data_cache={"d": None}, resume=True
+    )
     assert len(calls) == 8  # the 3 finished cells were not run again
     assert [(r["regime"], r["n_features"], r["seed"]) for r in rows] == [
-        (c["regime"], c["n_features"], c["seed"]) for c in cells]
+        (c["regime"], c["n_features"], c["seed"]) for c in cells
+    ]
     # numbers read back from the CSV are numbers again: the means group with fresh rows
     mean = common.mean_rows(rows, ("kernel", "regime", "n_features"))
     assert len(mean) == 4 and {m["repeats"] for m in mean} == {2}

@@ -6,15 +6,31 @@ import pytest
 
 from rbkernels.experiments import kernel_approximation
 
-SMALL = ["--quick", "--features", "8", "32", "--max-train", "300", "--max-test", "60",
-         "--uab-epochs", "4", "--uab-batches", "10", "--uab-batch-size", "256"]
+SMALL = [
+    "--quick",
+    "--features",
+    "8",
+    "32",
+    "--max-train",
+    "300",
+    "--max-test",
+    "60",
+    "--uab-epochs",
+    "4",
+    "--uab-batches",
+    "10",
+    "--uab-batch-size",
+    "256",
+]
 
 
 @pytest.mark.slow
 def test_sweep_respects_the_rank_bound_and_uab_beats_rb(tmp_path):
     res = kernel_approximation.main(SMALL + ["--kernels", "gaussian", "--out", str(tmp_path)])
-    mean = {(r["method"], int(r["n_features"])): float(r["kae"])
-            for r in csv.DictReader(open(tmp_path / "kernel_approximation_mean.csv"))}
+    mean = {
+        (r["method"], int(r["n_features"])): float(r["kae"])
+        for r in csv.DictReader(open(tmp_path / "kernel_approximation_mean.csv"))
+    }
     for D in (8, 32):
         # no D-dimensional feature map beats the truncated eigendecomposition (Eckart-Young)
         for method in ("rbfsampler", "rb", "uab"):
@@ -48,4 +64,6 @@ def test_resume_runs_only_the_missing_cells(tmp_path, monkeypatch):
     assert len(calls) == 7
     mean = list(csv.DictReader(open(tmp_path / "kernel_approximation_mean.csv")))
     assert {(r["method"], r["n_features"], r["kae"]) for r in mean if r["method"] == "uab"} == {
-        ("uab", "8", str(1 / 8)), ("uab", "32", str(1 / 32))}
+        ("uab", "8", str(1 / 8)),
+        ("uab", "32", str(1 / 32)),
+    }

@@ -24,7 +24,12 @@ def test_gaussian_matches_direct_formula(rng):
 
 def _arccos_oracle(x, y):
     theta = np.arccos(np.clip(x @ y / np.linalg.norm(x) / np.linalg.norm(y), -1, 1))
-    return np.linalg.norm(x) * np.linalg.norm(y) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+    return (
+        np.linalg.norm(x)
+        * np.linalg.norm(y)
+        * (np.sin(theta) + (np.pi - theta) * np.cos(theta))
+        / (2 * np.pi)
+    )
 
 
 def test_arccos_closed_form_and_normalisation(rng):
@@ -50,7 +55,8 @@ def test_deep_arccos_equals_wide_relu_network_monte_carlo(rng, n_layers):
     np.testing.assert_allclose(np.diag(K), (X**2).sum(1) / 2**n_layers, rtol=1e-4)
     np.testing.assert_allclose(
         _np(paired_kernel(f"arccos{n_layers if n_layers > 1 else ''}", X, X[::-1])),
-        np.diag(K[:, ::-1]), rtol=1e-4,
+        np.diag(K[:, ::-1]),
+        rtol=1e-4,
     )
 
 

@@ -1,7 +1,5 @@
 """The bases: ORF, unbiasedness, convergence, the fast Hadamard transform, saving."""
 
-import math
-
 import keras
 import numpy as np
 import pytest
@@ -31,13 +29,13 @@ def test_orf_blocks_are_orthogonal_with_chi_scales():
     G = _np(OrthogonalRandomFeatures(seed=3)((d, m)))
     norms = np.linalg.norm(G, axis=0)
     for b in range(m // d):
-        Q = G[:, b * d:(b + 1) * d] / norms[b * d:(b + 1) * d]
+        Q = G[:, b * d : (b + 1) * d] / norms[b * d : (b + 1) * d]
         np.testing.assert_allclose(Q.T @ Q, np.eye(d), atol=1e-5)
     # Scales are chi(d): a KS test, and the moments E[s^2] = d.
     assert scipy.stats.kstest(norms, scipy.stats.chi(d).cdf).pvalue > 0.01
     assert abs(np.mean(norms**2) - d) < 4 * np.sqrt(2 * d / m)
     # Different blocks are independent draws, not copies.
-    assert not np.allclose(G[:, :d], G[:, d:2 * d])
+    assert not np.allclose(G[:, :d], G[:, d : 2 * d])
 
 
 def test_orf_truncates_to_requested_columns():
@@ -62,7 +60,8 @@ def test_gaussian_estimator_is_unbiased(rng, orthogonal):
     X = rng.normal(size=(4, 6))
     sigma = 2.5
     mean, se = _mean_over_seeds(
-        lambda s: GaussianBasis(8, sigma, orthogonal=orthogonal, seed=s), X, 150)
+        lambda s: GaussianBasis(8, sigma, orthogonal=orthogonal, seed=s), X, 150
+    )
     exact = _np(kernel_matrix("gaussian", X, sigma=sigma))
     np.testing.assert_allclose(np.diag(mean), 1.0, atol=1e-5)  # sin^2 + cos^2
     assert np.all(np.abs(mean - exact) <= 4 * se + 1e-3), (mean, exact, se)
@@ -128,14 +127,24 @@ def test_hadamard_projection_equals_dense_structured_matrix(rng, n_blocks):
     z = np.concatenate(cols, axis=1)[:, :20]
     np.testing.assert_allclose(_np(layer.projection(X)), z, rtol=1e-4, atol=1e-4)
     phi = _np(layer(X))
-    np.testing.assert_allclose(phi, np.sqrt(1 / 20) * np.concatenate([np.sin(z), np.cos(z)], 1), atol=1e-4)
+    np.testing.assert_allclose(
+        phi, np.sqrt(1 / 20) * np.concatenate([np.sin(z), np.cos(z)], 1), atol=1e-4
+    )
 
 
 def test_more_hadamard_blocks_approximate_better(rng):
     X = rng.normal(size=(80, 16))
-    kae = {k: np.mean([kernel_approximation_error(HadamardBasis(512, 4.0, n_blocks=k, seed=s), X,
-                                                  "gaussian", sigma=4.0) for s in range(3)])
-           for k in (1, 3)}
+    kae = {
+        k: np.mean(
+            [
+                kernel_approximation_error(
+                    HadamardBasis(512, 4.0, n_blocks=k, seed=s), X, "gaussian", sigma=4.0
+                )
+                for s in range(3)
+            ]
+        )
+        for k in (1, 3)
+    }
     assert kae[3] < kae[1]
 
 
@@ -167,8 +176,12 @@ def test_odd_width_drops_last_sine(rng, cls):
     a, b = _np(odd(X)), _np(even(X))
     z = _np(even.projection(X)) if cls is HadamardBasis else None
     assert a.shape == (3, 7)
-    np.testing.assert_allclose(a[:, :3] * np.sqrt(7 / 2), b[:, :3] * np.sqrt(8 / 2), atol=1e-5)  # sines
-    np.testing.assert_allclose(a[:, 3:] * np.sqrt(7 / 2), b[:, 4:] * np.sqrt(8 / 2), atol=1e-5)  # cosines
+    np.testing.assert_allclose(
+        a[:, :3] * np.sqrt(7 / 2), b[:, :3] * np.sqrt(8 / 2), atol=1e-5
+    )  # sines
+    np.testing.assert_allclose(
+        a[:, 3:] * np.sqrt(7 / 2), b[:, 4:] * np.sqrt(8 / 2), atol=1e-5
+    )  # cosines
     if z is not None:
         np.testing.assert_allclose(b[:, 4:], np.cos(z) / 2, atol=1e-5)
 
@@ -234,7 +247,9 @@ def test_deep_arccos_splits_features_evenly():
 def test_n_features_is_a_deprecated_alias_of_units(rng, make):
     X = rng.normal(size=(3, 5)).astype("float32")
     new = make(units=12)
-    with pytest.warns(DeprecationWarning, match=r"n_features=\.\.\.\) is deprecated.*units=") as record:
+    with pytest.warns(
+        DeprecationWarning, match=r"n_features=\.\.\.\) is deprecated.*units="
+    ) as record:
         old = make(n_features=12)
     assert record[0].filename == __file__  # the warning points at the caller
     np.testing.assert_array_equal(_np(old(X)), _np(new(X)))
@@ -245,15 +260,23 @@ def test_n_features_is_a_deprecated_alias_of_units(rng, make):
         make(units=12, n_features=12)
 
 
-@pytest.mark.parametrize("cls,extra", [(GaussianBasis, {"sigma": 2.0, "orthogonal": True}),
-                                       (HadamardBasis, {"sigma": 2.0, "n_blocks": 2}),
-                                       (ArcCosBasis, {"n_layers": 3})])
+@pytest.mark.parametrize(
+    "cls,extra",
+    [
+        (GaussianBasis, {"sigma": 2.0, "orthogonal": True}),
+        (HadamardBasis, {"sigma": 2.0, "n_blocks": 2}),
+        (ArcCosBasis, {"n_layers": 3}),
+    ],
+)
 def test_configs_saved_with_n_features_still_load(rng, recwarn, cls, extra):
     """rbkernels 0.1 saved the width as n_features: from_config reads it as units, quietly."""
     config = {**cls(units=30, seed=1, name="b", **extra).get_config()}
     config["n_features"] = config.pop("units")
     old = cls.from_config(config)
-    assert old.units == 30 and old.get_config() == cls(units=30, seed=1, name="b", **extra).get_config()
+    assert (
+        old.units == 30
+        and old.get_config() == cls(units=30, seed=1, name="b", **extra).get_config()
+    )
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
     X = rng.normal(size=(2, 4)).astype("float32")
     np.testing.assert_array_equal(_np(old(X)), _np(cls(units=30, seed=1, **extra)(X)))

@@ -15,14 +15,19 @@ from rbkernels import (
     paired_kernel,
 )
 
-SMALL = TrainingProtocol(max_epochs=8, train_batches=30, val_batches=5, test_batches=20, patience=3,
-                         learning_rate=0.005)
+SMALL = TrainingProtocol(
+    max_epochs=8, train_batches=30, val_batches=5, test_batches=20, patience=3, learning_rate=0.005
+)
 
 
 def _alignment(machine, X, y):
     F = basis_features(machine.basis_, X).astype(np.float64)
-    return np.mean([kernel_target_alignment(F[i:i + 64] @ F[i:i + 64].T, y[i:i + 64])
-                    for i in range(0, len(X) - 63, 64)])
+    return np.mean(
+        [
+            kernel_target_alignment(F[i : i + 64] @ F[i : i + 64].T, y[i : i + 64])
+            for i in range(0, len(X) - 63, 64)
+        ]
+    )
 
 
 @pytest.mark.backend
@@ -66,8 +71,9 @@ def test_dab_trains_basis_and_beats_random_basis(digits):
 def test_transfer_keeps_basis_and_learns_new_classes(digits):
     Xt, yt, Xs, ys = digits
     t1, t2 = yt < 5, yt >= 5
-    m = KernelMachine("gaussian", 200, "rb", protocol=TrainingProtocol(max_epochs=10, patience=3),
-                      random_state=0).fit(Xt[t1], yt[t1])
+    m = KernelMachine(
+        "gaussian", 200, "rb", protocol=TrainingProtocol(max_epochs=10, patience=3), random_state=0
+    ).fit(Xt[t1], yt[t1])
     other = m.transfer(Xt[t2], yt[t2])
     np.testing.assert_allclose(other.basis_.get_weights()[0], m.basis_.get_weights()[0])
     assert list(other.classes_) == [5, 6, 7, 8, 9]
@@ -81,8 +87,9 @@ def test_early_stopping_waits_20_epochs_for_hadamard_10_otherwise(rng, basis, pa
     improves after epoch 1, so training stops after exactly 1 + patience epochs."""
     X, y = rng.normal(size=(40, 4)), np.arange(40) % 2
     proto = TrainingProtocol(max_epochs=60, learning_rate=1e-30)
-    m = KernelMachine("gaussian", 8, "rb", basis=basis, sigma=1.0, protocol=proto,
-                      random_state=0).fit(X, y)
+    m = KernelMachine(
+        "gaussian", 8, "rb", basis=basis, sigma=1.0, protocol=proto, random_state=0
+    ).fit(X, y)
     hist = m.history_["classifier"]
     assert hist["epochs_run"] == 1 + patience and hist["best_epoch"] == 1
     assert len(set(hist["val_loss"])) == 1
@@ -139,7 +146,9 @@ def test_init_only_stores_and_fit_validates(rng):
 
 
 def test_batch_size_zero_says_positive_integer():
-    with pytest.raises(ValueError, match=r"batch_size=0 is not a positive integer; pass batch_size>=1"):
+    with pytest.raises(
+        ValueError, match=r"batch_size=0 is not a positive integer; pass batch_size>=1"
+    ):
         TrainingProtocol(batch_size=0)
     with pytest.raises(TypeError, match="max_epochs must be a positive integer"):
         TrainingProtocol(max_epochs=2.0)
@@ -151,16 +160,23 @@ def test_init_basis_is_the_seeded_arccos_basis(rng, kernel, n_layers):
     X = rng.normal(size=(6, 5))
     m = KernelMachine(kernel, 24, random_state=3).init_basis(X)
     direct = ArcCosBasis(24, n_layers=n_layers, seed=3)
-    np.testing.assert_allclose(m.transform(X), basis_features(direct, X.astype("float32")),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        m.transform(X), basis_features(direct, X.astype("float32")), rtol=1e-5, atol=1e-6
+    )
     assert m.sigma_ is None and m.n_features_in_ == 5 and m.history_ == {}
 
 
 @pytest.mark.backend
 def test_predictions_are_the_softmax_of_the_keras_layers_and_survive_pickle(rng):
     X, y = rng.normal(size=(60, 4)), np.repeat(["a", "b", "c"], 20)
-    m = KernelMachine("gaussian", 16, "dab", sigma=1.5,
-                      protocol=TrainingProtocol(max_epochs=3, patience=2), random_state=0).fit(X, y)
+    m = KernelMachine(
+        "gaussian",
+        16,
+        "dab",
+        sigma=1.5,
+        protocol=TrainingProtocol(max_epochs=3, patience=2),
+        random_state=0,
+    ).fit(X, y)
     keras_proba = basis_features(m.classifier_, basis_features(m.basis_, X.astype("float32")))
     np.testing.assert_allclose(m.predict_proba(X), keras_proba, rtol=1e-4, atol=1e-6)
     assert list(m.predict(X)) == list(m.classes_[keras_proba.argmax(1)])
@@ -183,9 +199,12 @@ def test_pair_kae_equals_the_mean_half_squared_error_on_the_same_pairs(rng):
     a, b = X[i].astype("float32"), X[j].astype("float32")
     approx = np.sum(basis_features(m.basis_, a).astype(float) * basis_features(m.basis_, b), 1)
     expected = np.mean(0.5 * (_arccos_oracle(a.astype(float), b.astype(float)) - approx) ** 2)
-    assert m.pair_kernel_approximation_error(X, n_pairs=30, random_state=7) == pytest.approx(expected, rel=1e-4)
+    assert m.pair_kernel_approximation_error(X, n_pairs=30, random_state=7) == pytest.approx(
+        expected, rel=1e-4
+    )
     np.testing.assert_allclose(  # the one implementation of k(a_i, b_i) agrees with the oracle
-        np.asarray(paired_kernel("arccos", a, b), float), _arccos_oracle(a, b), rtol=1e-4)
+        np.asarray(paired_kernel("arccos", a, b), float), _arccos_oracle(a, b), rtol=1e-4
+    )
 
 
 def test_n_features_is_a_deprecated_alias_of_n_components(rng):
@@ -198,7 +217,9 @@ def test_n_features_is_a_deprecated_alias_of_n_components(rng):
 
 def test_transfer_needs_the_basis_input_width(rng):
     X, y = rng.normal(size=(30, 4)), np.arange(30) % 2
-    m = KernelMachine("arccos", 8, protocol=TrainingProtocol(max_epochs=2), random_state=0).fit(X, y)
+    m = KernelMachine("arccos", 8, protocol=TrainingProtocol(max_epochs=2), random_state=0).fit(
+        X, y
+    )
     with pytest.raises(ValueError, match="X has 3 features, the transferred basis expects 4"):
         m.transfer(X[:, :3], y)
 

@@ -48,8 +48,17 @@ def test_rb_and_uab_never_beat_the_eckart_young_optimum(digits):
     Xt, _, Xs, _ = digits
     X = Xs[:150].astype(np.float64)
     maps = [BasisFeatures(n_components=D, sigma=4.0, random_state=0).fit(Xt) for D in (4, 16, 64)]
-    maps.append(BasisFeatures(n_components=8, sigma=4.0, adapt="uab", max_epochs=3,
-                              train_batches=20, batch_size=256, random_state=0).fit(Xt))
+    maps.append(
+        BasisFeatures(
+            n_components=8,
+            sigma=4.0,
+            adapt="uab",
+            max_epochs=3,
+            train_batches=20,
+            batch_size=256,
+            random_state=0,
+        ).fit(Xt)
+    )
     K = _gaussian(X, X, 4.0)
     for f in maps:
         kae = kernel_approximation_error(f, X, "gaussian")

@@ -42,4 +42,7 @@ def test_resume_runs_only_missing_cells_and_tables_every_width(tmp_path, monkeyp
     assert len(_FakeMachine.fits) == 16 - 5
     # width-major order: the kept cells are the first width's
     assert all(D == 10 for _, D, _, _ in _FakeMachine.fits[:3]) and _FakeMachine.fits[-1][1] == 20
-    assert "| 10 | 2 | 0.9 | 0.9 |" in res["markdown"] and "| 20 | 2 | 0.95 | 0.95 |" in res["markdown"]
+    assert (
+        "| 10 | 2 | 0.9 | 0.9 |" in res["markdown"]
+        and "| 20 | 2 | 0.95 | 0.95 |" in res["markdown"]
+    )

@@ -16,8 +16,12 @@ from rbkernels import (
 )
 
 
-@parametrize_with_checks([BasisFeatures(n_components=20, random_state=0),
-                          BasisFeatures("arccos", n_components=20, random_state=0)])
+@parametrize_with_checks(
+    [
+        BasisFeatures(n_components=20, random_state=0),
+        BasisFeatures("arccos", n_components=20, random_state=0),
+    ]
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -44,7 +48,9 @@ def test_uab_transformer_lowers_kae_and_sab_raises_alignment(digits):
     uab = BasisFeatures(adapt="uab", **kw).fit(Xt)
     sab = BasisFeatures(adapt="sab", **kw).fit(Xt, yt)
     assert rb.sigma_ == uab.sigma_ == sab.sigma_
-    assert kernel_approximation_error(uab, Xs[:300], "gaussian") < 0.8 * kernel_approximation_error(rb, Xs[:300], "gaussian")
+    assert kernel_approximation_error(uab, Xs[:300], "gaussian") < 0.8 * kernel_approximation_error(
+        rb, Xs[:300], "gaussian"
+    )
 
     def align(f):
         F = f.transform(Xs[:300])

@@ -4,10 +4,9 @@ clamped or coerced silently (issue 15)."""
 import numpy as np
 import pytest
 
-from rbkernels import BasisFeatures, sigma_heuristic
+from rbkernels import BasisFeatures, KernelMachine, TrainingProtocol, sigma_heuristic
 from rbkernels._validation import check_validation_size
 from rbkernels.layers import ArcCosBasis, HadamardBasis
-from rbkernels import KernelMachine, TrainingProtocol
 
 
 @pytest.fixture
@@ -17,7 +16,9 @@ def X(rng):
 
 @pytest.mark.parametrize("size", [5.0, -1, 1.0, 0.0, -0.5, float("nan"), 40, 0])
 def test_uab_validation_size_out_of_range_names_the_valid_range(X, size):
-    with pytest.raises(ValueError, match=r"validation_size=.* valid range.*\(0, 1\)|valid range \[1, 39\]"):
+    with pytest.raises(
+        ValueError, match=r"validation_size=.* valid range.*\(0, 1\)|valid range \[1, 39\]"
+    ):
         BasisFeatures(adapt="uab", validation_size=size).fit(X)
 
 
@@ -30,7 +31,9 @@ def test_validation_size_of_the_wrong_type(X, size):
 def test_validation_size_rule():
     assert check_validation_size(0.1, 200) == 20 and check_validation_size(np.float32(0.25), 8) == 2
     assert check_validation_size(np.int64(3), 10) == 3 and check_validation_size(39, 40) == 39
-    assert check_validation_size(0.01, 10) == 1 and check_validation_size(0.99, 10) == 9  # one on each side
+    assert (
+        check_validation_size(0.01, 10) == 1 and check_validation_size(0.99, 10) == 9
+    )  # one on each side
 
 
 def test_kernel_machine_validation_size_names_the_valid_range(X):
@@ -42,7 +45,9 @@ def test_kernel_machine_validation_size_names_the_valid_range(X):
 
 
 def test_sab_with_a_single_class_is_refused(X):
-    with pytest.raises(ValueError, match=r"adapt='sab' .* needs at least two classes; y has only \[7\]"):
+    with pytest.raises(
+        ValueError, match=r"adapt='sab' .* needs at least two classes; y has only \[7\]"
+    ):
         BasisFeatures(adapt="sab").fit(X, np.full(40, 7))
     with pytest.raises(ValueError, match=r"SAB.*needs at least two classes"):
         KernelMachine("arccos", 8, "sab").fit_basis(X, np.zeros(40))
@@ -84,10 +89,14 @@ def test_pair_kae_n_pairs_zero_is_refused(X):
     with pytest.raises(ValueError, match="n_pairs=0"):
         machine.pair_kernel_approximation_error(X, n_pairs=0)
     # None means test_batches x batch_size = 4 pairs: the same draw as n_pairs=4
-    assert machine.pair_kernel_approximation_error(X) == machine.pair_kernel_approximation_error(X, n_pairs=4)
+    assert machine.pair_kernel_approximation_error(X) == machine.pair_kernel_approximation_error(
+        X, n_pairs=4
+    )
 
 
 def test_transfer_to_a_single_class_is_refused(X):
     machine = KernelMachine("arccos", 8).init_basis(X)
-    with pytest.raises(ValueError, match=r"y has only one class \(1.0\); a classifier needs at least two"):
+    with pytest.raises(
+        ValueError, match=r"y has only one class \(1.0\); a classifier needs at least two"
+    ):
         machine.transfer(X, np.ones(40))

@@ -62,7 +62,9 @@ def arccos_layers(kernel):
     """
     kernel = check_kernel_name(kernel)
     if kernel not in ARCCOS_LAYERS:
-        raise ValueError(f"kernel {kernel!r} is not an ArcCos kernel; pass one of {', '.join(ARCCOS_LAYERS)}.")
+        raise ValueError(
+            f"kernel {kernel!r} is not an ArcCos kernel; pass one of {', '.join(ARCCOS_LAYERS)}."
+        )
     return ARCCOS_LAYERS[kernel]
 
 
@@ -87,9 +89,7 @@ def check_sigma(sigma, *, allow_none=False):
 def check_kernel_name(kernel):
     """Return the kernel name, raising with the list of valid names if unknown."""
     if not isinstance(kernel, str) or kernel not in KERNEL_NAMES:
-        raise ValueError(
-            f"unknown kernel {kernel!r}; valid kernels are {', '.join(KERNEL_NAMES)}."
-        )
+        raise ValueError(f"unknown kernel {kernel!r}; valid kernels are {', '.join(KERNEL_NAMES)}.")
     return kernel
 
 
@@ -123,7 +123,9 @@ def check_choice_int(value, *, name, choices):
 def check_positive_real(value, *, name):
     """Return ``value`` as a float if it is a finite real number > 0 (NumPy scalars included)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {value!r} ({type(value).__name__}).")
+        raise TypeError(
+            f"{name} must be a positive real number, got {value!r} ({type(value).__name__})."
+        )
     value = float(value)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name}={value!r} is not valid; pass a finite number > 0.")
@@ -148,7 +150,9 @@ def check_validation_size(validation_size, n_samples):
             f"got {validation_size!r} ({type(validation_size).__name__})."
         )
     if n_samples < 2:
-        raise ValueError(f"X has {n_samples} sample(s); holding out a validation split needs at least 2.")
+        raise ValueError(
+            f"X has {n_samples} sample(s); holding out a validation split needs at least 2."
+        )
     if isinstance(validation_size, numbers.Integral):
         if not 1 <= validation_size <= n_samples - 1:
             raise ValueError(

@@ -11,8 +11,13 @@ from ._validation import check_finite_array, check_positive_int
 __all__ = ["sigma_heuristic"]
 
 
-def sigma_heuristic(X: ArrayLike, *, n_samples: int = 1000, n_neighbors: int = 50,
-                    random_state: int | np.random.RandomState | None = None) -> float:
+def sigma_heuristic(
+    X: ArrayLike,
+    *,
+    n_samples: int = 1000,
+    n_neighbors: int = 50,
+    random_state: int | np.random.RandomState | None = None,
+) -> float:
     """Gaussian bandwidth: mean distance to the 50th nearest neighbour of 1000 sampled points.
 
     The sampled points' neighbours are searched in the whole of ``X`` (the point itself
@@ -49,7 +54,8 @@ def sigma_heuristic(X: ArrayLike, *, n_samples: int = 1000, n_neighbors: int = 5
             "or pass sigma explicitly."
         )
     rng = np.random.default_rng(
-        random_state if not isinstance(random_state, np.random.RandomState)
+        random_state
+        if not isinstance(random_state, np.random.RandomState)
         else random_state.randint(2**31)
     )
     idx = rng.choice(n, size=min(n_samples, n), replace=False)
@@ -59,7 +65,6 @@ def sigma_heuristic(X: ArrayLike, *, n_samples: int = 1000, n_neighbors: int = 5
     sigma = float(np.mean(dist[:, k]))
     if not sigma > 0:
         raise ValueError(
-            "the sigma heuristic gave 0 (X has too many duplicate points); "
-            "pass sigma explicitly."
+            "the sigma heuristic gave 0 (X has too many duplicate points); pass sigma explicitly."
         )
     return sigma

@@ -122,7 +122,9 @@ def arccos_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, n_layers: int = 1
     return kxy
 
 
-def kernel_matrix(kernel: str, X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float | None = None):
+def kernel_matrix(
+    kernel: str, X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float | None = None
+):
     """Gram matrix of the kernel named ``kernel`` ("gaussian", "arccos", "arccos2", "arccos3").
 
     Examples

@@ -120,9 +120,20 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, kernel="gaussian", n_components=1000, regime="rb", *, basis="dense",
-                 n_blocks=3, sigma=None, protocol=None, random_state=None, verbose=False,
-                 n_features=None):
+    def __init__(
+        self,
+        kernel="gaussian",
+        n_components=1000,
+        regime="rb",
+        *,
+        basis="dense",
+        n_blocks=3,
+        sigma=None,
+        protocol=None,
+        random_state=None,
+        verbose=False,
+        n_features=None,
+    ):
         self.kernel = kernel
         self.n_components = n_components
         self.regime = regime
@@ -149,7 +160,9 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
             units = self.n_features
         units = check_n_features(units, name="n_components")
         if self.regime not in REGIMES:
-            raise ValueError(f"unknown regime {self.regime!r}; valid regimes are {', '.join(REGIMES)}.")
+            raise ValueError(
+                f"unknown regime {self.regime!r}; valid regimes are {', '.join(REGIMES)}."
+            )
         if self.basis not in BASES:
             raise ValueError(f"unknown basis {self.basis!r}; valid bases are {', '.join(BASES)}.")
         if self.basis == "hadamard" and self.kernel != "gaussian":
@@ -208,14 +221,18 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.sigma_ = None
         if self.kernel == "gaussian":
             # On all of X (before the validation split): the bandwidth is a property of the data.
-            self.sigma_ = (check_sigma(self.sigma) if self.sigma is not None
-                           else sigma_heuristic(X, random_state=self.random_state))
+            self.sigma_ = (
+                check_sigma(self.sigma)
+                if self.sigma is not None
+                else sigma_heuristic(X, random_state=self.random_state)
+            )
         return X, y, units, protocol, _generator(self.random_state)
 
     def _new_basis(self, X, units):
         seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else None
-        basis = make_basis(self.kernel, units, self.sigma_, basis=self.basis,
-                           n_blocks=self.n_blocks, seed=seed)
+        basis = make_basis(
+            self.kernel, units, self.sigma_, basis=self.basis, n_blocks=self.n_blocks, seed=seed
+        )
         basis(X[:1])
         return basis
 
@@ -241,8 +258,14 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         val = pairs(Xv, p.val_batches)
         train = FreshBatches(lambda: pairs(Xt, 1), p.train_batches)
         return run_epochs(
-            model, train, val, protocol=p, patience=p.patience_for(self.basis),
-            eval_batch_size=1024, desc=f"UAB {self.kernel} D={units}", verbose=self.verbose,
+            model,
+            train,
+            val,
+            protocol=p,
+            patience=p.patience_for(self.basis),
+            eval_batch_size=1024,
+            desc=f"UAB {self.kernel} D={units}",
+            verbose=self.verbose,
         )
 
     def _adapt_supervised(self, Xt, yt, Xv, yv, n_classes, protocol, rng, units):
@@ -258,8 +281,14 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         val = points(Xv, yv, p.val_batches)
         train = FreshBatches(lambda: points(Xt, yt, 1), p.train_batches)
         return run_epochs(
-            model, train, val, protocol=p, patience=p.patience_for(self.basis),
-            eval_batch_size=p.batch_size, desc=f"SAB {self.kernel} D={units}", verbose=self.verbose,
+            model,
+            train,
+            val,
+            protocol=p,
+            patience=p.patience_for(self.basis),
+            eval_batch_size=p.batch_size,
+            desc=f"SAB {self.kernel} D={units}",
+            verbose=self.verbose,
         )
 
     def _train_classifier(self, Xt, yt, Xv, yv, *, end_to_end, protocol, units):
@@ -280,8 +309,13 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
             metrics=["accuracy"],
         )
         return run_epochs(
-            model, (inputs_t, yt), (inputs_v, yv), protocol=p, patience=p.patience_for(self.basis),
-            eval_batch_size=1024, desc=f"{self.regime.upper()} classifier D={units}",
+            model,
+            (inputs_t, yt),
+            (inputs_v, yv),
+            protocol=p,
+            patience=p.patience_for(self.basis),
+            eval_batch_size=1024,
+            desc=f"{self.regime.upper()} classifier D={units}",
             verbose=self.verbose,
         )
 
@@ -309,9 +343,14 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         self._finish()
         return self
 
-    def fit_basis(self, X: ArrayLike, y: ArrayLike | None = None, *,
-                  validation_data: tuple | None = None,
-                  validation_size: float | int = 0.1) -> KernelMachine:
+    def fit_basis(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        *,
+        validation_data: tuple | None = None,
+        validation_size: float | int = 0.1,
+    ) -> KernelMachine:
         """Initialise the basis and, for UAB/SAB, adapt it; no classifier is trained.
 
         ``y`` is needed for SAB only. RB and DAB leave the basis at its random
@@ -353,12 +392,19 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
             classes = np.unique(y)
             yt, yv = self._encode(classes, yt), self._encode(classes, yv, name="validation y")
             self.history_["adaptation"] = self._adapt_supervised(
-                Xt, yt, Xv, yv, len(classes), protocol, rng, units)
+                Xt, yt, Xv, yv, len(classes), protocol, rng, units
+            )
         self._finish()
         return self
 
-    def fit(self, X: ArrayLike, y: ArrayLike, *, validation_data: tuple | None = None,
-            validation_size: float | int = 0.1) -> KernelMachine:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        validation_data: tuple | None = None,
+        validation_size: float | int = 0.1,
+    ) -> KernelMachine:
         """Train the machine in its regime.
 
         Parameters
@@ -385,7 +431,10 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"y has only one class ({self.classes_.tolist()[0]!r}); a classifier needs at least two."
             )
         Xt, yt, Xv, yv = self._split(X, y, validation_data, validation_size, rng)
-        yt, yv = self._encode(self.classes_, yt), self._encode(self.classes_, yv, name="validation y")
+        yt, yv = (
+            self._encode(self.classes_, yt),
+            self._encode(self.classes_, yv, name="validation y"),
+        )
         self.history_ = {}
         if frozen_basis is not None:
             if frozen_basis.input_spec.axes[-1] != X.shape[1]:
@@ -400,17 +449,25 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
                 self.history_["adaptation"] = self._adapt_unsupervised(Xt, Xv, protocol, rng, units)
             elif self.regime == "sab":
                 self.history_["adaptation"] = self._adapt_supervised(
-                    Xt, yt, Xv, yv, len(self.classes_), protocol, rng, units)
+                    Xt, yt, Xv, yv, len(self.classes_), protocol, rng, units
+                )
         end_to_end = self.regime == "dab" and frozen_basis is None
         self.basis_.trainable = end_to_end
         self.history_["classifier"] = self._train_classifier(
-            Xt, yt, Xv, yv, end_to_end=end_to_end, protocol=protocol, units=units)
+            Xt, yt, Xv, yv, end_to_end=end_to_end, protocol=protocol, units=units
+        )
         self.n_epochs_ = self.history_.get("adaptation", self.history_["classifier"])["best_epoch"]
         self._finish()
         return self
 
-    def transfer(self, X: ArrayLike, y: ArrayLike, *, validation_data: tuple | None = None,
-                 validation_size: float | int = 0.1) -> KernelMachine:
+    def transfer(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        validation_data: tuple | None = None,
+        validation_size: float | int = 0.1,
+    ) -> KernelMachine:
         """A new machine with this machine's basis, frozen, and a classifier fitted on (X, y).
 
         The transfer-learning experiment of Fig. IV.2: only the classifier is learnt. The
@@ -429,10 +486,12 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "basis_")
         units, _ = self._check_params()
-        other = clone(self).set_params(regime="rb", sigma=self.sigma_, n_components=units,
-                                       n_features=None)
-        return other._fit(X, y, validation_data, validation_size,
-                          frozen_basis=copy_basis(self.basis_))
+        other = clone(self).set_params(
+            regime="rb", sigma=self.sigma_, n_components=units, n_features=None
+        )
+        return other._fit(
+            X, y, validation_data, validation_size, frozen_basis=copy_basis(self.basis_)
+        )
 
     # -- prediction ----------------------------------------------------------------------
     def transform(self, X: ArrayLike) -> np.ndarray:
@@ -482,8 +541,9 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
         proba = self.predict_proba(X)  # first: raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def pair_kernel_approximation_error(self, X: ArrayLike, *, n_pairs: int | None = None,
-                                        random_state: int | None = 0) -> float:
+    def pair_kernel_approximation_error(
+        self, X: ArrayLike, *, n_pairs: int | None = None, random_state: int | None = 0
+    ) -> float:
         """KAE (Eq. IV.8) averaged over random pairs of ``X`` (``test_batches`` x ``batch_size`` by default).
 
         Parameters
@@ -504,8 +564,11 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
             n_pairs = protocol.test_batches * protocol.batch_size
         n_pairs = check_positive_int(n_pairs, name="n_pairs")
         a, b = _sample_pairs(X, n_pairs, np.random.default_rng(random_state))
-        approx = np.sum(basis_features(self.basis_, a).astype(np.float64)
-                        * basis_features(self.basis_, b).astype(np.float64), axis=1)
+        approx = np.sum(
+            basis_features(self.basis_, a).astype(np.float64)
+            * basis_features(self.basis_, b).astype(np.float64),
+            axis=1,
+        )
         exact = _pair_kernel(self.kernel, a, b, self.sigma_)
         return float(np.mean(0.5 * (exact - approx) ** 2))
 

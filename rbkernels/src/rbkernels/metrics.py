@@ -43,8 +43,14 @@ def _sigma_of(features):
     return None
 
 
-def kernel_approximation_error(features, X: ArrayLike, kernel: str | Callable, *,
-                               Y: ArrayLike | None = None, sigma: float | None = None) -> float:
+def kernel_approximation_error(
+    features,
+    X: ArrayLike,
+    kernel: str | Callable,
+    *,
+    Y: ArrayLike | None = None,
+    sigma: float | None = None,
+) -> float:
     """Mean of ``1/2 (k(x, y) - phi(x)·phi(y))^2`` over all pairs of ``X`` x ``Y`` (Eq. IV.8).
 
     Parameters
@@ -96,7 +102,9 @@ def kernel_approximation_error(features, X: ArrayLike, kernel: str | Callable, *
     return float(np.mean(0.5 * (exact - approx) ** 2))
 
 
-def optimal_kernel_approximation_error(K: ArrayLike, n_components: int | ArrayLike) -> float | np.ndarray:
+def optimal_kernel_approximation_error(
+    K: ArrayLike, n_components: int | ArrayLike
+) -> float | np.ndarray:
     """Smallest KAE any feature map of width ``n_components`` can reach on ``K`` (Eckart–Young).
 
     :func:`kernel_approximation_error` is ``||K - Phi_X Phi_Y^T||_F^2 / (2 n m)`` and
@@ -136,7 +144,8 @@ def optimal_kernel_approximation_error(K: ArrayLike, n_components: int | ArrayLi
     scalar = np.ndim(n_components) == 0
     widths = np.atleast_1d(np.asarray(n_components))
     if widths.ndim != 1 or not all(
-        isinstance(w, numbers.Integral) and not isinstance(w, (bool, np.bool_)) for w in widths.tolist()
+        isinstance(w, numbers.Integral) and not isinstance(w, (bool, np.bool_))
+        for w in widths.tolist()
     ):
         raise TypeError(
             f"n_components must be an int or a 1-d sequence of ints, got {n_components!r}; "

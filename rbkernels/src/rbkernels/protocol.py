@@ -129,8 +129,17 @@ class FreshBatches(keras.utils.PyDataset):
         return self.sample()
 
 
-def run_epochs(model: keras.Model, train, val_data, *, protocol: TrainingProtocol, patience: int,
-               eval_batch_size: int, desc: str = "", verbose: bool = False) -> dict:
+def run_epochs(
+    model: keras.Model,
+    train,
+    val_data,
+    *,
+    protocol: TrainingProtocol,
+    patience: int,
+    eval_batch_size: int,
+    desc: str = "",
+    verbose: bool = False,
+) -> dict:
     """``model.fit`` with early stopping on the validation loss; the best weights restored.
 
     Parameters
@@ -156,12 +165,20 @@ def run_epochs(model: keras.Model, train, val_data, *, protocol: TrainingProtoco
     """
     bar = tqdm(total=protocol.max_epochs, desc=desc, disable=not verbose, leave=False)
     stopper = _EarlyStopping(patience, bar)
-    kwargs = dict(validation_data=val_data, validation_batch_size=eval_batch_size,
-                  epochs=protocol.max_epochs, callbacks=[stopper], verbose=0)
+    kwargs = dict(
+        validation_data=val_data,
+        validation_batch_size=eval_batch_size,
+        epochs=protocol.max_epochs,
+        callbacks=[stopper],
+        verbose=0,
+    )
     if isinstance(train, keras.utils.PyDataset):
         model.fit(train, **kwargs)
     else:
         model.fit(*train, batch_size=protocol.batch_size, shuffle=True, **kwargs)
     bar.close()
-    return {"val_loss": stopper.val_loss, "best_epoch": stopper.best_epoch,
-            "epochs_run": len(stopper.val_loss)}
+    return {
+        "val_loss": stopper.val_loss,
+        "best_epoch": stopper.best_epoch,
+        "epochs_run": len(stopper.val_loss),
+    }

@@ -20,4 +20,12 @@ warnings.warn(
     stacklevel=2,
 )
 
-__all__ = ["BASES", "REGIMES", "KernelMachine", "TrainingProtocol", "copy_basis", "features", "make_basis"]
+__all__ = [
+    "BASES",
+    "REGIMES",
+    "KernelMachine",
+    "TrainingProtocol",
+    "copy_basis",
+    "features",
+    "make_basis",
+]

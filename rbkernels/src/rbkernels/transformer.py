@@ -64,10 +64,25 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     True
     """
 
-    def __init__(self, kernel="gaussian", n_components=100, *, basis="dense", n_blocks=3,
-                 adapt=None, sigma=None, max_epochs=50, train_batches=100, val_batches=20,
-                 batch_size=64, patience=None, learning_rate=1e-3, validation_size=0.1,
-                 random_state=None, verbose=False):
+    def __init__(
+        self,
+        kernel="gaussian",
+        n_components=100,
+        *,
+        basis="dense",
+        n_blocks=3,
+        adapt=None,
+        sigma=None,
+        max_epochs=50,
+        train_batches=100,
+        val_batches=20,
+        batch_size=64,
+        patience=None,
+        learning_rate=1e-3,
+        validation_size=0.1,
+        random_state=None,
+        verbose=False,
+    ):
         self.kernel = kernel
         self.n_components = n_components
         self.basis = basis
@@ -119,14 +134,23 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     "Use adapt='uab' to adapt without labels."
                 )
         protocol = TrainingProtocol(
-            batch_size=self.batch_size, patience=self.patience, max_epochs=self.max_epochs,
-            train_batches=self.train_batches, val_batches=self.val_batches,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            max_epochs=self.max_epochs,
+            train_batches=self.train_batches,
+            val_batches=self.val_batches,
             learning_rate=self.learning_rate,
         )
         machine = KernelMachine(
-            self.kernel, n_components, self.adapt or "rb", basis=self.basis,
-            n_blocks=self.n_blocks, sigma=self.sigma, protocol=protocol,
-            random_state=self.random_state, verbose=self.verbose,
+            self.kernel,
+            n_components,
+            self.adapt or "rb",
+            basis=self.basis,
+            n_blocks=self.n_blocks,
+            sigma=self.sigma,
+            protocol=protocol,
+            random_state=self.random_state,
+            verbose=self.verbose,
         )
         if self.adapt is None:
             machine.init_basis(X)

@@ -14,9 +14,13 @@ from innvestigate.analyzer.files import FORMAT, read_analyzer_dir, write_analyze
 from innvestigate.engine import checks
 from innvestigate.engine.canonizers import FuseBatchNormalization, SplitActivation
 from innvestigate.engine.graph import build_graph, weights_cached
-from innvestigate.engine.reverse import resolve_mappings, reverse_propagate
 from innvestigate.engine.keras_internals import functional_of
-from innvestigate.exceptions import NeuronSelectionError, NotAnalyzeableModelException, SoftmaxOutputError
+from innvestigate.engine.reverse import resolve_mappings, reverse_propagate
+from innvestigate.exceptions import (
+    NeuronSelectionError,
+    NotAnalyzeableModelException,
+    SoftmaxOutputError,
+)
 
 __all__ = ["AnalyzerBase", "ReverseAnalyzerBase", "gradient_mapping", "NEURON_SELECTION_MODES"]
 
@@ -51,7 +55,9 @@ def gradient_mapping(inputs, outputs, reversed_outputs, state):
 
 
 def _is_array_like(x) -> bool:
-    return isinstance(x, np.ndarray) or (hasattr(x, "__array__") and hasattr(x, "shape") and not hasattr(x, "as_numpy_iterator"))
+    return isinstance(x, np.ndarray) or (
+        hasattr(x, "__array__") and hasattr(x, "shape") and not hasattr(x, "as_numpy_iterator")
+    )
 
 
 def _is_nested_number_list(X) -> bool:
@@ -114,7 +120,9 @@ class AnalyzerBase:
     #: dimensions (attributions, which add up), or the Euclidean "norm" (gradients, signals)
     _token_reduction = "sum"
 
-    def __init__(self, model, neuron_selection_mode: str = "max_activation", output_index: int | None = None):
+    def __init__(
+        self, model, neuron_selection_mode: str = "max_activation", output_index: int | None = None
+    ):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         functional_of(model)  # unbuilt Sequential / subclassed models: the engine's errors, now
@@ -244,7 +252,11 @@ class AnalyzerBase:
                     f"neuron_selection has shape {indices.shape}; give one int or one per sample ({n_samples})."
                 )
             n_outputs = self._n_output_neurons()
-            if n_outputs is not None and indices.size and (indices.min() < 0 or indices.max() >= n_outputs):
+            if (
+                n_outputs is not None
+                and indices.size
+                and (indices.min() < 0 or indices.max() >= n_outputs)
+            ):
                 bad = np.flatnonzero((indices < 0) | (indices >= n_outputs))
                 raise NeuronSelectionError(
                     f"neuron_selection={int(indices[bad[0]])} (sample {bad[0]}) is out of range: the analysed "
@@ -271,7 +283,14 @@ class AnalyzerBase:
         return int(np.prod(shape, dtype=np.int64))
 
     # -- public API ---------------------------------------------------------------------------
-    def analyze(self, X, neuron_selection=None, batch_size: int = 32, progress: bool = False, per_token: bool = True):
+    def analyze(
+        self,
+        X,
+        neuron_selection=None,
+        batch_size: int = 32,
+        progress: bool = False,
+        per_token: bool = True,
+    ):
         """Explains the model's output for the inputs ``X``.
 
         Parameters
@@ -425,12 +444,19 @@ class AnalyzerBase:
             arrays[f"state:{k}"] = np.asarray(v)
         try:
             text = json.dumps(
-                {"format": FORMAT, "analyzer": self.name, "class": type(self).__name__, "params": json_params},
+                {
+                    "format": FORMAT,
+                    "analyzer": self.name,
+                    "class": type(self).__name__,
+                    "params": json_params,
+                },
                 indent=1,
                 allow_nan=False,
             )
         except (TypeError, ValueError) as err:
-            raise TypeError(f"Parameters of {type(self).__name__} cannot be stored as JSON: {err}") from err
+            raise TypeError(
+                f"Parameters of {type(self).__name__} cannot be stored as JSON: {err}"
+            ) from err
         write_analyzer_dir(path, text, arrays, self._model.save if save_model else None)
 
     @classmethod
@@ -484,7 +510,13 @@ class ReverseAnalyzerBase(AnalyzerBase):
     _head = "ones"
     _split_activations = True
 
-    def __init__(self, model, neuron_selection_mode="max_activation", output_index=None, fuse_batch_normalization=False):
+    def __init__(
+        self,
+        model,
+        neuron_selection_mode="max_activation",
+        output_index=None,
+        fuse_batch_normalization=False,
+    ):
         super().__init__(model, neuron_selection_mode, output_index)
         self._fuse_batch_normalization = bool(fuse_batch_normalization)
         self._extra_mappings: list = []
@@ -547,7 +579,9 @@ class ReverseAnalyzerBase(AnalyzerBase):
             values, vjps = self._graph.forward(list(inputs), record_vjp=True, side=side)
             y = values[self._graph.output_key]
             head = self._head_value(y, indices)
-            return reverse_propagate(self._graph, values, vjps, self._mappings, head, keep_all=keep_all)
+            return reverse_propagate(
+                self._graph, values, vjps, self._mappings, head, keep_all=keep_all
+            )
 
     def _postprocess(self, inputs, results):
         return results
@@ -600,7 +634,9 @@ class ReverseAnalyzerBase(AnalyzerBase):
         self._ensure_built()
         indices = self._selection_indices(neuron_selection, xs[0].shape[0])
         inputs, side = self._graph.embed([ops.convert_to_tensor(x) for x in xs])
-        results, kept = self._reverse(inputs, ops.convert_to_tensor(indices), keep_all=True, side=side)
+        results, kept = self._reverse(
+            inputs, ops.convert_to_tensor(indices), keep_all=True, side=side
+        )
         results = self._postprocess(inputs, results)
         to_np = backend.get().to_numpy
         per_layer = {}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from innvestigate.analyzer.base import ReverseAnalyzerBase
-from innvestigate.analyzer.lrp import rules as lrp_rules
 from innvestigate.analyzer.lrp import composites
+from innvestigate.analyzer.lrp import rules as lrp_rules
 from innvestigate.engine import checks
 
 __all__ = ["DeepTaylor", "BoundedDeepTaylor", "feeds_relu"]
@@ -43,8 +43,15 @@ class DeepTaylor(ReverseAnalyzerBase):
 
     _head = "output"
 
-    def __init__(self, model, bn_layer_rule="fuse", neuron_selection_mode="max_activation", output_index=None):
-        super().__init__(model, neuron_selection_mode, output_index, fuse_batch_normalization=(bn_layer_rule == "fuse"))
+    def __init__(
+        self, model, bn_layer_rule="fuse", neuron_selection_mode="max_activation", output_index=None
+    ):
+        super().__init__(
+            model,
+            neuron_selection_mode,
+            output_index,
+            fuse_batch_normalization=(bn_layer_rule == "fuse"),
+        )
         self._bn_rule = composites.batch_norm_rule(bn_layer_rule)
         self._store(bn_layer_rule=bn_layer_rule if isinstance(bn_layer_rule, str) else None)
         self._init_extra()
@@ -55,7 +62,12 @@ class DeepTaylor(ReverseAnalyzerBase):
 
     def _first_layer_rules(self):
         # The network input is unbounded: W² (Eq. II.35).
-        return [(lambda layer, state: state.node.has_kernel and state.node.is_input_layer, lrp_rules.WSquareRule())]
+        return [
+            (
+                lambda layer, state: state.node.has_kernel and state.node.is_input_layer,
+                lrp_rules.WSquareRule(),
+            )
+        ]
 
     def _conditional_mappings(self):
         return (
@@ -73,9 +85,14 @@ class DeepTaylor(ReverseAnalyzerBase):
         for node, m in zip(graph.nodes, mappings):
             if m is None:
                 bad.append(node.name)
-            elif checks.is_activation_layer(node.layer) and checks.activation_name(node.layer) not in ("relu", "linear"):
+            elif checks.is_activation_layer(node.layer) and checks.activation_name(
+                node.layer
+            ) not in ("relu", "linear"):
                 bad.append(f"{node.name} ({checks.activation_name(node.layer)})")
-        return bad, "Deep Taylor needs ReLU networks of Dense/Conv, pooling, merge and reshaping layers"
+        return (
+            bad,
+            "Deep Taylor needs ReLU networks of Dense/Conv, pooling, merge and reshaping layers",
+        )
 
 
 class BoundedDeepTaylor(DeepTaylor):
@@ -105,4 +122,9 @@ class BoundedDeepTaylor(DeepTaylor):
         self._store(low=low, high=high)
 
     def _first_layer_rules(self):
-        return [(lambda layer, state: state.node.has_kernel and state.node.is_input_layer, self._bounded_rule)]
+        return [
+            (
+                lambda layer, state: state.node.has_kernel and state.node.is_input_layer,
+                self._bounded_rule,
+            )
+        ]

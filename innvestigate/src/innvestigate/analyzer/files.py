@@ -39,7 +39,6 @@ import shutil
 import sys
 import time
 import zipfile
-from typing import Any
 
 import numpy as np
 
@@ -55,7 +54,15 @@ _STALE_AFTER = 600.0
 _MAX_JSON_BYTES = 16 * 2**20
 
 # The JSON type each known parameter may have ("number": int or float, never bool).
-_NUMBER, _INT, _BOOL, _STR, _NONE, _LIST, _DICT = "number", "int", "bool", "str", "null", "list", "dict"
+_NUMBER, _INT, _BOOL, _STR, _NONE, _LIST, _DICT = (
+    "number",
+    "int",
+    "bool",
+    "str",
+    "null",
+    "list",
+    "dict",
+)
 _PARAM_TYPES = {
     "neuron_selection_mode": (_STR,),
     "output_index": (_INT, _NONE),
@@ -141,7 +148,7 @@ def sweep_stale_temporaries(folder: str, now: float | None = None) -> list[str]:
         if not entry.name.startswith(_TEMP_PREFIXES):
             continue
         prefix = next(p for p in _TEMP_PREFIXES if entry.name.startswith(p))
-        rest = entry.name[len(prefix):]  # "<pid>-<token>" (or mkdtemp's suffix, before 3.0.0a2)
+        rest = entry.name[len(prefix) :]  # "<pid>-<token>" (or mkdtemp's suffix, before 3.0.0a2)
         pid_text = rest.split("-", 1)[0]
         try:
             if pid_text.isdigit() and "-" in rest:
@@ -190,7 +197,13 @@ def _load_renameat2():
             try:
                 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
                 function = libc.renameat2  # glibc >= 2.28
-                function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                function.argtypes = [
+                    ctypes.c_int,
+                    ctypes.c_char_p,
+                    ctypes.c_int,
+                    ctypes.c_char_p,
+                    ctypes.c_uint,
+                ]
                 function.restype = ctypes.c_int
             except (OSError, AttributeError):
                 function = False
@@ -297,7 +310,9 @@ def _check_finite_json(value, where: str, path) -> None:
     while stack:
         value, where, depth = stack.pop()
         if depth > _MAX_JSON_DEPTH:
-            raise AnalyzerFileError(path, f"analyzer.json: {where} is nested deeper than {_MAX_JSON_DEPTH} levels")
+            raise AnalyzerFileError(
+                path, f"analyzer.json: {where} is nested deeper than {_MAX_JSON_DEPTH} levels"
+            )
         if isinstance(value, float) and not math.isfinite(value):
             raise AnalyzerFileError(path, f"analyzer.json: {where} is {value}, not a finite number")
         if isinstance(value, list):
@@ -314,7 +329,9 @@ def _constructor_parameters(cls) -> set:
             continue
         parameters = inspect.signature(init).parameters
         names.update(
-            n for n, p in parameters.items() if n not in ("self", "model") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            n
+            for n, p in parameters.items()
+            if n not in ("self", "model") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         )
         if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
             break
@@ -334,7 +351,9 @@ def _read_spec(path: str, registry: dict) -> tuple[str, type, dict]:
     try:
         spec = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise AnalyzerFileError(path, f"analyzer.json is not valid JSON ({type(err).__name__}: {err})") from None
+        raise AnalyzerFileError(
+            path, f"analyzer.json is not valid JSON ({type(err).__name__}: {err})"
+        ) from None
     if not isinstance(spec, dict):
         raise AnalyzerFileError(path, f"analyzer.json holds a {type(spec).__name__}, not an object")
     keys = set(spec)
@@ -353,7 +372,9 @@ def _read_spec(path: str, registry: dict) -> tuple[str, type, dict]:
         )
     name, class_name, params = spec["analyzer"], spec["class"], spec["params"]
     if not isinstance(name, str):
-        raise AnalyzerFileError(path, f"analyzer.json: 'analyzer' must be a name (a string), got {_json_kind(name)}")
+        raise AnalyzerFileError(
+            path, f"analyzer.json: 'analyzer' must be a name (a string), got {_json_kind(name)}"
+        )
     if name not in registry:
         raise AnalyzerFileError(
             path,
@@ -362,10 +383,13 @@ def _read_spec(path: str, registry: dict) -> tuple[str, type, dict]:
     cls = registry[name]
     if class_name != cls.__name__:
         raise AnalyzerFileError(
-            path, f"analyzer.json names the class {class_name!r}, but analyzer {name!r} is {cls.__name__!r}"
+            path,
+            f"analyzer.json names the class {class_name!r}, but analyzer {name!r} is {cls.__name__!r}",
         )
     if not isinstance(params, dict):
-        raise AnalyzerFileError(path, f"analyzer.json: 'params' must be an object, got {_json_kind(params)}")
+        raise AnalyzerFileError(
+            path, f"analyzer.json: 'params' must be an object, got {_json_kind(params)}"
+        )
     accepted = _constructor_parameters(cls)
     for key, value in params.items():
         if key not in accepted:
@@ -378,7 +402,9 @@ def _read_spec(path: str, registry: dict) -> tuple[str, type, dict]:
                 f"analyzer.json: parameter {key!r} is a JSON {_json_kind(value)}; expected {' or '.join(allowed)}",
             )
         if key in _TUPLE_PARAMS and not all(_json_kind(v) == _INT for v in value):
-            raise AnalyzerFileError(path, f"analyzer.json: parameter {key!r} must be a list of integers")
+            raise AnalyzerFileError(
+                path, f"analyzer.json: parameter {key!r} must be a list of integers"
+            )
     return name, cls, params
 
 
@@ -391,12 +417,16 @@ def _read_arrays(path: str) -> dict:
         magic = f.read(4)
     # zipfile would also read an archive behind prepended bytes; numpy (and save) never write one.
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-        raise AnalyzerFileError(path, "arrays.npz is damaged (it does not start like a zip archive)")
+        raise AnalyzerFileError(
+            path, "arrays.npz is damaged (it does not start like a zip archive)"
+        )
     try:
         with zipfile.ZipFile(file) as zf:
             for info in zf.infolist():
                 if not info.filename.endswith(".npy") or info.is_dir():
-                    raise AnalyzerFileError(path, f"arrays.npz has the member {info.filename!r}, not a .npy array")
+                    raise AnalyzerFileError(
+                        path, f"arrays.npz has the member {info.filename!r}, not a .npy array"
+                    )
                 key = info.filename[: -len(".npy")]
                 if key in arrays:
                     raise AnalyzerFileError(path, f"arrays.npz holds the array {key!r} twice")
@@ -412,7 +442,10 @@ def _read_arrays(path: str) -> dict:
                         raise ValueError(f"unsupported .npy version {version}")
                     header_size = f.tell()
                 if dtype.hasobject or dtype.kind not in "biuf":
-                    raise AnalyzerFileError(path, f"arrays.npz: array {key!r} has dtype {dtype}; only numbers are stored")
+                    raise AnalyzerFileError(
+                        path,
+                        f"arrays.npz: array {key!r} has dtype {dtype}; only numbers are stored",
+                    )
                 n_bytes = math.prod(shape) * dtype.itemsize
                 if info.file_size != header_size + n_bytes:
                     raise AnalyzerFileError(
@@ -423,17 +456,36 @@ def _read_arrays(path: str) -> dict:
                 with zf.open(info) as f:
                     array = np.lib.format.read_array(f, allow_pickle=False)
                 if array.dtype.kind == "f" and not np.isfinite(array).all():
-                    raise AnalyzerFileError(path, f"arrays.npz: array {key!r} contains NaN or infinite values")
+                    raise AnalyzerFileError(
+                        path, f"arrays.npz: array {key!r} contains NaN or infinite values"
+                    )
                 arrays[key] = array
     except AnalyzerFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError,
-            RuntimeError, KeyError, IndexError, TypeError, OverflowError, MemoryError, UnicodeDecodeError) as err:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+        IndexError,
+        TypeError,
+        OverflowError,
+        MemoryError,
+        UnicodeDecodeError,
+    ) as err:
         # zlib.error (a bad deflate stream) is an Exception subclass of its own; see below.
-        raise AnalyzerFileError(path, f"arrays.npz is damaged ({type(err).__name__}: {err})") from None
+        raise AnalyzerFileError(
+            path, f"arrays.npz is damaged ({type(err).__name__}: {err})"
+        ) from None
     except Exception as err:  # zlib.error and friends from damaged compressed members
         if type(err).__module__ in ("zlib", "bz2", "lzma", "_lzma", "_bz2"):
-            raise AnalyzerFileError(path, f"arrays.npz is damaged ({type(err).__name__}: {err})") from None
+            raise AnalyzerFileError(
+                path, f"arrays.npz is damaged ({type(err).__name__}: {err})"
+            ) from None
         raise
     return arrays
 
@@ -456,7 +508,8 @@ def _check_reference_shape(path, key, array, model) -> None:
             raise ValueError
     except ValueError:
         raise AnalyzerFileError(
-            path, f"arrays.npz: {key!r} has shape {array.shape}, which does not fit the model input {sample}"
+            path,
+            f"arrays.npz: {key!r} has shape {array.shape}, which does not fit the model input {sample}",
         ) from None
 
 
@@ -481,26 +534,32 @@ def read_analyzer_dir(path, model, registry: dict):
         )
     name, cls, params = _read_spec(path, registry)
     arrays = _read_arrays(path)
-    param_arrays = {k[len("param:"):]: v for k, v in arrays.items() if k.startswith("param:")}
-    state = {k[len("state:"):]: v for k, v in arrays.items() if k.startswith("state:")}
+    param_arrays = {k[len("param:") :]: v for k, v in arrays.items() if k.startswith("param:")}
+    state = {k[len("state:") :]: v for k, v in arrays.items() if k.startswith("state:")}
     accepted = _constructor_parameters(cls)
     for key in param_arrays:
         if key not in accepted:
             raise AnalyzerFileError(path, f"arrays.npz: {cls.__name__} has no parameter {key!r}")
         if key in params:
-            raise AnalyzerFileError(path, f"parameter {key!r} is stored both in analyzer.json and arrays.npz")
+            raise AnalyzerFileError(
+                path, f"parameter {key!r} is stored both in analyzer.json and arrays.npz"
+            )
     if model is None:
         model_file = os.path.join(path, "model.keras")
         if not os.path.isfile(model_file):
             raise AnalyzerFileError(
-                path, "it holds no model (model.keras)", "Pass the model: load_analyzer(path, model=...)."
+                path,
+                "it holds no model (model.keras)",
+                "Pass the model: load_analyzer(path, model=...).",
             )
         import keras
 
         try:
             model = keras.saving.load_model(model_file)  # safe_mode: no code from the file
         except Exception as err:  # Keras raises many types for damaged .keras archives
-            raise AnalyzerFileError(path, f"model.keras cannot be read ({type(err).__name__}: {err})") from None
+            raise AnalyzerFileError(
+                path, f"model.keras cannot be read ({type(err).__name__}: {err})"
+            ) from None
     for key in ("reference_inputs", "reference_value"):
         if key in param_arrays:
             _check_reference_shape(path, key, param_arrays[key], model)
@@ -515,18 +574,23 @@ def read_analyzer_dir(path, model, registry: dict):
         analyzer._set_array_state(state)
     except Exception as err:  # any refusal of the constructor; its type and text are in the message
         raise AnalyzerFileError(
-            path, f"{cls.__name__} refuses the stored parameters or arrays ({type(err).__name__}: {err})"
+            path,
+            f"{cls.__name__} refuses the stored parameters or arrays ({type(err).__name__}: {err})",
         ) from None
     # The analyzer must give back exactly what the file holds: nothing ignored or coerced.
     try:
         rebuilt = analyzer.get_params()
     except TypeError as err:
-        raise AnalyzerFileError(path, f"the stored parameters give an analyzer that cannot be saved ({err})") from None
+        raise AnalyzerFileError(
+            path, f"the stored parameters give an analyzer that cannot be saved ({err})"
+        ) from None
     rebuilt_json = {k: v for k, v in rebuilt.items() if not isinstance(v, np.ndarray)}
     stored_json = {**{k: v for k, v in params.items()}}
     expected = {k: v for k, v in _plain_json(rebuilt_json).items()}
     for key, value in stored_json.items():
-        if key not in expected or not _same_json(_canonical(key, expected[key]), _canonical(key, value)):
+        if key not in expected or not _same_json(
+            _canonical(key, expected[key]), _canonical(key, value)
+        ):
             raise AnalyzerFileError(
                 path,
                 f"parameter {key!r}={value!r} is not kept by {cls.__name__} "
@@ -537,7 +601,9 @@ def read_analyzer_dir(path, model, registry: dict):
         if key not in rebuilt_arrays or not _same_array(rebuilt_arrays[key], value):
             raise AnalyzerFileError(path, f"array parameter {key!r} is not kept by {cls.__name__}")
     rebuilt_state = analyzer._array_state()
-    if set(rebuilt_state) != set(state) or not all(_same_array(np.asarray(rebuilt_state[k]), state[k]) for k in state):
+    if set(rebuilt_state) != set(state) or not all(
+        _same_array(np.asarray(rebuilt_state[k]), state[k]) for k in state
+    ):
         raise AnalyzerFileError(
             path,
             f"the stored state arrays {sorted(state)} do not match what {cls.__name__} keeps "
@@ -552,7 +618,12 @@ def _canonical(key: str, value):
         return value
     out = []
     for pair in value:
-        if isinstance(pair, list) and pair and isinstance(pair[0], dict) and set(pair[0]) == {"type"}:
+        if (
+            isinstance(pair, list)
+            and pair
+            and isinstance(pair[0], dict)
+            and set(pair[0]) == {"type"}
+        ):
             types = pair[0]["type"]
             if isinstance(types, list):
                 pair = [{"type": [str(t).rsplit(".", 1)[-1] for t in types]}, *pair[1:]]

@@ -192,13 +192,17 @@ def _broadcast_reference(reference, x, name="reference_inputs"):
     try:
         return np.broadcast_to(ref, x.shape)
     except ValueError as err:
-        raise ValueError(f"{name} of shape {ref.shape} cannot be broadcast to the input shape {x.shape}.") from err
+        raise ValueError(
+            f"{name} of shape {ref.shape} cannot be broadcast to the input shape {x.shape}."
+        ) from err
 
 
 class _GradientWrapper(AnalyzerBase):
     """Analyzers that average gradients over modified inputs."""
 
-    def __init__(self, model, neuron_selection_mode="max_activation", output_index=None, batch_size: int = 64):
+    def __init__(
+        self, model, neuron_selection_mode="max_activation", output_index=None, batch_size: int = 64
+    ):
         super().__init__(model, neuron_selection_mode, output_index)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
@@ -242,7 +246,9 @@ class _GradientWrapper(AnalyzerBase):
         for start in range(0, n_copies * n, per_call):
             part = slice(start, start + per_call)
             parts.append(
-                self._gradient_at([f[part] for f in flat], [v[part] for v in flat_side], tiled[part])
+                self._gradient_at(
+                    [f[part] for f in flat], [v[part] for v in flat_side], tiled[part]
+                )
             )
         grads = [np.concatenate([p[i] for p in parts]) for i in range(len(flat))]
         return [g.reshape(c.shape) for g, c in zip(grads, copies)]
@@ -282,17 +288,26 @@ class IntegratedGradients(_GradientWrapper):
         self._steps = int(steps)
         ref = reference_inputs
         self._store(
-            reference_inputs=np.asarray(ref) if np.ndim(ref) > 0 else float(ref) if not isinstance(ref, list) else np.asarray(ref),
+            reference_inputs=np.asarray(ref)
+            if np.ndim(ref) > 0
+            else float(ref)
+            if not isinstance(ref, list)
+            else np.asarray(ref),
             steps=self._steps,
             batch_size=self._batch_size,
         )
 
     def _analyze_inputs(self, xs, side, indices):
-        refs = self._reference if isinstance(self._reference, (list, tuple)) and self._n_inputs > 1 else [self._reference] * len(xs)
+        refs = (
+            self._reference
+            if isinstance(self._reference, (list, tuple)) and self._n_inputs > 1
+            else [self._reference] * len(xs)
+        )
         refs = [_broadcast_reference(r, x) for r, x in zip(refs, xs)]
         alphas = (np.arange(self._steps) + 0.5) / self._steps
         copies = [
-            (r[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - r)[None]).astype(x.dtype) for r, x in zip(refs, xs)
+            (r[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - r)[None]).astype(x.dtype)
+            for r, x in zip(refs, xs)
         ]
         grads = self._gradients_of_copies(copies, side, indices, self._steps)
         return [(x - r) * g.sum(0) / self._steps for x, r, g in zip(xs, refs, grads)]
@@ -324,7 +339,15 @@ class SmoothGrad(_GradientWrapper):
     (1, 2)
     """
 
-    def __init__(self, model, augment_by_n: int = 64, noise_scale: float = 1.0, postprocess=None, random_state=None, **kwargs):
+    def __init__(
+        self,
+        model,
+        augment_by_n: int = 64,
+        noise_scale: float = 1.0,
+        postprocess=None,
+        random_state=None,
+        **kwargs,
+    ):
         super().__init__(model, **kwargs)
         if not isinstance(augment_by_n, (int, np.integer)) or augment_by_n < 1:
             raise ValueError(f"augment_by_n must be a positive int, got {augment_by_n!r}.")
@@ -348,9 +371,17 @@ class SmoothGrad(_GradientWrapper):
         m = self._augment_by_n
         if len(xs) == 1:
             # One draw of shape (m, n, ...) equals m draws of shape (n, ...) in sequence.
-            noisy = [xs[0][None] + self._rng.normal(0.0, self._noise_scale, size=(m,) + xs[0].shape).astype(xs[0].dtype)]
+            noisy = [
+                xs[0][None]
+                + self._rng.normal(0.0, self._noise_scale, size=(m,) + xs[0].shape).astype(
+                    xs[0].dtype
+                )
+            ]
         else:
-            draws = [[self._rng.normal(0.0, self._noise_scale, size=x.shape) for x in xs] for _ in range(m)]
+            draws = [
+                [self._rng.normal(0.0, self._noise_scale, size=x.shape) for x in xs]
+                for _ in range(m)
+            ]
             noisy = [np.stack([x + d[i] for d in draws]).astype(x.dtype) for i, x in enumerate(xs)]
         grads = self._gradients_of_copies(noisy, side, indices, m)
         if self._postprocess_mode == "abs":

@@ -22,7 +22,12 @@ PATTERN_TYPES = ("linear", "relu")
 
 import keras  # noqa: E402
 
-_PATTERN_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_PATTERN_LAYERS = (
+    keras.layers.Dense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+)
 
 
 def _kernel_correlation(node, x, kernel, cotangent):
@@ -126,7 +131,14 @@ class PatternNet(ReverseAnalyzerBase):
 
     _head = "output"
 
-    def __init__(self, model, patterns=None, pattern_type="relu", neuron_selection_mode="max_activation", output_index=None):
+    def __init__(
+        self,
+        model,
+        patterns=None,
+        pattern_type="relu",
+        neuron_selection_mode="max_activation",
+        output_index=None,
+    ):
         if pattern_type not in PATTERN_TYPES:
             raise ValueError(f"pattern_type={pattern_type!r} is not one of {PATTERN_TYPES}.")
         super().__init__(model, neuron_selection_mode, output_index, fuse_batch_normalization=True)
@@ -141,11 +153,15 @@ class PatternNet(ReverseAnalyzerBase):
     # -- patterns ---------------------------------------------------------------------------
     def _set_patterns(self, patterns):
         if len(patterns) != len(self._kernel_nodes):
-            raise ValueError(f"Got {len(patterns)} patterns for {len(self._kernel_nodes)} Dense/Conv layers.")
+            raise ValueError(
+                f"Got {len(patterns)} patterns for {len(self._kernel_nodes)} Dense/Conv layers."
+            )
         for p, node in zip(patterns, self._kernel_nodes):
             shape = tuple(node.kernel_variables[0].shape)
             if tuple(np.shape(p)) != shape:
-                raise ValueError(f"Pattern for layer {node.name} has shape {np.shape(p)}, expected {shape}.")
+                raise ValueError(
+                    f"Pattern for layer {node.name} has shape {np.shape(p)}, expected {shape}."
+                )
         self.patterns_ = [np.asarray(p) for p in patterns]
         self._traced_patterns = None
 
@@ -165,7 +181,8 @@ class PatternNet(ReverseAnalyzerBase):
         # The two-component estimator for neurons followed by a ReLU; the linear one elsewhere
         # (e.g. the output layer).
         relu_flags = [
-            self._pattern_type == "relu" and feeds_relu(ReverseState(node, self._graph)) for node in self._kernel_nodes
+            self._pattern_type == "relu" and feeds_relu(ReverseState(node, self._graph))
+            for node in self._kernel_nodes
         ]
 
         def fn(inputs):
@@ -212,11 +229,18 @@ class PatternNet(ReverseAnalyzerBase):
         compiled = self._compiled_function("statistics", self._statistics_function())
         to_np = backend.get().to_numpy
         totals = None
-        for batch in tqdm(iterate_batches(X, batch_size), disable=not progress, desc="fit patterns", unit="batch"):
+        for batch in tqdm(
+            iterate_batches(X, batch_size), disable=not progress, desc="fit patterns", unit="batch"
+        ):
             xs = self._as_input_list(batch)
             if xs is None:
-                raise TypeError(f"fit() got a batch of type {type(batch).__name__}; batches must be arrays.")
-            stats = [_Moments(*(np.asarray(to_np(s), dtype=np.float64) for s in layer)) for layer in compiled(list(xs))]
+                raise TypeError(
+                    f"fit() got a batch of type {type(batch).__name__}; batches must be arrays."
+                )
+            stats = [
+                _Moments(*(np.asarray(to_np(s), dtype=np.float64) for s in layer))
+                for layer in compiled(list(xs))
+            ]
             totals = stats if totals is None else [t.merge(s) for t, s in zip(totals, stats)]
         if totals is None:
             raise ValueError("fit() got no data.")
@@ -252,8 +276,20 @@ class PatternNet(ReverseAnalyzerBase):
         return [
             (lambda layer, state: state.node.has_kernel, self._pattern_mapping),
             (lambda layer, state: checks.is_relu(layer), lambda xs, ys, rs, s: s.gradient(rs)),
-            (lambda layer, state: checks.is_max_pooling(layer) or checks.is_shape_only(layer) or checks.is_linear_without_kernel(layer), lambda xs, ys, rs, s: s.gradient(rs)),
-            (lambda layer, state: checks.is_activation_layer(layer) and checks.activation_name(layer) == "linear", lambda xs, ys, rs, s: s.gradient(rs)),
+            (
+                lambda layer, state: (
+                    checks.is_max_pooling(layer)
+                    or checks.is_shape_only(layer)
+                    or checks.is_linear_without_kernel(layer)
+                ),
+                lambda xs, ys, rs, s: s.gradient(rs),
+            ),
+            (
+                lambda layer, state: (
+                    checks.is_activation_layer(layer) and checks.activation_name(layer) == "linear"
+                ),
+                lambda xs, ys, rs, s: s.gradient(rs),
+            ),
         ]
 
     def _default_mapping(self):
@@ -264,11 +300,16 @@ class PatternNet(ReverseAnalyzerBase):
         for node, m in zip(graph.nodes, mappings):
             if m is None or (node.has_kernel and not isinstance(node.layer, _PATTERN_LAYERS)):
                 bad.append(node.name)
-        return bad, "PatternNet/PatternAttribution need ReLU networks of Dense/Conv, pooling and reshaping layers"
+        return (
+            bad,
+            "PatternNet/PatternAttribution need ReLU networks of Dense/Conv, pooling and reshaping layers",
+        )
 
     def _analyze_batch(self, xs, indices):
         if self.patterns_ is None:
-            raise RuntimeError(f"{type(self).__name__} has no patterns: call fit(X) or pass patterns=... first.")
+            raise RuntimeError(
+                f"{type(self).__name__} has no patterns: call fit(X) or pass patterns=... first."
+            )
 
         def fn(inputs, indices, patterns):
             self._traced_patterns = list(patterns)
@@ -279,7 +320,9 @@ class PatternNet(ReverseAnalyzerBase):
                 # would pick them up).
                 self._traced_patterns = None
 
-        results = self._compiled_function("reverse_with_patterns", fn)(list(xs), indices, list(self.patterns_))
+        results = self._compiled_function("reverse_with_patterns", fn)(
+            list(xs), indices, list(self.patterns_)
+        )
         to_np = backend.get().to_numpy
         results = [np.asarray(to_np(r)) for r in results]
         if not all(np.isfinite(r).all() for r in results) and all(np.isfinite(x).all() for x in xs):
@@ -293,7 +336,11 @@ class PatternNet(ReverseAnalyzerBase):
         to_np = backend.get().to_numpy
         self._traced_patterns = [ops.convert_to_tensor(p) for p in self.patterns_]
         try:
-            _, kept = self._reverse([ops.convert_to_tensor(x) for x in xs], ops.convert_to_tensor(indices), keep_all=True)
+            _, kept = self._reverse(
+                [ops.convert_to_tensor(x) for x in xs],
+                ops.convert_to_tensor(indices),
+                keep_all=True,
+            )
         finally:
             self._traced_patterns = None
         graph = self._graph
@@ -307,7 +354,11 @@ class PatternNet(ReverseAnalyzerBase):
                 kernel_depth[key] = max(kernel_depth.get(key, 0), depth)
                 value = np.asarray(to_np(kept[key]))
                 if not np.isfinite(value).all():
-                    gain = (largest / head) ** (1.0 / largest_depth) if largest_depth and head > 0 else float("inf")
+                    gain = (
+                        (largest / head) ** (1.0 / largest_depth)
+                        if largest_depth and head > 0
+                        else float("inf")
+                    )
                     dtype = keras.backend.standardize_dtype(value.dtype)
                     raise SignalOverflowError(type(self).__name__, node.name, gain, depth, dtype)
                 peak = float(np.abs(value).max()) if value.size else 0.0

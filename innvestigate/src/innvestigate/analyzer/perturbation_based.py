@@ -19,10 +19,14 @@ class _PredictionBased(AnalyzerBase):
     # padding id), not at their embeddings.
     _explains_embeddings = False
 
-    def __init__(self, model, batch_size: int = 64, neuron_selection_mode="max_activation", output_index=None):
+    def __init__(
+        self, model, batch_size: int = 64, neuron_selection_mode="max_activation", output_index=None
+    ):
         super().__init__(model, neuron_selection_mode, output_index)
         if neuron_selection_mode == "all":
-            raise ValueError(f"{type(self).__name__} explains one output neuron; use 'max_activation' or 'index'.")
+            raise ValueError(
+                f"{type(self).__name__} explains one output neuron; use 'max_activation' or 'index'."
+            )
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         self._batch_size = int(batch_size)
@@ -73,7 +77,9 @@ class Occlusion(_PredictionBased):
     (1, 4, 4, 1)
     """
 
-    def __init__(self, model, patch_size=8, strides=None, reference_value=0.0, batch_size: int = 64, **kwargs):
+    def __init__(
+        self, model, patch_size=8, strides=None, reference_value=0.0, batch_size: int = 64, **kwargs
+    ):
         super().__init__(model, batch_size=batch_size, **kwargs)
         input_shape = tuple(self._model.inputs[0].shape[1:])
         self._spatial = input_shape if len(input_shape) == 1 else input_shape[:-1]
@@ -83,23 +89,30 @@ class Occlusion(_PredictionBased):
         self._store(
             patch_size=list(self._patch),
             strides=list(self._strides),
-            reference_value=np.asarray(reference_value) if np.ndim(reference_value) else float(reference_value),
+            reference_value=np.asarray(reference_value)
+            if np.ndim(reference_value)
+            else float(reference_value),
             batch_size=self._batch_size,
         )
 
     def _per_axis(self, value, name):
         values = (value,) * len(self._spatial) if np.ndim(value) == 0 else tuple(value)
         if len(values) != len(self._spatial) or any(int(v) < 1 for v in values):
-            raise ValueError(f"{name} must be a positive int or one per spatial axis ({len(self._spatial)}); got {value!r}.")
+            raise ValueError(
+                f"{name} must be a positive int or one per spatial axis ({len(self._spatial)}); got {value!r}."
+            )
         return tuple(int(v) for v in values)
 
     def _regions(self):
         starts = [
-            list(range(0, max(size - p, 0) + 1, s)) + ([size - p] if (size - p) % s and size > p else [])
+            list(range(0, max(size - p, 0) + 1, s))
+            + ([size - p] if (size - p) % s and size > p else [])
             for size, p, s in zip(self._spatial, self._patch, self._strides)
         ]
         for corner in itertools.product(*starts):
-            yield tuple(slice(c, min(c + p, size)) for c, p, size in zip(corner, self._patch, self._spatial))
+            yield tuple(
+                slice(c, min(c + p, size)) for c, p, size in zip(corner, self._patch, self._spatial)
+            )
 
     def _analyze_batch(self, xs, indices):
         x = xs[0]
@@ -119,7 +132,9 @@ class Occlusion(_PredictionBased):
                 relevance[(i,) + region] += base[i] - y[k]
         with np.errstate(invalid="ignore", divide="ignore"):
             relevance = np.where(counts > 0, relevance / np.maximum(counts, 1), 0.0)
-        out_dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(keras.backend.floatx())
+        out_dtype = (
+            x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(keras.backend.floatx())
+        )
         return [relevance.astype(out_dtype)]
 
 
@@ -170,9 +185,17 @@ class Lime(_PredictionBased):
     ):
         super().__init__(model, batch_size=batch_size, **kwargs)
         if len(self._model.inputs[0].shape) != 4:
-            raise ValueError("LIME here explains images: the model input must be (batch, height, width, channels).")
-        if not callable(segmentation) and segmentation not in ("slic", "quickshift", "felzenszwalb"):
-            raise ValueError(f"segmentation={segmentation!r} must be 'slic', 'quickshift', 'felzenszwalb' or a callable.")
+            raise ValueError(
+                "LIME here explains images: the model input must be (batch, height, width, channels)."
+            )
+        if not callable(segmentation) and segmentation not in (
+            "slic",
+            "quickshift",
+            "felzenszwalb",
+        ):
+            raise ValueError(
+                f"segmentation={segmentation!r} must be 'slic', 'quickshift', 'felzenszwalb' or a callable."
+            )
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
             raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}.")
         if not kernel_width > 0:
@@ -206,17 +229,29 @@ class Lime(_PredictionBased):
             span = img.max() - img.min()
             img = (img - img.min()) / span if span > 0 else np.zeros_like(img)
             if self._segmentation == "slic":
-                params = {"n_segments": 50, "compactness": 10.0, "start_label": 0, **self._segmentation_params}
+                params = {
+                    "n_segments": 50,
+                    "compactness": 10.0,
+                    "start_label": 0,
+                    **self._segmentation_params,
+                }
                 labels = seg.slic(img, channel_axis=-1, **params)
             elif self._segmentation == "quickshift":
                 if img.shape[-1] != 3:
                     raise ValueError("quickshift segmentation needs RGB images (3 channels).")
-                params = {"kernel_size": 4, "max_dist": 200, "ratio": 0.2, **self._segmentation_params}
+                params = {
+                    "kernel_size": 4,
+                    "max_dist": 200,
+                    "ratio": 0.2,
+                    **self._segmentation_params,
+                }
                 labels = seg.quickshift(img, **params)
             else:
                 labels = seg.felzenszwalb(img, channel_axis=-1, **self._segmentation_params)
         if labels.shape != image.shape[:2]:
-            raise ValueError(f"Segmentation returned shape {labels.shape}, expected {image.shape[:2]}.")
+            raise ValueError(
+                f"Segmentation returned shape {labels.shape}, expected {image.shape[:2]}."
+            )
         _, labels = np.unique(labels, return_inverse=True)
         return labels.reshape(image.shape[:2])
 
@@ -233,7 +268,9 @@ class Lime(_PredictionBased):
             features = self._rng.integers(0, 2, size=(self._n_samples, n_segments))
             features[0, :] = 1  # the unperturbed image is part of the data set
             keep = features[:, labels]  # (n_samples, height, width)
-            perturbed = np.where(keep[..., None] == 1, x[i][None], np.asarray(self._reference, dtype=x.dtype))
+            perturbed = np.where(
+                keep[..., None] == 1, x[i][None], np.asarray(self._reference, dtype=x.dtype)
+            )
             targets = self._outputs(perturbed.astype(x.dtype))[:, indices[i]]
             distances = pairwise_distances(features, features[:1], metric="cosine").ravel()
             weights = np.sqrt(np.exp(-(distances**2) / self._kernel_width**2))

@@ -52,7 +52,11 @@ class SplitActivation(Canonizer):
         nodes = []
         for node in graph.nodes:
             layer = node.layer
-            if node.kind == "layer" and node.has_kernel and checks.activation_name(layer) != "linear":
+            if (
+                node.kind == "layer"
+                and node.has_kernel
+                and checks.activation_name(layer) != "linear"
+            ):
                 key = (node.output_keys[0], "pre_activation")
                 activation = _activation_layers.get(layer)
                 if activation is None or activation.activation is not layer.activation:
@@ -61,7 +65,13 @@ class SplitActivation(Canonizer):
                     )
                     _activation_layers[layer] = activation
                 linear = node.linear_part([key])
-                act = GraphNode(activation, [key], node.output_keys, lambda x, a=activation: [a(x)], kind="activation")
+                act = GraphNode(
+                    activation,
+                    [key],
+                    node.output_keys,
+                    lambda x, a=activation: [a(x)],
+                    kind="activation",
+                )
                 act.source_layer = layer
                 nodes.extend([linear, act])
             else:
@@ -98,7 +108,9 @@ class FuseBatchNormalization(Canonizer):
             if (
                 producer is None
                 or not isinstance(producer.layer, _FUSABLE)
-                or (checks.activation_name(producer.layer) != "linear" and producer.kind != "linear")
+                or (
+                    checks.activation_name(producer.layer) != "linear" and producer.kind != "linear"
+                )
                 or len(graph.consumers(key)) != 1
                 or len(producer.output_keys) != 1
             ):
@@ -111,6 +123,10 @@ class FuseBatchNormalization(Canonizer):
             channel_axis = 1 if data_format == "channels_first" else -1
             if axis is None or ndim is None or axis % ndim != channel_axis % ndim:
                 continue
-            replaced[id(producer)] = replaced.get(id(producer), producer).with_batch_normalization(bn, node.output_keys)
+            replaced[id(producer)] = replaced.get(id(producer), producer).with_batch_normalization(
+                bn, node.output_keys
+            )
             removed.add(id(node))
-        return graph.replace_nodes([replaced.get(id(n), n) for n in graph.nodes if id(n) not in removed])
+        return graph.replace_nodes(
+            [replaced.get(id(n), n) for n in graph.nodes if id(n) not in removed]
+        )

@@ -169,7 +169,11 @@ def is_relu(layer) -> bool:
 
 def is_relu_like(layer) -> bool:
     """True for ReLU activation layers, including capped ones (ReLU6) and thresholds."""
-    return is_activation_layer(layer) and activation_name(layer) in ("relu", "relu_variant", "relu6")
+    return is_activation_layer(layer) and activation_name(layer) in (
+        "relu",
+        "relu_variant",
+        "relu6",
+    )
 
 
 # ``keras.ops`` calls recorded in a functional model (``x + p``, ``ops.reshape(x, ...)``) are
@@ -179,12 +183,39 @@ _OPERATION_KINDS = {
     "linear": ("Add", "Subtract", "Negative"),
     "multiply": ("Multiply",),
     "shape": (
-        "Reshape", "Transpose", "ExpandDims", "Squeeze", "GetItem", "Concatenate", "Stack",
-        "Flip", "Roll", "Tile", "Repeat", "BroadcastTo", "Cast", "Copy", "Pad", "MoveAxis", "SwapAxes",
+        "Reshape",
+        "Transpose",
+        "ExpandDims",
+        "Squeeze",
+        "GetItem",
+        "Concatenate",
+        "Stack",
+        "Flip",
+        "Roll",
+        "Tile",
+        "Repeat",
+        "BroadcastTo",
+        "Cast",
+        "Copy",
+        "Pad",
+        "MoveAxis",
+        "SwapAxes",
     ),
     "elementwise": (
-        "Tanh", "Sigmoid", "Relu", "Relu6", "Gelu", "Silu", "Swish", "Softplus", "Elu", "Selu",
-        "LeakyRelu", "HardSigmoid", "HardSilu", "Celu",
+        "Tanh",
+        "Sigmoid",
+        "Relu",
+        "Relu6",
+        "Gelu",
+        "Silu",
+        "Swish",
+        "Softplus",
+        "Elu",
+        "Selu",
+        "LeakyRelu",
+        "HardSigmoid",
+        "HardSilu",
+        "Celu",
     ),
 }
 _KIND_BY_NAME = {name: kind for kind, names in _OPERATION_KINDS.items() for name in names}

@@ -21,7 +21,14 @@ from keras import ops
 from innvestigate.engine import batchnorm, checks, keras_internals
 from innvestigate.exceptions import NotAnalyzeableModelException
 
-__all__ = ["GraphNode", "AnalysisGraph", "ForwardValues", "build_graph", "substituted_weights", "weights_cached"]
+__all__ = [
+    "GraphNode",
+    "AnalysisGraph",
+    "ForwardValues",
+    "build_graph",
+    "substituted_weights",
+    "weights_cached",
+]
 
 _KERNEL_VARIABLE_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
 
@@ -78,7 +85,9 @@ def activation_removed(layer):
 
 
 # Activations whose outputs are never negative.
-_NONNEGATIVE_ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "hard_sigmoid", "softmax", "softplus", "exponential"})
+_NONNEGATIVE_ACTIVATIONS = frozenset(
+    {"relu", "relu6", "sigmoid", "hard_sigmoid", "softmax", "softplus", "exponential"}
+)
 
 # Layers whose outputs are non-negative when all their inputs are.
 _MONOTONE_MERGES = (keras.layers.Add, keras.layers.Average, keras.layers.Multiply)
@@ -90,9 +99,18 @@ def _output_is_nonnegative(node, inputs_nonnegative: bool) -> bool:
         return True
     if not inputs_nonnegative or node.kind == "linear" or checks.is_kernel_layer(layer):
         return False
-    if isinstance(layer, (keras.layers.AveragePooling1D, keras.layers.AveragePooling2D, keras.layers.AveragePooling3D,
-                          keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
-                          keras.layers.GlobalAveragePooling3D) + _MONOTONE_MERGES):
+    if isinstance(
+        layer,
+        (
+            keras.layers.AveragePooling1D,
+            keras.layers.AveragePooling2D,
+            keras.layers.AveragePooling3D,
+            keras.layers.GlobalAveragePooling1D,
+            keras.layers.GlobalAveragePooling2D,
+            keras.layers.GlobalAveragePooling3D,
+        )
+        + _MONOTONE_MERGES,
+    ):
         return True
     return checks.is_max_pooling(layer) or checks.is_shape_only(layer)
 
@@ -131,11 +149,20 @@ class GraphNode:
         tensors). Rules use it to skip the terms of negative inputs, which are then zero.
     """
 
-    def __init__(self, layer, input_keys, output_keys, call: Callable, kind: str = "layer", output_dtypes=None):
+    def __init__(
+        self,
+        layer,
+        input_keys,
+        output_keys,
+        call: Callable,
+        kind: str = "layer",
+        output_dtypes=None,
+    ):
         self.layer = layer
         #: whether every output is an integer or boolean tensor (masks, ids): nothing flows back
         self.non_float_outputs = bool(output_dtypes) and not any(
-            keras.backend.standardize_dtype(d).startswith(("float", "bfloat")) for d in output_dtypes
+            keras.backend.standardize_dtype(d).startswith(("float", "bfloat"))
+            for d in output_dtypes
         )
         self.input_keys = list(input_keys)
         self.output_keys = list(output_keys)
@@ -187,7 +214,9 @@ class GraphNode:
         """
         layer = self.layer
         n_out = len(self.output_keys)
-        if not isinstance(layer, keras.layers.Layer) or not getattr(layer, "supports_masking", False):
+        if not isinstance(layer, keras.layers.Layer) or not getattr(
+            layer, "supports_masking", False
+        ):
             return [None] * n_out
         has_own = type(layer).compute_mask is not keras.layers.Layer.compute_mask
         if not has_own and all(m is None for m in input_masks):
@@ -195,9 +224,19 @@ class GraphNode:
         args, kwargs = self.bind(xs)
         first = args[0] if args else next(iter(kwargs.values()), None)
         by_id = {id(x): m for x, m in zip(xs, input_masks)}
-        previous = keras.tree.map_structure(lambda t: by_id.get(id(t)), first) if first is not None else None
+        previous = (
+            keras.tree.map_structure(lambda t: by_id.get(id(t)), first)
+            if first is not None
+            else None
+        )
         masks = layer.compute_mask(first, previous)
-        masks = [None] * n_out if masks is None else list(keras.tree.flatten(masks)) if isinstance(masks, (list, tuple)) else [masks]
+        masks = (
+            [None] * n_out
+            if masks is None
+            else list(keras.tree.flatten(masks))
+            if isinstance(masks, (list, tuple))
+            else [masks]
+        )
         return (masks + [None] * n_out)[:n_out]
 
     # -- kernels -------------------------------------------------------------------------
@@ -251,7 +290,9 @@ class GraphNode:
             False evaluates ``x W`` without any bias.
         """
         if not self.has_kernel:
-            raise TypeError(f"Layer {self.name} has no kernel; linear() applies to Dense/Conv nodes.")
+            raise TypeError(
+                f"Layer {self.name} has no kernel; linear() applies to Dense/Conv nodes."
+            )
         if kernels is None or (use_bias and bias is None):
             own_kernels, own_bias = self.weights()
             kernels = own_kernels if kernels is None else kernels
@@ -266,9 +307,15 @@ class GraphNode:
                 pairs.append((bias_variable, bias))
                 bias = None
             else:
-                pairs.append((bias_variable, ops.zeros(bias_variable.shape, dtype=bias_variable.dtype)))
+                pairs.append(
+                    (bias_variable, ops.zeros(bias_variable.shape, dtype=bias_variable.dtype))
+                )
         with substituted_weights(pairs), activation_removed(self.layer):
-            ys = _direct_call(self.layer, xs[0]) if getattr(self._raw_call, "single_tensor", False) else None
+            ys = (
+                _direct_call(self.layer, xs[0])
+                if getattr(self._raw_call, "single_tensor", False)
+                else None
+            )
             if ys is None:
                 ys = self._raw_call(*xs)
         if use_bias and bias is not None:
@@ -310,7 +357,10 @@ def _direct_call(layer, x):
     only effect on the numbers is casting a floating input to the compute dtype, done here.
     """
     policy = layer.dtype_policy
-    if policy.compute_dtype != policy.variable_dtype or getattr(layer, "quantization_mode", None) is not None:
+    if (
+        policy.compute_dtype != policy.variable_dtype
+        or getattr(layer, "quantization_mode", None) is not None
+    ):
         return None
     dtype = keras.backend.standardize_dtype(x.dtype)
     if not dtype.startswith(("float", "bfloat")):
@@ -370,7 +420,9 @@ class AnalysisGraph:
         self.model = model
         self.model_input_keys = list(input_keys)
         self.output_key = output_key
-        self._input_dtypes = list(input_dtypes) if input_dtypes is not None else ["float32"] * len(input_keys)
+        self._input_dtypes = (
+            list(input_dtypes) if input_dtypes is not None else ["float32"] * len(input_keys)
+        )
         self.embedding_nodes: list = []
         self.prestage_nodes: list = []
         self.side_keys: list = []
@@ -406,7 +458,9 @@ class AnalysisGraph:
         for node in self.nodes:
             for k in node.input_keys:
                 consumers.setdefault(k, []).append(node)
-        float_inputs = {k for k, d in zip(self.model_input_keys, self._input_dtypes) if not _is_integer_dtype(d)}
+        float_inputs = {
+            k for k, d in zip(self.model_input_keys, self._input_dtypes) if not _is_integer_dtype(d)
+        }
         for node in self.nodes:
             if isinstance(node.layer, keras.layers.Embedding):
                 source = node.input_keys[0] if len(node.input_keys) == 1 else None
@@ -429,7 +483,9 @@ class AnalysisGraph:
         # The pre-stage: Embedding layers reading integer inputs, and the operations that
         # compute integer/boolean values (padding masks) from the ids; no relevance or
         # gradient flows through either.
-        integer_keys = {k for k, d in zip(self.model_input_keys, self._input_dtypes) if _is_integer_dtype(d)}
+        integer_keys = {
+            k for k, d in zip(self.model_input_keys, self._input_dtypes) if _is_integer_dtype(d)
+        }
         stage, embedding_readers = [], {}
         for node in self.nodes:
             if not node.input_keys or not all(k in integer_keys for k in node.input_keys):
@@ -470,8 +526,14 @@ class AnalysisGraph:
         # Values the main graph reads from the pre-stage besides the analysis inputs: masks
         # of the embeddings (mask_zero) and the integer/boolean outputs of pre-stage operations.
         read = {k for n in self.nodes for k in n.input_keys} | {self.output_key}
-        self.side_keys = [("mask", input_keys[i]) for i, layer in sorted(self.embedding_at.items()) if getattr(layer, "mask_zero", False)]
-        self.side_keys += [("value", k) for n in stage if n.non_float_outputs for k in n.output_keys if k in read]
+        self.side_keys = [
+            ("mask", input_keys[i])
+            for i, layer in sorted(self.embedding_at.items())
+            if getattr(layer, "mask_zero", False)
+        ]
+        self.side_keys += [
+            ("value", k) for n in stage if n.non_float_outputs for k in n.output_keys if k in read
+        ]
         # Integer or boolean model inputs read as they are (an attention mask input).
         self.side_keys += [
             ("value", k)
@@ -545,7 +607,9 @@ class AnalysisGraph:
         masks = {}
         for node in self.prestage_nodes:
             xs = [values[k] for k in node.input_keys]
-            for k, y, m in zip(node.output_keys, node(*xs), node.output_masks(xs, [None] * len(xs))):
+            for k, y, m in zip(
+                node.output_keys, node(*xs), node.output_masks(xs, [None] * len(xs))
+            ):
                 values[k] = y
                 if m is not None:
                     masks[k] = m
@@ -662,7 +726,11 @@ def _expand(model, input_keys, prefix, nodes, call_counter):
         if isinstance(operation, keras.Model):
             call_counter[0] += 1
             out_keys = _expand(
-                operation, in_keys, prefix + ((operation.name, call_counter[0]),), nodes, call_counter
+                operation,
+                in_keys,
+                prefix + ((operation.name, call_counter[0]),),
+                nodes,
+                call_counter,
             )
             for kt, key in zip(layer_call.outputs, out_keys):
                 alias[id(kt)] = key
@@ -671,7 +739,13 @@ def _expand(model, input_keys, prefix, nodes, call_counter):
         for kt, key in zip(layer_call.outputs, out_keys):
             alias[id(kt)] = key
         nodes.append(
-            GraphNode(operation, in_keys, out_keys, call, output_dtypes=[kt.dtype for kt in layer_call.outputs])
+            GraphNode(
+                operation,
+                in_keys,
+                out_keys,
+                call,
+                output_dtypes=[kt.dtype for kt in layer_call.outputs],
+            )
         )
     return [alias[id(kt)] for kt in keras.tree.flatten(functional.outputs)]
 
@@ -702,7 +776,10 @@ def build_graph(model, output_index: int | None = None) -> AnalysisGraph:
     output_keys = _expand(model, input_keys, (), nodes, [0])
     if output_index is None:
         if len(output_keys) > 1:
-            names = [getattr(t, "name", str(i)) for i, t in enumerate(keras.tree.flatten(functional.outputs))]
+            names = [
+                getattr(t, "name", str(i))
+                for i, t in enumerate(keras.tree.flatten(functional.outputs))
+            ]
             raise ValueError(
                 f"The model has {len(output_keys)} outputs ({', '.join(names)}); choose one with "
                 "output_index=..."
@@ -711,6 +788,10 @@ def build_graph(model, output_index: int | None = None) -> AnalysisGraph:
     if isinstance(output_index, bool) or not isinstance(output_index, (int, np.integer)):
         raise TypeError(f"output_index must be an int, got {output_index!r}.")
     if not 0 <= output_index < len(output_keys):
-        raise ValueError(f"output_index={output_index} is out of range for {len(output_keys)} outputs.")
+        raise ValueError(
+            f"output_index={output_index} is out of range for {len(output_keys)} outputs."
+        )
     dtypes = [t.dtype for t in model_inputs]
-    return AnalysisGraph(model, nodes, input_keys, output_keys[int(output_index)], input_dtypes=dtypes)
+    return AnalysisGraph(
+        model, nodes, input_keys, output_keys[int(output_index)], input_dtypes=dtypes
+    )

@@ -124,12 +124,16 @@ class LayerCall:
         def switch(x):
             return values[id(x)] if isinstance(x, keras.KerasTensor) else x
 
-        return keras.tree.map_structure(switch, self.args), keras.tree.map_structure(switch, self.kwargs)
+        return keras.tree.map_structure(switch, self.args), keras.tree.map_structure(
+            switch, self.kwargs
+        )
 
     @property
     def single_tensor(self) -> bool:
         """Whether the call took exactly one positional tensor and nothing else."""
-        return not self.kwargs and len(self.args) == 1 and isinstance(self.args[0], keras.KerasTensor)
+        return (
+            not self.kwargs and len(self.args) == 1 and isinstance(self.args[0], keras.KerasTensor)
+        )
 
 
 def layer_calls(functional) -> list[LayerCall]:
@@ -143,8 +147,13 @@ def layer_calls(functional) -> list[LayerCall]:
             arguments = node.arguments
             distinct = list({id(kt): kt for kt in arguments.keras_tensors}.values())
             calls.append(
-                LayerCall(node.operation, tuple(arguments.args), dict(arguments.kwargs), distinct,
-                          list(node.outputs))
+                LayerCall(
+                    node.operation,
+                    tuple(arguments.args),
+                    dict(arguments.kwargs),
+                    distinct,
+                    list(node.outputs),
+                )
             )
     return calls
 

@@ -13,7 +13,13 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-__all__ = ["ReverseState", "reverse_propagate", "resolve_mappings", "call_condition", "no_flow_mapping"]
+__all__ = [
+    "ReverseState",
+    "reverse_propagate",
+    "resolve_mappings",
+    "call_condition",
+    "no_flow_mapping",
+]
 
 
 class ReverseState:
@@ -45,7 +51,9 @@ class ReverseState:
         self.is_input_layer = node.is_input_layer
         self.graph = graph
         self._vjp = vjp
-        self.input_masks = list(input_masks) if input_masks is not None else [None] * len(node.input_keys)
+        self.input_masks = (
+            list(input_masks) if input_masks is not None else [None] * len(node.input_keys)
+        )
 
     def __getitem__(self, key):  # thesis listings read bp_state['layer']
         return getattr(self, key)
@@ -139,7 +147,9 @@ def reverse_propagate(graph, values, vjps, mappings, head, keep_all: bool = Fals
         xs = [values[k] for k in node.input_keys]
         ys = [values[k] for k in node.output_keys]
         masks = getattr(values, "masks", {})
-        state = ReverseState(node, graph, vjps.get(node.position), [masks.get(k) for k in node.input_keys])
+        state = ReverseState(
+            node, graph, vjps.get(node.position), [masks.get(k) for k in node.input_keys]
+        )
         state._inputs = xs
         reversed_inputs = mappings[node.position](xs, ys, reversed_outputs, state)
         if len(reversed_inputs) != len(xs):

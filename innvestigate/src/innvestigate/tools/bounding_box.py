@@ -129,10 +129,12 @@ def rank_classes_by_ratio(ratios: Any, labels: Any) -> list[tuple[Any, float, in
     ratios = np.asarray(ratios, dtype=np.float64)
     labels = np.asarray(labels)
     if ratios.shape != labels.shape:
-        raise ValueError(f"ratios {ratios.shape} and labels {labels.shape} must have the same shape.")
+        raise ValueError(
+            f"ratios {ratios.shape} and labels {labels.shape} must have the same shape."
+        )
     rows = []
     for label in np.unique(labels):
         values = ratios[(labels == label) & np.isfinite(ratios)]
         if len(values):
-            rows.append((label.item(), float(values.mean()), int(len(values))))
+            rows.append((label.item(), float(values.mean()), len(values)))
     return sorted(rows, key=lambda r: r[1])

@@ -108,13 +108,14 @@ class Perturbation:
             isinstance(perturbation_function, (str, int, float)) or callable(perturbation_function)
         ):
             raise TypeError("perturbation_function must be a name, a number or a callable.")
-        if (
-            len(tuple(region_shape)) != 2
-            or any(not isinstance(s, (int, np.integer)) or s < 1 for s in region_shape)
+        if len(tuple(region_shape)) != 2 or any(
+            not isinstance(s, (int, np.integer)) or s < 1 for s in region_shape
         ):
             raise ValueError(f"region_shape must be two positive ints, got {region_shape!r}.")
         if value_range is not None and not value_range[0] < value_range[1]:
-            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
+            raise ValueError(
+                f"value_range must be (low, high) with low < high, got {value_range!r}."
+            )
         if blur_sigma <= 0:
             raise ValueError(f"blur_sigma must be positive, got {blur_sigma}.")
         self.perturbation_function = perturbation_function
@@ -154,7 +155,11 @@ class Perturbation:
         return np.stack([np.bincount(ids, weights=r.ravel(), minlength=n_regions) for r in R])
 
     def region_order(
-        self, relevance: Any, order: str = "morf", random_state: Any = None, n_samples: int | None = None,
+        self,
+        relevance: Any,
+        order: str = "morf",
+        random_state: Any = None,
+        n_samples: int | None = None,
         image_shape: tuple[int, int] | None = None,
     ) -> np.ndarray:
         """Regions sorted for perturbation, shape ``(N, n_regions)``.
@@ -206,7 +211,9 @@ class Perturbation:
         elif f == "blur":
             from scipy.ndimage import gaussian_filter
 
-            out = gaussian_filter(xl, sigma=(0, self.blur_sigma, self.blur_sigma, 0), mode="reflect")
+            out = gaussian_filter(
+                xl, sigma=(0, self.blur_sigma, self.blur_sigma, 0), mode="reflect"
+            )
         elif callable(f):
             out = np.asarray(f(xl.copy()), dtype=np.float64)
             if out.shape != xl.shape:
@@ -240,7 +247,9 @@ class Perturbation:
         xl = np.moveaxis(x, self.channel_axis, -1)
         rl = np.moveaxis(np.asarray(replacement), self.channel_axis, -1)
         if rl.shape != xl.shape:
-            raise ValueError(f"replacement has shape {np.shape(replacement)}; it must be shaped like x {x.shape}.")
+            raise ValueError(
+                f"replacement has shape {np.shape(replacement)}; it must be shaped like x {x.shape}."
+            )
         ids = self.region_ids(xl.shape[1:3])
         n_regions = int(np.prod(self.grid_shape(xl.shape[1:3])))
         regions = np.asarray(regions)
@@ -401,7 +410,11 @@ class PerturbationAnalysis:
         batches = iterate_batches(data, self.batch_size, return_targets=True)
         n_regions = None
         for x, y in tqdm(
-            batches, total=total, disable=not self.progress, desc=f"perturbation ({order})", unit="batch"
+            batches,
+            total=total,
+            disable=not self.progress,
+            desc=f"perturbation ({order})",
+            unit="batch",
         ):
             if isinstance(x, list):
                 raise ValueError("Perturbation analysis needs single-input image batches.")
@@ -424,7 +437,9 @@ class PerturbationAnalysis:
                 else:
                     target = np.asarray(neuron_selection).reshape(-1)[offset : offset + n]
                     if len(target) != n:
-                        raise ValueError("neuron_selection has fewer entries than the data has samples.")
+                        raise ValueError(
+                            "neuron_selection has fewer entries than the data has samples."
+                        )
                 target = target.astype(np.int64)
                 kwargs = {"neuron_selection": target}
             if target.size and (target.min() < 0 or target.max() >= clean.shape[1]):
@@ -468,7 +483,9 @@ class PerturbationAnalysis:
 
 
 def plot_perturbation_curves(
-    results: dict[str, PerturbationResult], file_name: str | os.PathLike | None = None, title: str = ""
+    results: dict[str, PerturbationResult],
+    file_name: str | os.PathLike | None = None,
+    title: str = "",
 ) -> Any:
     """Plots mean score against perturbed regions, one line per method/order, AOPC in the legend.
 
@@ -497,8 +514,13 @@ def plot_perturbation_curves(
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, result in results.items():
-        ax.plot(result.n_perturbed_regions, result.curve, marker="o", ms=3,
-                label=f"{name} (AOPC {result.aopc:.3g})")
+        ax.plot(
+            result.n_perturbed_regions,
+            result.curve,
+            marker="o",
+            ms=3,
+            label=f"{name} (AOPC {result.aopc:.3g})",
+        )
     ax.set_xlabel("perturbed regions")
     ax.set_ylabel("mean output of the selected neuron")
     ax.set_title(title, fontsize=9)

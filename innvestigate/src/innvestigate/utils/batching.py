@@ -81,7 +81,11 @@ def _n_samples(x: Any) -> int:
 
 
 def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     return int(batch_size)
 
@@ -144,9 +148,7 @@ def _split_element(element: Any) -> tuple[Any, Any]:
     )
 
 
-def iterate_batches(
-    data: Any, batch_size: int = 32, return_targets: bool = False
-) -> Iterator[Any]:
+def iterate_batches(data: Any, batch_size: int = 32, return_targets: bool = False) -> Iterator[Any]:
     """Walks over ``data`` batch by batch, yielding numpy arrays.
 
     Parameters

@@ -34,7 +34,13 @@ def model_wo_output_activation(model, activation: str = "softmax"):
             new_outputs.append(layer_call.keras_tensors[0])
             changed = True
         elif hasattr(layer, "activation") and checks.activation_name(layer) == activation:
-            twin = layer.__class__.from_config({**layer.get_config(), "activation": "linear", "name": f"{layer.name}_wo_{activation}"})
+            twin = layer.__class__.from_config(
+                {
+                    **layer.get_config(),
+                    "activation": "linear",
+                    "name": f"{layer.name}_wo_{activation}",
+                }
+            )
             args, kwargs = layer_call.args, layer_call.kwargs
             twin.build(keras.tree.map_structure(lambda t: t.shape, args[0]))
             twin.set_weights(layer.get_weights())

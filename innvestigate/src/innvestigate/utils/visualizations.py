@@ -440,9 +440,7 @@ def blend_with_input(
     return (1.0 - e[..., None]) * images[..., :3] + e[..., None] * colours
 
 
-def project_to_input_range(
-    X: Any, input_range: tuple[float, float] = (0.0, 1.0)
-) -> np.ndarray:
+def project_to_input_range(X: Any, input_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """Projects a signal (PatternNet) into the input range, every channel on its own (Fig. V.6 column 6).
 
     Each sample is divided by twice its max ``|X|`` and centred: ``X / (2 max|X|) + 0.5``
@@ -616,7 +614,9 @@ def plot_grid(
         raise ValueError("grid must contain at least one row with at least one image.")
     n_cols = len(rows[0])
     if any(len(r) != n_cols for r in rows):
-        raise ValueError(f"Every row of the grid must have {n_cols} cells; got {[len(r) for r in rows]}.")
+        raise ValueError(
+            f"Every row of the grid must have {n_cols} cells; got {[len(r) for r in rows]}."
+        )
     for labels, what, n in (
         (col_labels, "col_labels", n_cols),
         (row_labels_left, "row_labels_left", len(rows)),
@@ -640,19 +640,32 @@ def plot_grid(
                 if image.ndim == 3 and image.shape[-1] == 1:
                     image = image[..., 0]
                 if image.ndim not in (2, 3):
-                    raise ValueError(f"grid[{r}][{c}] has shape {image.shape}; give (H, W) or (H, W, 3).")
-                ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+                    raise ValueError(
+                        f"grid[{r}][{c}] has shape {image.shape}; give (H, W) or (H, W, 3)."
+                    )
+                ax.imshow(
+                    np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1
+                )
             else:
                 ax.set_facecolor("0.9")
             for spine in ax.spines.values():
                 spine.set_visible(image is not None)
             if r == 0 and col_labels is not None:
-                ax.set_title(col_labels[c], fontsize=8, rotation=30, ha="left", va="bottom", loc="left")
+                ax.set_title(
+                    col_labels[c], fontsize=8, rotation=30, ha="left", va="bottom", loc="left"
+                )
             if c == 0 and row_labels_left is not None:
                 ax.set_ylabel(row_labels_left[r], fontsize=7, rotation=0, ha="right", va="center")
             if c == n_cols - 1 and row_labels_right is not None:
-                ax.text(1.06, 0.5, row_labels_right[r], transform=ax.transAxes, fontsize=7,
-                        ha="left", va="center")
+                ax.text(
+                    1.06,
+                    0.5,
+                    row_labels_right[r],
+                    transform=ax.transAxes,
+                    fontsize=7,
+                    ha="left",
+                    va="center",
+                )
     if title:
         # above the rotated column labels; bbox_inches="tight" keeps it in the PNG
         height = fig.get_size_inches()[1]

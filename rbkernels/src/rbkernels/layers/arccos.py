@@ -57,11 +57,20 @@ class ArcCosBasis(KernelBasis):
     ((2, 100), 100)
     """
 
-    def __init__(self, units: int | None = None, *, n_layers: int = 1, seed: int | None = None,
-                 n_features: int | None = None, **kwargs):
+    def __init__(
+        self,
+        units: int | None = None,
+        *,
+        n_layers: int = 1,
+        seed: int | None = None,
+        n_features: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
-        self.n_layers = check_choice_int(n_layers, name="n_layers (ArcCos layers)", choices=(1, 2, 3))
+        self.n_layers = check_choice_int(
+            n_layers, name="n_layers (ArcCos layers)", choices=(1, 2, 3)
+        )
         self.units = check_n_features(units, name="units", minimum=self.n_layers)
         self.seed = seed
         self.widths = layer_widths(self.units, self.n_layers)

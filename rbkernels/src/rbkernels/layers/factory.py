@@ -18,9 +18,16 @@ __all__ = ["BASES", "basis_features", "copy_basis", "layer_from_state", "layer_s
 BASES = ("dense", "hadamard")
 
 
-def make_basis(kernel: str, units: int | None = None, sigma: float | None = None, *,
-               basis: str = "dense", n_blocks: int = 3, seed: int | None = None,
-               n_features: int | None = None) -> KernelBasis:
+def make_basis(
+    kernel: str,
+    units: int | None = None,
+    sigma: float | None = None,
+    *,
+    basis: str = "dense",
+    n_blocks: int = 3,
+    seed: int | None = None,
+    n_features: int | None = None,
+) -> KernelBasis:
     """The basis layer for a kernel name: Gaussian (dense or Hadamard) or (deep) ArcCos.
 
     Parameters
@@ -87,7 +94,9 @@ def copy_basis(layer: KernelBasis, *, dtype: str | None = None) -> KernelBasis:
     True
     """
     if not layer.built:
-        raise ValueError(f"copy_basis needs a built layer; call {type(layer).__name__} on data first.")
+        raise ValueError(
+            f"copy_basis needs a built layer; call {type(layer).__name__} on data first."
+        )
     config = layer.get_config()
     if dtype is not None:
         config["dtype"] = dtype
@@ -120,7 +129,9 @@ def basis_features(layer: keras.layers.Layer, X: ArrayLike, *, chunk: int = 4096
     """
     X = np.asarray(X)
     out = [ops.convert_to_numpy(layer(X[i : i + chunk])) for i in range(0, len(X), chunk)]
-    return np.concatenate(out, axis=0) if out else np.zeros((0, layer.output_dim), layer.compute_dtype)
+    return (
+        np.concatenate(out, axis=0) if out else np.zeros((0, layer.output_dim), layer.compute_dtype)
+    )
 
 
 def layer_state(layer: keras.layers.Layer) -> tuple:

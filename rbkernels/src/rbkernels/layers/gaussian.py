@@ -18,8 +18,11 @@ __all__ = ["GaussianBasis", "sin_cos_features"]
 def sin_cos_features(z, units: int):
     """``sqrt(2/D) [sin(z), cos(z)]`` truncated to width ``D = units`` (the last sine goes for odd D)."""
     n_freq = z.shape[-1]
-    parts = [ops.sin(z[..., : units - n_freq]), ops.cos(z)] if units > n_freq else [
-        ops.sin(z), ops.cos(z)]
+    parts = (
+        [ops.sin(z[..., : units - n_freq]), ops.cos(z)]
+        if units > n_freq
+        else [ops.sin(z), ops.cos(z)]
+    )
     if units == n_freq:  # D = 1: a single cosine
         parts = [ops.cos(z)]
     return math.sqrt(2.0 / units) * ops.concatenate(parts, axis=-1)
@@ -65,9 +68,16 @@ class GaussianBasis(KernelBasis):
     ((1, 512), 1.0)
     """
 
-    def __init__(self, units: int | None = None, sigma: float | None = None, *,
-                 orthogonal: bool = True, seed: int | None = None,
-                 n_features: int | None = None, **kwargs):
+    def __init__(
+        self,
+        units: int | None = None,
+        sigma: float | None = None,
+        *,
+        orthogonal: bool = True,
+        seed: int | None = None,
+        n_features: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
         self.units = check_n_features(units, name="units")

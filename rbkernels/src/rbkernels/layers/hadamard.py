@@ -51,13 +51,22 @@ class HadamardBasis(KernelBasis):
     ((1, 64), 8, 1.0)
     """
 
-    def __init__(self, units: int | None = None, sigma: float | None = None, *,
-                 n_blocks: int = 3, seed: int | None = None,
-                 n_features: int | None = None, **kwargs):
+    def __init__(
+        self,
+        units: int | None = None,
+        sigma: float | None = None,
+        *,
+        n_blocks: int = 3,
+        seed: int | None = None,
+        n_features: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
         self.units = check_n_features(units, name="units")
-        self.n_blocks = check_choice_int(n_blocks, name="n_blocks (Hadamard blocks)", choices=(1, 2, 3))
+        self.n_blocks = check_choice_int(
+            n_blocks, name="n_blocks (Hadamard blocks)", choices=(1, 2, 3)
+        )
         self.sigma = check_sigma(sigma)
         self.seed = seed
         self.n_frequencies = (self.units + 1) // 2

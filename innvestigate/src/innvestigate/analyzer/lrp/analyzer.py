@@ -7,7 +7,6 @@ import keras
 from innvestigate.analyzer.base import ReverseAnalyzerBase
 from innvestigate.analyzer.lrp import composites
 from innvestigate.analyzer.lrp import rules as lrp_rules
-from innvestigate.engine import checks
 
 __all__ = ["LRP", "LRP_ANALYZERS", "BATCHNORM_RULES", "layer_rule_defaults"]
 
@@ -28,7 +27,11 @@ def _rule_to_json(rule):
         return {"rule": _RULE_NAMES[type(rule)], "config": rule.get_config()}
     if isinstance(rule, type) and rule in _RULE_NAMES:
         return {"rule": _RULE_NAMES[rule], "config": {}}
-    if isinstance(rule, (tuple, list)) and len(rule) == 2 and all(not isinstance(v, (dict, str)) for v in rule):
+    if (
+        isinstance(rule, (tuple, list))
+        and len(rule) == 2
+        and all(not isinstance(v, (dict, str)) for v in rule)
+    ):
         return {"bounds": [_plain(rule[0]), _plain(rule[1])]}
     return None
 
@@ -75,7 +78,9 @@ def _condition_from_json(spec):
     if "input_layer" in spec:
         return composites.InputLayer()
     if "type" in spec:
-        return composites.LayerType(*[getattr(keras.layers, t.split(".")[-1]) for t in spec["type"]])
+        return composites.LayerType(
+            *[getattr(keras.layers, t.split(".")[-1]) for t in spec["type"]]
+        )
     return spec
 
 
@@ -139,7 +144,11 @@ class LRP(ReverseAnalyzerBase):
         merge_layer_rule="z",
     ):
         if rule is None:
-            raise ValueError("LRP needs rule=... (a Rule, Rule class or one of " + ", ".join(lrp_rules.RULES) + ").")
+            raise ValueError(
+                "LRP needs rule=... (a Rule, Rule class or one of "
+                + ", ".join(lrp_rules.RULES)
+                + ")."
+            )
         if isinstance(rule, dict) and "rule" in rule:
             rule = _rule_from_json(rule)
         if rules is not None and not isinstance(rules, dict):
@@ -169,7 +178,11 @@ class LRP(ReverseAnalyzerBase):
         composites.merge_rule(merge_layer_rule)  # validates
         self._merge_layer_rule = merge_layer_rule
         self._record_lrp_params(rule, rules, input_layer_rule, bn_layer_rule)
-        merge_json = merge_layer_rule if isinstance(merge_layer_rule, str) else _rule_to_json(merge_layer_rule)
+        merge_json = (
+            merge_layer_rule
+            if isinstance(merge_layer_rule, str)
+            else _rule_to_json(merge_layer_rule)
+        )
         self._store(merge_layer_rule=merge_json if merge_json is not None else _Unsaveable())
         self._ensure_built()
 
@@ -186,7 +199,9 @@ class LRP(ReverseAnalyzerBase):
         self._store(
             rule=rule_json if rule_json is not None else _Unsaveable(),
             rules=rules_json,
-            input_layer_rule=input_json if (input_layer_rule is None or input_json is not None) else _Unsaveable(),
+            input_layer_rule=input_json
+            if (input_layer_rule is None or input_json is not None)
+            else _Unsaveable(),
             bn_layer_rule=bn_json if bn_json is not None else _Unsaveable(),
         )
 
@@ -212,7 +227,10 @@ class LRP(ReverseAnalyzerBase):
 
     def _conditional_mappings(self):
         return self._kernel_rules() + composites.layer_rule_defaults(
-            self._bn_rule, self._rule, merge_layer_rule=self._merge_layer_rule, attention_rule=self._attention_rule
+            self._bn_rule,
+            self._rule,
+            merge_layer_rule=self._merge_layer_rule,
+            attention_rule=self._attention_rule,
         )
 
     def _default_mapping(self):
@@ -305,7 +323,9 @@ class LRPFlat(_FixedRuleLRP):
 
 
 class LRPAlphaBeta(_FixedRuleLRP):
-    __doc__ = "LRP-αβ (Eq. II.34); parameters ``alpha``, ``beta``, ``bias``." + _EXAMPLE.format(name="lrp.alpha_beta")
+    __doc__ = "LRP-αβ (Eq. II.34); parameters ``alpha``, ``beta``, ``bias``." + _EXAMPLE.format(
+        name="lrp.alpha_beta"
+    )
     _defaults = {"alpha": 2.0, "beta": 1.0, "bias": True}
 
     @staticmethod
@@ -440,16 +460,16 @@ _PRESET_DOC = (
 
 
 class LRPSequentialPresetA(_PresetLRP):
-    __doc__ = _PRESET_DOC.format(which="sequential_preset_a", conv="α1β0", flat="") + _EXAMPLE.format(
-        name="lrp.sequential_preset_a"
-    )
+    __doc__ = _PRESET_DOC.format(
+        which="sequential_preset_a", conv="α1β0", flat=""
+    ) + _EXAMPLE.format(name="lrp.sequential_preset_a")
     _preset = "sequential_preset_a"
 
 
 class LRPSequentialPresetB(_PresetLRP):
-    __doc__ = _PRESET_DOC.format(which="sequential_preset_b", conv="α2β1", flat="") + _EXAMPLE.format(
-        name="lrp.sequential_preset_b"
-    )
+    __doc__ = _PRESET_DOC.format(
+        which="sequential_preset_b", conv="α2β1", flat=""
+    ) + _EXAMPLE.format(name="lrp.sequential_preset_b")
     _preset = "sequential_preset_b"
 
 

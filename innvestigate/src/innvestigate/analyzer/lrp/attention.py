@@ -42,7 +42,15 @@ from innvestigate.analyzer.lrp.rules import RULES, EpsilonRule, Rule, _divide_st
 from innvestigate.engine.reverse import ReverseState
 from innvestigate.exceptions import NotAnalyzeableModelException
 
-__all__ = ["ATTENTION_LAYERS", "is_attention_layer", "AttentionRule", "AttentionHeadRule", "AttnLRPAttentionRule", "softmax_relevance", "bilinear_relevance"]
+__all__ = [
+    "ATTENTION_LAYERS",
+    "is_attention_layer",
+    "AttentionRule",
+    "AttentionHeadRule",
+    "AttnLRPAttentionRule",
+    "softmax_relevance",
+    "bilinear_relevance",
+]
 
 ATTENTION_LAYERS = (keras.layers.MultiHeadAttention, keras.layers.Attention)
 
@@ -139,7 +147,10 @@ class _Bound:
             if explicit is not None:
                 self.query_mask, self.value_mask = (list(explicit) + [None, None])[:2]
             else:
-                self.query_mask, self.value_mask = masks.get(id(self.query)), masks.get(id(self.value))
+                self.query_mask, self.value_mask = (
+                    masks.get(id(self.query)),
+                    masks.get(id(self.value)),
+                )
             self.key_mask = None
             self.attention_mask = None
         else:
@@ -148,10 +159,22 @@ class _Bound:
             bound.update({k: v for k, v in kwargs.items() if k in names})
             self.query, self.value = bound["query"], bound["value"]
             self.key = bound.get("key") if bound.get("key") is not None else self.value
-            self.query_mask = kwargs.get("query_mask") if kwargs.get("query_mask") is not None else masks.get(id(self.query))
-            self.value_mask = kwargs.get("value_mask") if kwargs.get("value_mask") is not None else masks.get(id(self.value))
+            self.query_mask = (
+                kwargs.get("query_mask")
+                if kwargs.get("query_mask") is not None
+                else masks.get(id(self.query))
+            )
+            self.value_mask = (
+                kwargs.get("value_mask")
+                if kwargs.get("value_mask") is not None
+                else masks.get(id(self.value))
+            )
             key_given = bound.get("key") is not None
-            self.key_mask = kwargs.get("key_mask") if kwargs.get("key_mask") is not None else (masks.get(id(self.key)) if key_given else None)
+            self.key_mask = (
+                kwargs.get("key_mask")
+                if kwargs.get("key_mask") is not None
+                else (masks.get(id(self.key)) if key_given else None)
+            )
             self.attention_mask = kwargs.get("attention_mask")
         self.causal = bool(kwargs.get("use_causal_mask", False))
         if kwargs.get("return_attention_scores"):
@@ -195,7 +218,9 @@ def _attention_mask(b, t, s):
 def _masked_softmax(scores, mask, zero_masked_rows):
     if mask is None:
         return ops.softmax(scores, axis=-1)
-    large_negative = -1e9 if keras.backend.standardize_dtype(scores.dtype) != "float16" else -65504.0
+    large_negative = (
+        -1e9 if keras.backend.standardize_dtype(scores.dtype) != "float16" else -65504.0
+    )
     weights = ops.softmax(ops.where(mask, scores, ops.cast(large_negative, scores.dtype)), axis=-1)
     return ops.where(mask, weights, ops.zeros_like(weights)) if zero_masked_rows else weights
 
@@ -217,7 +242,12 @@ class AttentionRule(Rule):
     def get_config(self):
         rule = self.linear_rule
         names = {cls: name for name, cls in RULES.items()}
-        return {"linear_rule": {"rule": names.get(type(rule), type(rule).__name__), "config": rule.get_config()}}
+        return {
+            "linear_rule": {
+                "rule": names.get(type(rule), type(rule).__name__),
+                "config": rule.get_config(),
+            }
+        }
 
     def __call__(self, inputs, outputs, reversed_outputs, state):
         layer = state.layer
@@ -241,12 +271,18 @@ class AttentionRule(Rule):
         qs = q * scale
         score_fn = lambda qq, kk: ops.einsum("aecd,abcd->acbe", kk, qq)  # noqa: E731 - (B, N, T, S)
         scores = score_fn(qs, k)
-        mask = _attention_mask(b, q.shape[1] if q.shape[1] is not None else ops.shape(q)[1], k.shape[1] if k.shape[1] is not None else ops.shape(k)[1])
+        mask = _attention_mask(
+            b,
+            q.shape[1] if q.shape[1] is not None else ops.shape(q)[1],
+            k.shape[1] if k.shape[1] is not None else ops.shape(k)[1],
+        )
         if mask is not None:
             mask = ops.expand_dims(mask, 1)  # the heads axis
         # Without dropout Keras runs ops.dot_product_attention, which leaves fully masked
         # rows uniform; with dropout, its Softmax layer zeroes them.
-        weights = _masked_softmax(scores, mask, zero_masked_rows=layer.get_config().get("dropout", 0.0) > 0)
+        weights = _masked_softmax(
+            scores, mask, zero_masked_rows=layer.get_config().get("dropout", 0.0) > 0
+        )
         mix = lambda aa, vv: ops.einsum("acbe,aecd->abcd", aa, vv)  # noqa: E731 - (B, T, N, H)
         ctx = mix(weights, v)
         r_ctx = _sublayer_relevance(self.linear_rule, layer.output_dense, ctx, r)
@@ -271,7 +307,11 @@ class AttentionRule(Rule):
         scores = score_fn(q, k)
         t, s = scores.shape[-2], scores.shape[-1]
         qm, b.query_mask = b.query_mask, None  # Keras zeroes masked query rows of the output
-        mask = _attention_mask(b, t if t is not None else ops.shape(scores)[-2], s if s is not None else ops.shape(scores)[-1])
+        mask = _attention_mask(
+            b,
+            t if t is not None else ops.shape(scores)[-2],
+            s if s is not None else ops.shape(scores)[-1],
+        )
         weights = _masked_softmax(scores, mask, zero_masked_rows=False)
         mix = ops.matmul
         ctx = mix(weights, v)
@@ -281,7 +321,9 @@ class AttentionRule(Rule):
         parts = self._backward(weights, v, ctx, r, scores, mask, mix, q, k, score_fn)
         return {"query": parts.get("q"), "value": parts["v"], "key": parts.get("k")}
 
-    def _backward(self, weights, v, ctx, r_ctx, scores, mask, mix, q, k, score_fn):  # pragma: no cover
+    def _backward(
+        self, weights, v, ctx, r_ctx, scores, mask, mix, q, k, score_fn
+    ):  # pragma: no cover
         raise NotImplementedError
 
 

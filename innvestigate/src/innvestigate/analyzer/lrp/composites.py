@@ -218,7 +218,9 @@ def multiply_gate_rule(inputs, outputs, reversed_outputs, state):
     if not any(signal):
         signal = full
     n_signal = max(sum(signal), 1)
-    return [reversed_outputs[0] / n_signal if s else ops.zeros_like(x) for x, s in zip(inputs, signal)]
+    return [
+        reversed_outputs[0] / n_signal if s else ops.zeros_like(x) for x, s in zip(inputs, signal)
+    ]
 
 
 def multiply_uniform_rule(inputs, outputs, reversed_outputs, state):
@@ -237,7 +239,9 @@ def _operation_rule(kind):
     return lambda op, state: checks.operation_kind(op) == kind
 
 
-def layer_rule_defaults(bn_rule, kernel_rule=None, merge_layer_rule="z", attention_rule="ah", sequence_layers=True):
+def layer_rule_defaults(
+    bn_rule, kernel_rule=None, merge_layer_rule="z", attention_rule="ah", sequence_layers=True
+):
     """Rules for the layers without a kernel, shared by the LRP analyzers and Deep Taylor.
 
     Parameters
@@ -255,16 +259,37 @@ def layer_rule_defaults(bn_rule, kernel_rule=None, merge_layer_rule="z", attenti
         whose theory covers ReLU networks).
     """
     linear = merge_rule(merge_layer_rule, kernel_rule)
-    projection_rule = kernel_rule if isinstance(kernel_rule, lrp_rules.Rule) else lrp_rules.EpsilonRule()
+    projection_rule = (
+        kernel_rule if isinstance(kernel_rule, lrp_rules.Rule) else lrp_rules.EpsilonRule()
+    )
     pairs = [(lambda layer, state: checks.is_batch_normalization(layer), bn_rule)]
     if sequence_layers:
-        epsilon = projection_rule.epsilon if isinstance(projection_rule, lrp_rules.EpsilonRule) else MERGE_EPSILON
-        attention_cls = attention.AttnLRPAttentionRule if attention_rule == "attnlrp" else attention.AttentionHeadRule
+        epsilon = (
+            projection_rule.epsilon
+            if isinstance(projection_rule, lrp_rules.EpsilonRule)
+            else MERGE_EPSILON
+        )
+        attention_cls = (
+            attention.AttnLRPAttentionRule
+            if attention_rule == "attnlrp"
+            else attention.AttentionHeadRule
+        )
         pairs += [
-            (lambda layer, state: normalization.is_normalization_layer(layer), normalization.LayerNormRule()),
-            (lambda layer, state: attention.is_attention_layer(layer), attention_cls(projection_rule)),
+            (
+                lambda layer, state: normalization.is_normalization_layer(layer),
+                normalization.LayerNormRule(),
+            ),
+            (
+                lambda layer, state: attention.is_attention_layer(layer),
+                attention_cls(projection_rule),
+            ),
         ]
-        pairs.append((lambda layer, state: recurrent.is_recurrent_layer(layer), recurrent.RecurrentRule(epsilon, wrapped_rule=projection_rule)))
+        pairs.append(
+            (
+                lambda layer, state: recurrent.is_recurrent_layer(layer),
+                recurrent.RecurrentRule(epsilon, wrapped_rule=projection_rule),
+            )
+        )
     gate = multiply_uniform_rule if attention_rule == "attnlrp" else multiply_gate_rule
     pairs += [
         (lambda layer, state: checks.is_activation_layer(layer), lrp_rules.PassRule()),

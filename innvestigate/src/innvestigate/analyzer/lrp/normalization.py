@@ -78,17 +78,23 @@ def _frozen_linear_map(layer, x):
             return [y * gamma if gamma is not None else y]
 
         return linear
-    if hasattr(keras.layers, "RMSNormalization") and isinstance(layer, keras.layers.RMSNormalization):
+    if hasattr(keras.layers, "RMSNormalization") and isinstance(
+        layer, keras.layers.RMSNormalization
+    ):
         axes = _axes(layer.axis, ndim)
         scale = _broadcast(layer.scale, x, axes)
-        inv = ops.stop_gradient(ops.rsqrt(ops.mean(ops.square(x), axis=axes, keepdims=True) + layer.epsilon))
+        inv = ops.stop_gradient(
+            ops.rsqrt(ops.mean(ops.square(x), axis=axes, keepdims=True) + layer.epsilon)
+        )
         return lambda a: [a * inv * scale]
     if isinstance(layer, keras.layers.GroupNormalization):
         axis = layer.axis % ndim
         channels = x.shape[axis]
         groups = layer.groups
         # (..., C, ...) -> (..., G, C/G, ...): statistics over every axis but batch and group.
-        group_shape = [-1] + list(x.shape[1:axis]) + [groups, channels // groups] + list(x.shape[axis + 1 :])
+        group_shape = (
+            [-1] + list(x.shape[1:axis]) + [groups, channels // groups] + list(x.shape[axis + 1 :])
+        )
         reduce = [i for i in range(1, len(group_shape)) if i != axis]
         xg = ops.reshape(x, group_shape)
         inv = ops.stop_gradient(ops.rsqrt(ops.var(xg, axis=reduce, keepdims=True) + layer.epsilon))
@@ -100,7 +106,9 @@ def _frozen_linear_map(layer, x):
             return [y * gamma if gamma is not None else y]
 
         return linear
-    raise NotAnalyzeableModelException("LRP", [layer.name], f"{type(layer).__name__} is not a normalization layer")
+    raise NotAnalyzeableModelException(
+        "LRP", [layer.name], f"{type(layer).__name__} is not a normalization layer"
+    )
 
 
 class LayerNormRule(Rule):

@@ -52,7 +52,9 @@ _FAMILY = (keras.layers.RNN, keras.layers.Bidirectional, keras.layers.TimeDistri
 
 
 def _refuse(layer, what):
-    raise NotAnalyzeableModelException("LRP", [layer.name], f"{type(layer).__name__} {layer.name!r} {what}")
+    raise NotAnalyzeableModelException(
+        "LRP", [layer.name], f"{type(layer).__name__} {layer.name!r} {what}"
+    )
 
 
 def check_recurrent_layer(layer, within=None) -> None:
@@ -267,7 +269,11 @@ class _SimpleRNN:
         return s, [h * ops.matmul(s, ops.transpose(self.recurrent))]
 
 
-_CELLS = {keras.layers.LSTMCell: _LSTM, keras.layers.GRUCell: _GRU, keras.layers.SimpleRNNCell: _SimpleRNN}
+_CELLS = {
+    keras.layers.LSTMCell: _LSTM,
+    keras.layers.GRUCell: _GRU,
+    keras.layers.SimpleRNNCell: _SimpleRNN,
+}
 
 
 def _step_mask(mask):
@@ -286,8 +292,11 @@ class _Unrolled:
     def __init__(self, layer, x, initial_states, mask, epsilon):
         steps = x.shape[1]
         if steps is None:
-            _refuse(layer, "reads a sequence whose length is unknown while the analysis is traced; give the "
-                    "model input a fixed length, keras.Input((length, features))")
+            _refuse(
+                layer,
+                "reads a sequence whose length is unknown while the analysis is traced; give the "
+                "model input a fixed length, keras.Input((length, features))",
+            )
         self.layer, self.epsilon, self.steps = layer, epsilon, int(steps)
         self.cell = _CELLS[type(layer.cell)](layer.cell, x.dtype)
         if layer.go_backwards:  # processed last step first; outputs come in processing order
@@ -297,7 +306,9 @@ class _Unrolled:
         self.zero_output = bool(getattr(layer, "zero_output_for_mask", False))
         n = ops.shape(x)[0]
         if initial_states is None:
-            initial_states = [ops.zeros((n, self.cell.units), dtype=x.dtype) for _ in range(self.cell.n_states)]
+            initial_states = [
+                ops.zeros((n, self.cell.units), dtype=x.dtype) for _ in range(self.cell.n_states)
+            ]
         states = [ops.cast(s, x.dtype) for s in initial_states]
         xw = ops.matmul(x, self.cell.kernel)
         if self.cell.input_bias is not None:
@@ -401,7 +412,11 @@ class RecurrentRule(lrp_rules.Rule):
         check_recurrent_layer(layer)
         position = {id(x): i for i, x in enumerate(inputs)}
         args, kwargs = state.node.bind(inputs)
-        names = ("inputs",) if isinstance(layer, keras.layers.TimeDistributed) else ("sequences", "initial_state")
+        names = (
+            ("inputs",)
+            if isinstance(layer, keras.layers.TimeDistributed)
+            else ("sequences", "initial_state")
+        )
         sequence = args[0] if args else kwargs[names[0]]
         initial = args[1] if len(args) > 1 and len(names) > 1 else kwargs.get("initial_state")
         mask = args[2] if len(args) > 2 else kwargs.get("mask")
@@ -417,7 +432,11 @@ class RecurrentRule(lrp_rules.Rule):
         elif isinstance(layer, keras.layers.Bidirectional):
             r_seq, r_initial = self._bidirectional(layer, sequence, initial, mask, reversed_outputs)
         else:
-            n_out = 1 + (len(layer.cell.state_size) if isinstance(layer.cell.state_size, (list, tuple)) else 1)
+            n_out = 1 + (
+                len(layer.cell.state_size)
+                if isinstance(layer.cell.state_size, (list, tuple))
+                else 1
+            )
             r_states = reversed_outputs[1:n_out] if layer.return_state else None
             unrolled = _Unrolled(layer, sequence, initial, _step_mask(mask), self.epsilon)
             r_seq, r_initial = unrolled.relevance(reversed_outputs[0], r_states)
@@ -432,8 +451,20 @@ class RecurrentRule(lrp_rules.Rule):
     def _bidirectional(self, layer, sequence, initial, mask, reversed_outputs):
         mask = _step_mask(mask)
         half = None if initial is None else len(initial) // 2
-        forward = _Unrolled(layer.forward_layer, sequence, None if initial is None else initial[:half], mask, self.epsilon)
-        backward = _Unrolled(layer.backward_layer, sequence, None if initial is None else initial[half:], mask, self.epsilon)
+        forward = _Unrolled(
+            layer.forward_layer,
+            sequence,
+            None if initial is None else initial[:half],
+            mask,
+            self.epsilon,
+        )
+        backward = _Unrolled(
+            layer.backward_layer,
+            sequence,
+            None if initial is None else initial[half:],
+            mask,
+            self.epsilon,
+        )
         y, y_rev = forward.output, backward.output
         if layer.return_sequences:
             y_rev = ops.flip(y_rev, axis=1)
@@ -470,8 +501,11 @@ class RecurrentRule(lrp_rules.Rule):
         flat_r = ops.reshape(relevance, (-1,) + tuple(relevance.shape[2:]))
         if isinstance(inner, _FAMILY):
             if mask is not None:
-                _refuse(layer, "wraps a recurrent layer and receives a mask; apply the mask inside the wrapped "
-                        "sequences instead (a Masking layer before the recurrent layer)")
+                _refuse(
+                    layer,
+                    "wraps a recurrent layer and receives a mask; apply the mask inside the wrapped "
+                    "sequences instead (a Masking layer before the recurrent layer)",
+                )
             r = self._wrapped_recurrent(inner, flat_x, flat_r, state)
         else:
             r = self._wrapped_layer(inner, flat_x, flat_r, state)
@@ -483,12 +517,18 @@ class RecurrentRule(lrp_rules.Rule):
         outs = [relevance]
         if isinstance(inner, keras.layers.Bidirectional):
             if inner.return_state:
-                _refuse(inner, "returns states inside TimeDistributed; return the sequence or last output only")
+                _refuse(
+                    inner,
+                    "returns states inside TimeDistributed; return the sequence or last output only",
+                )
             if inner.merge_mode is None:
                 _refuse(inner, "has merge_mode=None inside TimeDistributed; choose a merge mode")
             return self._bidirectional(inner, x, None, None, outs)[0]
         if inner.return_state:
-            _refuse(inner, "returns states inside TimeDistributed; return the sequence or last output only")
+            _refuse(
+                inner,
+                "returns states inside TimeDistributed; return the sequence or last output only",
+            )
         return _Unrolled(inner, x, None, None, self.epsilon).relevance(relevance)[0]
 
     def _wrapped_layer(self, inner, x, relevance, state):
@@ -497,18 +537,31 @@ class RecurrentRule(lrp_rules.Rule):
             return relevance
         call = lambda a: keras.tree.flatten(inner(a))  # noqa: E731
         call.single_tensor = True
-        node = GraphNode(inner, [("time_distributed", 0)], [("time_distributed", 1)], call,
-                         kind="linear" if kind == "kernel" else "layer")
+        node = GraphNode(
+            inner,
+            [("time_distributed", 0)],
+            [("time_distributed", 1)],
+            call,
+            kind="linear" if kind == "kernel" else "layer",
+        )
         ys, vjp = backend.get().forward_with_vjp(node, [x])
         inner_state = ReverseState(node, state.graph, vjp)
         inner_state._inputs = [x]
         if kind == "kernel":
             # The activation of the wrapped layer passes relevance (identity rule); the
             # wrapped rule acts on its linear part ys[0].
-            rule = self.wrapped_rule if self.wrapped_rule is not None else lrp_rules.EpsilonRule(self.epsilon)
+            rule = (
+                self.wrapped_rule
+                if self.wrapped_rule is not None
+                else lrp_rules.EpsilonRule(self.epsilon)
+            )
             return rule([x], [ys[0]], [relevance], inner_state)[0]
         if kind == "batch_norm":
-            return lrp_rules.BatchNormEpsilonRule(self.epsilon)([x], ys, [relevance], inner_state)[0]
+            return lrp_rules.BatchNormEpsilonRule(self.epsilon)([x], ys, [relevance], inner_state)[
+                0
+            ]
         if kind == "linear":
-            return lrp_rules.EpsilonRule.through_gradient([x], ys, [relevance], inner_state, self.epsilon)[0]
+            return lrp_rules.EpsilonRule.through_gradient(
+                [x], ys, [relevance], inner_state, self.epsilon
+            )[0]
         return inner_state.gradient([relevance])[0]

@@ -115,7 +115,9 @@ class Rule:
     def __call__(self, inputs, outputs, reversed_outputs, state):
         if state.node.has_kernel:
             return self.kernel_rule(inputs[0], outputs[0], reversed_outputs[0], state)
-        return EpsilonRule.through_gradient(inputs, outputs, reversed_outputs, state, self._linear_epsilon())
+        return EpsilonRule.through_gradient(
+            inputs, outputs, reversed_outputs, state, self._linear_epsilon()
+        )
 
     def _linear_epsilon(self):
         return getattr(self, "epsilon", 1e-7)
@@ -143,7 +145,9 @@ class PassRule(Rule):
 
     def __call__(self, inputs, outputs, reversed_outputs, state):
         if len(inputs) != 1 or len(reversed_outputs) != 1:
-            raise ValueError(f"PassRule needs a layer with one input and one output ({state.layer.name}).")
+            raise ValueError(
+                f"PassRule needs a layer with one input and one output ({state.layer.name})."
+            )
         return [reversed_outputs[0]]
 
 
@@ -235,7 +239,9 @@ class AlphaBetaRule(Rule):
     def __init__(self, alpha: float = 2.0, beta: float = 1.0, bias: bool = True):
         alpha, beta = float(alpha), float(beta)
         if alpha < 0 or beta < 0 or not np.isclose(alpha - beta, 1.0):
-            raise ValueError(f"AlphaBetaRule needs alpha, beta >= 0 with alpha - beta = 1; got alpha={alpha}, beta={beta}.")
+            raise ValueError(
+                f"AlphaBetaRule needs alpha, beta >= 0 with alpha - beta = 1; got alpha={alpha}, beta={beta}."
+            )
         self.alpha, self.beta, self.bias = alpha, beta, bool(bias)
 
     def get_config(self):
@@ -363,7 +369,9 @@ def _batchnorm_affine(layer, x):
     ndim = len(x.shape)
     shape = [1] * ndim
     shape[layer.axis % ndim] = x.shape[layer.axis % ndim]
-    return tuple(ops.cast(ops.reshape(t, shape), x.dtype) for t in batchnorm.affine_parameters(layer))
+    return tuple(
+        ops.cast(ops.reshape(t, shape), x.dtype) for t in batchnorm.affine_parameters(layer)
+    )
 
 
 class BatchNormEpsilonRule(Rule):
