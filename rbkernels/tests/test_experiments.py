@@ -25,17 +25,19 @@ def test_adapting_bases_quick_outputs(tmp_path):
     res = adapting_bases.main(
         ["--quick", "--out", str(tmp_path), "--features", "10", "200", "--max-train", "400"]
     )
-    rows = list(csv.DictReader(open(tmp_path / "adapting_bases.csv")))
+    with open(tmp_path / "adapting_bases.csv") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 2 * 4
     kae = {(r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"]) for r in rows}
     for kernel in ("gaussian", "arccos"):
         assert kae[(kernel, "rb", 200)] < kae[(kernel, "rb", 10)]
     assert all(0.1 < float(r["accuracy"]) <= 1 for r in rows)  # better than chance on 10 classes
     # one seed: the mean CSV behind the figure holds the same numbers as the runs
-    means = {
-        (r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"])
-        for r in csv.DictReader(open(tmp_path / "adapting_bases_mean.csv"))
-    }
+    with open(tmp_path / "adapting_bases_mean.csv") as f:
+        means = {
+            (r["kernel"], r["regime"], int(r["n_features"])): float(r["kae"])
+            for r in csv.DictReader(f)
+        }
     assert means == pytest.approx(kae)
     import matplotlib.image
 
@@ -52,7 +54,8 @@ def test_reproduce_writes_summary(tmp_path):
     # the summary carries the experiment's own table, and that table's runs learnt something
     table = (tmp_path / "optimization" / "optimization.md").read_text().strip()
     assert table in text
-    rows = list(csv.DictReader(open(tmp_path / "optimization" / "optimization.csv")))
+    with open(tmp_path / "optimization" / "optimization.csv") as f:
+        rows = list(csv.DictReader(f))
     assert rows and all(float(r["accuracy"]) > 0.5 for r in rows)
     assert all(1 <= int(r["epochs"]) <= 100 for r in rows)
 
@@ -102,4 +105,5 @@ def test_resume_keeps_finished_cells_and_runs_only_the_missing(tmp_path, monkeyp
     assert mean[0]["accuracy"] == pytest.approx(0.55)
     # without --resume the CSV starts afresh
     common.run_grid(cells[:1], desc="fresh", csv_path=path, data_cache={"d": None})
-    assert len(list(csv.DictReader(open(path)))) == 1
+    with open(path) as f:
+        assert len(list(csv.DictReader(f))) == 1

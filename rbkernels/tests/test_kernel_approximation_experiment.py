@@ -27,10 +27,8 @@ SMALL = [
 @pytest.mark.slow
 def test_sweep_respects_the_rank_bound_and_uab_beats_rb(tmp_path):
     res = kernel_approximation.main(SMALL + ["--kernels", "gaussian", "--out", str(tmp_path)])
-    mean = {
-        (r["method"], int(r["n_features"])): float(r["kae"])
-        for r in csv.DictReader(open(tmp_path / "kernel_approximation_mean.csv"))
-    }
+    with open(tmp_path / "kernel_approximation_mean.csv") as f:
+        mean = {(r["method"], int(r["n_features"])): float(r["kae"]) for r in csv.DictReader(f)}
     for D in (8, 32):
         # no D-dimensional feature map beats the truncated eigendecomposition (Eckart-Young)
         for method in ("rbfsampler", "rb", "uab"):
@@ -53,7 +51,8 @@ def test_resume_runs_only_the_missing_cells(tmp_path, monkeypatch):
     kernel_approximation.main(argv)
     # RBFSampler approximates the Gaussian kernel only: 2 widths x (3 + 2) methods
     assert len(calls) == 10
-    rows = list(csv.DictReader(open(tmp_path / "kernel_approximation.csv")))
+    with open(tmp_path / "kernel_approximation.csv") as f:
+        rows = list(csv.DictReader(f))
     del rows[3:]
     with open(tmp_path / "kernel_approximation.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -62,7 +61,8 @@ def test_resume_runs_only_the_missing_cells(tmp_path, monkeypatch):
     calls.clear()
     kernel_approximation.main(argv + ["--resume"])
     assert len(calls) == 7
-    mean = list(csv.DictReader(open(tmp_path / "kernel_approximation_mean.csv")))
+    with open(tmp_path / "kernel_approximation_mean.csv") as f:
+        mean = list(csv.DictReader(f))
     assert {(r["method"], r["n_features"], r["kae"]) for r in mean if r["method"] == "uab"} == {
         ("uab", "8", str(1 / 8)),
         ("uab", "32", str(1 / 32)),

@@ -1,6 +1,7 @@
 """Fig. IV.2's transfer experiment: --resume runs only the missing (width, split, basis) cells."""
 
 import csv
+from typing import ClassVar
 
 from rbkernels.experiments import transfer
 
@@ -8,7 +9,7 @@ from rbkernels.experiments import transfer
 class _FakeMachine:
     """Stands in for KernelMachine: records fits, scores by the width (no training)."""
 
-    fits = []
+    fits: ClassVar[list] = []  # shared by every instance: the test reads and clears it
 
     def __init__(self, kernel, n_features, regime, **kw):
         self.key = (kernel, n_features, regime, kw["random_state"])
@@ -32,7 +33,8 @@ def test_resume_runs_only_missing_cells_and_tables_every_width(tmp_path, monkeyp
     argv = ["--quick", "--features", "10", "20", "--splits", "2", "--out", str(tmp_path)]
     transfer.main(argv)
     assert len(_FakeMachine.fits) == 2 * 2 * 4  # widths x splits x bases
-    rows = list(csv.DictReader(open(tmp_path / "transfer.csv")))
+    with open(tmp_path / "transfer.csv") as f:
+        rows = list(csv.DictReader(f))
     with open(tmp_path / "transfer.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()

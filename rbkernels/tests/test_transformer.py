@@ -101,7 +101,7 @@ def test_transformer_bad_input(rng):
         BasisFeatures("arccos", basis="hadamard").fit(X)
     bad = X.copy()
     bad[0, 0] = np.inf
-    with pytest.raises(ValueError, match="infinity|NaN"):
+    with pytest.raises(ValueError, match=r"infinity|NaN"):
         BasisFeatures().fit(bad)
     f = BasisFeatures(random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):

@@ -64,7 +64,7 @@ def test_hadamard_blocks_and_arccos_layers_must_be_integers_1_to_3(value):
 
 def test_learning_rate_must_be_finite_and_positive():
     for bad in (float("inf"), 0.0, -1e-3, float("nan")):
-        with pytest.raises(ValueError, match="learning_rate=.*finite number > 0"):
+        with pytest.raises(ValueError, match=r"learning_rate=.*finite number > 0"):
             TrainingProtocol(learning_rate=bad)
     with pytest.raises(TypeError, match="learning_rate"):
         TrainingProtocol(learning_rate=True)

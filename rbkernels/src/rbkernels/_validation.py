@@ -167,4 +167,4 @@ def check_validation_size(validation_size, n_samples):
             f"validation_size={validation_size!r} is outside the valid range: pass a fraction "
             f"in (0, 1) (e.g. 0.1) or an integer number of samples in [1, {n_samples - 1}]."
         )
-    return min(max(int(round(fraction * n_samples)), 1), n_samples - 1)
+    return min(max(round(fraction * n_samples), 1), n_samples - 1)
