@@ -74,12 +74,16 @@ def run_keras(args):
     rows = []
     for name in args.analyzers:
         analyzer = innvestigate.create_analyzer(name, model)
-        setup, run = _timed(lambda: analyzer.analyze(x), args.repeats)
+        # _timed calls the lambdas within this iteration; the defaults bind this iteration's values.
+        setup, run = _timed(lambda analyzer=analyzer: analyzer.analyze(x), args.repeats)
         # The same analysis on a batch already on the device, the result left there.
         xs = [keras.ops.convert_to_tensor(x)]
         indices = analyzer._selection_indices(None, args.batch)
         _, resident = _timed(
-            lambda: _synchronize(analyzer._analyze_batch(xs, indices)), args.repeats
+            lambda analyzer=analyzer, xs=xs, indices=indices: _synchronize(
+                analyzer._analyze_batch(xs, indices)
+            ),
+            args.repeats,
         )
         rows.append(
             {

@@ -43,7 +43,7 @@ def randomize(model, rng, biases=True):
     all biases and LayerNorm offsets zero, where both methods conserve the logit)."""
     for weight in model.weights:
         name = weight.path
-        if name.endswith("bias") or name.endswith("beta"):
+        if name.endswith(("bias", "beta")):
             weight.assign(rng.normal(0.0, 0.1, weight.shape) if biases else np.zeros(weight.shape))
         elif name.endswith(
             "embeddings"

@@ -40,7 +40,7 @@ def load_images(name: str, quick: bool):
     import shared_datasets
 
     X_train, y_train, X_test, y_test = shared_datasets.load(name)
-    side = int(round(np.sqrt(X_train.shape[1])))
+    side = round(np.sqrt(X_train.shape[1]))
     scale = 16.0 if name == "digits" else 255.0
     X_train = (np.asarray(X_train, "float32") / scale).reshape(-1, side, side, 1)
     X_test = (np.asarray(X_test, "float32") / scale).reshape(-1, side, side, 1)

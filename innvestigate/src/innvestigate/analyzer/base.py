@@ -154,13 +154,15 @@ class AnalyzerBase:
         if not self._explains_output:
             return
         for node in graph.nodes:
-            if graph.output_key in node.output_keys:
-                if checks.activation_name(node.layer) == "softmax":
-                    raise SoftmaxOutputError(
-                        f"The analysed output of model {self._model.name!r} passes through a softmax "
-                        f"(layer {getattr(node, 'source_layer', node.layer).name!r}). Explanations are "
-                        "taken on the pre-softmax output: analyse innvestigate.model_wo_softmax(model) instead."
-                    )
+            if (
+                graph.output_key in node.output_keys
+                and checks.activation_name(node.layer) == "softmax"
+            ):
+                raise SoftmaxOutputError(
+                    f"The analysed output of model {self._model.name!r} passes through a softmax "
+                    f"(layer {getattr(node, 'source_layer', node.layer).name!r}). Explanations are "
+                    "taken on the pre-softmax output: analyse innvestigate.model_wo_softmax(model) instead."
+                )
 
     # -- inputs -----------------------------------------------------------------------------
     def _as_input_list(self, X):

@@ -27,6 +27,7 @@ the same folder once their writer has stopped.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -161,10 +162,8 @@ def sweep_stale_temporaries(folder: str, now: float | None = None) -> list[str]:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-                except OSError:
-                    pass
             removed.append(entry.name)
     return removed
 
@@ -287,10 +286,9 @@ def write_analyzer_dir(path: str, text: str, arrays: dict, save_model=None) -> N
         else:
             os.rename(tmp, path)
             tmp = None
-        try:
+        # Some file systems cannot fsync a directory.
+        with contextlib.suppress(OSError):
             _fsync(folder)
-        except OSError:  # pragma: no cover - file systems without directory fsync
-            pass
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -585,8 +583,8 @@ def read_analyzer_dir(path, model, registry: dict):
             path, f"the stored parameters give an analyzer that cannot be saved ({err})"
         ) from None
     rebuilt_json = {k: v for k, v in rebuilt.items() if not isinstance(v, np.ndarray)}
-    stored_json = {**{k: v for k, v in params.items()}}
-    expected = {k: v for k, v in _plain_json(rebuilt_json).items()}
+    stored_json = dict(params)
+    expected = dict(_plain_json(rebuilt_json))
     for key, value in stored_json.items():
         if key not in expected or not _same_json(
             _canonical(key, expected[key]), _canonical(key, value)

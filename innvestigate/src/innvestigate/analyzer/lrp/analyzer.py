@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import keras
 
 from innvestigate.analyzer.base import ReverseAnalyzerBase
@@ -247,7 +249,7 @@ class _FixedRuleLRP(LRP):
     """LRP with one rule for every Dense/Conv layer; the rule's parameters are the analyzer's."""
 
     #: parameter defaults of the rule
-    _defaults: dict = {}
+    _defaults: ClassVar[dict] = {}
 
     def __init__(self, model, **kwargs):
         params = {k: kwargs.pop(k, v) for k, v in self._defaults.items()}
@@ -290,7 +292,7 @@ class LRPZIgnoreBias(_FixedRuleLRP):
 
 class LRPEpsilon(_FixedRuleLRP):
     __doc__ = "LRP-ε (Eq. II.33); parameter ``epsilon``." + _EXAMPLE.format(name="lrp.epsilon")
-    _defaults = {"epsilon": 1e-7}
+    _defaults: ClassVar[dict] = {"epsilon": 1e-7}
 
     @staticmethod
     def _make_rule(epsilon):
@@ -299,7 +301,7 @@ class LRPEpsilon(_FixedRuleLRP):
 
 class LRPEpsilonIgnoreBias(_FixedRuleLRP):
     __doc__ = "LRP-ε without bias." + _EXAMPLE.format(name="lrp.epsilon_IB")
-    _defaults = {"epsilon": 1e-7}
+    _defaults: ClassVar[dict] = {"epsilon": 1e-7}
 
     @staticmethod
     def _make_rule(epsilon):
@@ -326,7 +328,7 @@ class LRPAlphaBeta(_FixedRuleLRP):
     __doc__ = "LRP-αβ (Eq. II.34); parameters ``alpha``, ``beta``, ``bias``." + _EXAMPLE.format(
         name="lrp.alpha_beta"
     )
-    _defaults = {"alpha": 2.0, "beta": 1.0, "bias": True}
+    _defaults: ClassVar[dict] = {"alpha": 2.0, "beta": 1.0, "bias": True}
 
     @staticmethod
     def _make_rule(alpha, beta, bias):
@@ -383,7 +385,7 @@ class LRPZPlusFast(_FixedRuleLRP):
 
 class LRPGamma(_FixedRuleLRP):
     __doc__ = "LRP-γ; parameters ``gamma``, ``bias``." + _EXAMPLE.format(name="lrp.gamma")
-    _defaults = {"gamma": 0.25, "bias": True}
+    _defaults: ClassVar[dict] = {"gamma": 0.25, "bias": True}
 
     @staticmethod
     def _make_rule(gamma, bias):
@@ -395,7 +397,7 @@ class LRPBounded(_FixedRuleLRP):
         "LRP with the Z^B rule (Eq. II.37) on every layer; parameters ``low``, ``high``."
         + _EXAMPLE.format(name="lrp.bounded")
     )
-    _defaults = {"low": -1.0, "high": 1.0}
+    _defaults: ClassVar[dict] = {"low": -1.0, "high": 1.0}
 
     @staticmethod
     def _make_rule(low, high):
@@ -430,7 +432,7 @@ class LRPAttnLRP(_FixedRuleLRP):
     (1, 6)
     """
 
-    _defaults = {"epsilon": 1e-6}
+    _defaults: ClassVar[dict] = {"epsilon": 1e-6}
     _attention_rule = "attnlrp"
 
     @staticmethod

@@ -82,9 +82,8 @@ def check_supported(layer):
             _refuse(layer, "use_gate=True")
         if config.get("sliding_window") is not None:
             _refuse(layer, "a sliding window")
-    elif isinstance(layer, keras.layers.Attention):
-        if layer.score_mode != "dot":
-            _refuse(layer, f"score_mode={layer.score_mode!r}")
+    elif isinstance(layer, keras.layers.Attention) and layer.score_mode != "dot":
+        _refuse(layer, f"score_mode={layer.score_mode!r}")
 
 
 # -- the two rules of AttnLRP for non-linear steps, usable on their own ----------------------------
