@@ -79,11 +79,11 @@ def test_directories_saved_before_the_format_key_still_load(saved, model):
 
 
 def test_missing_path_and_file_path(tmp_path, model):
-    with pytest.raises(AnalyzerFileError, match="no such directory. Check the path"):
+    with pytest.raises(AnalyzerFileError, match=r"no such directory\. Check the path"):
         innvestigate.load_analyzer(str(tmp_path / "nope"), model=model)
     (tmp_path / "f").write_text("{}")
     with pytest.raises(
-        AnalyzerFileError, match="it is a file, not a directory written by analyzer.save"
+        AnalyzerFileError, match=r"it is a file, not a directory written by analyzer\.save"
     ):
         innvestigate.load_analyzer(str(tmp_path / "f"), model=model)
 
@@ -284,7 +284,7 @@ def test_damaged_or_missing_model(tmp_path, model):
     np.testing.assert_array_equal(innvestigate.load_analyzer(str(path)).analyze(X), a.analyze(X))
     data = (path / "model.keras").read_bytes()
     (path / "model.keras").write_bytes(data[: len(data) // 3])
-    with pytest.raises(AnalyzerFileError, match="model.keras cannot be read"):
+    with pytest.raises(AnalyzerFileError, match=r"model\.keras cannot be read"):
         innvestigate.load_analyzer(str(path))
     (path / "model.keras").unlink()
     with pytest.raises(

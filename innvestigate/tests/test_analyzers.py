@@ -319,7 +319,7 @@ def test_analyzers_reject_bad_parameters():
         innvestigate.create_analyzer("gradient", model, postprocess="cube")
     with pytest.raises(ValueError, match="bn_layer_rule"):
         innvestigate.create_analyzer("lrp.epsilon", model, bn_layer_rule="nope")
-    with pytest.raises(ValueError, match="low=... and high"):
+    with pytest.raises(ValueError, match=r"low=\.\.\. and high"):
         innvestigate.create_analyzer("deep_taylor.bounded", model)
 
 

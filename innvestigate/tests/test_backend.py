@@ -20,7 +20,7 @@ def test_get_returns_the_module_of_the_active_backend():
 
 def test_unsupported_backend_names_the_supported_ones(monkeypatch):
     monkeypatch.setattr(backend, "name", lambda: "numpy")
-    with pytest.raises(NotImplementedError, match="'numpy'.*KERAS_BACKEND"):
+    with pytest.raises(NotImplementedError, match=r"'numpy'.*KERAS_BACKEND"):
         backend.get()
 
 

@@ -259,7 +259,7 @@ def test_custom_layer_gets_a_rule(float64, rng):
 
 def test_unknown_analyzer_lists_names():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(KeyError, match="lrp.epsilon"):
+    with pytest.raises(KeyError, match=r"lrp\.epsilon"):
         innvestigate.create_analyzer("no_such_method", model)
 
 

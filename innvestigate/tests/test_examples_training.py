@@ -16,9 +16,10 @@ def test_decay_runs_the_learning_rate_down_to_zero_over_the_epochs_and_caches(tm
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3)).astype("float32")
     y = (X[:, 0] > 0).astype("int64")
-    build = lambda: keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(2, activation="softmax")]
-    )  # noqa: E731
+
+    def build():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+
     cache = str(tmp_path / "m.keras")
     model, seconds = _common.train(
         build(), X, y, epochs=3, cache_path=cache, batch_size=16, decay=True

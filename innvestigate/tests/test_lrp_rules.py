@@ -214,9 +214,8 @@ def test_batchnorm_rules_match_formulas(float64, rng, rule_name, rule):
         r_t = w * t * safe(R, y + 0.01 * sign(y))
         expected = x * safe(r_t, t + 0.01 * sign(t))
     else:  # Eq. A.3 with α = (2, −1, 0, 0)
-        xp, xn, wp, wn, bp, bn_ = (
+        xp, wp, wn, bp, bn_ = (
             np.maximum(x, 0),
-            np.minimum(x, 0),
             np.maximum(w, 0),
             np.minimum(w, 0),
             np.maximum(b, 0),

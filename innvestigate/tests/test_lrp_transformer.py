@@ -287,7 +287,7 @@ def test_multiply_gate_takes_no_relevance(float64, rng):
     x = rng.normal(size=(3, 4))
     a = innvestigate.create_analyzer("lrp.z", model)
     _, per_layer = a.analyze_with_intermediates(x)
-    multiply = [k for k in per_layer if k.startswith("multiply")][0]
+    multiply = next(k for k in per_layer if k.startswith("multiply"))
     r_signal, r_gate = per_layer[multiply]
     assert np.all(r_gate == 0) and np.abs(r_signal).sum() > 0
 
@@ -360,7 +360,7 @@ def test_float_input_feeding_an_embedding_is_refused():
             keras.layers.Flatten()(keras.layers.Embedding(10, 3, name="emb")(inp))
         ),
     )
-    with pytest.raises(NotAnalyzeableModelException, match="emb.*dtype='int32'"):
+    with pytest.raises(NotAnalyzeableModelException, match=r"emb.*dtype='int32'"):
         innvestigate.create_analyzer("lrp.epsilon", model)
 
 
@@ -389,10 +389,10 @@ def test_unsupported_attention_options_are_refused():
     h = keras.layers.MultiHeadAttention(2, 3, attention_axes=(1,))(inp, inp)
     ok = keras.Model(inp, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
     innvestigate.create_analyzer("lrp.epsilon", ok).analyze(np.ones((1, 4, 6), "float32"))
+    q = keras.Input((4, 6))
+    h = keras.layers.Attention(score_mode="concat")([q, q])
+    model = keras.Model(q, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
     with pytest.raises(NotAnalyzeableModelException, match="score_mode"):
-        q = keras.Input((4, 6))
-        h = keras.layers.Attention(score_mode="concat")([q, q])
-        model = keras.Model(q, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
         attention.check_supported(model.layers[1])
 
 

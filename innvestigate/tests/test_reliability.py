@@ -227,5 +227,5 @@ def test_unbuilt_sequential_and_subclassed_models_are_refused_at_creation(name):
         )
     model = _Subclassed()
     model(np.ones((1, 4), "float32"))
-    with pytest.raises(TypeError, match="subclassed keras.Model; .* functional API"):
+    with pytest.raises(TypeError, match=r"subclassed keras\.Model; .* functional API"):
         innvestigate.create_analyzer(name, model, **FAST.get(name, {}))
