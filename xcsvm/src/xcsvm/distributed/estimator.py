@@ -205,7 +205,7 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
         self.owned_classes_ = results[-1].owned
         self.bytes_sent_ = dict(comm.bytes_sent)
         self.bytes_per_epoch_ = {kind: (value - bytes_before.get(kind, 0)) / max(self.n_iter_, 1)
-                                 for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data")}
+                                 for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data", "gather")}
         self.epoch_seconds_ = [record["seconds"] for record in history]
         return self
 
