@@ -38,7 +38,8 @@ def main(out):
                         primal=model.primal_objective_, dual=model.dual_objective_, gap=model.dual_gap_,
                         n_iter=model.n_iter_, converged=model.converged_, rule=list(model.decision_rule_),
                         scores=model.decision_function(X).tolist(), held=held,
-                        owned=[o.tolist() for o in model.owned_classes_]))
+                        owned=[o.tolist() for o in model.owned_classes_],
+                        bundle_bytes=model.bytes_per_epoch_.get("bundle", 0.0)))
                 else:
                     assert model.coef_ is None and model.primal_objective_ is not None
             runs[str(comm.size)] = results

@@ -67,7 +67,7 @@ def test_one_rank_replays_the_thread_solver(references):
                     dual=model.dual_objective_, gap=model.dual_gap_, converged=model.converged_,
                     rule=model.decision_rule_), thread, optimum)
         # One rank, one bundle, the same seed: the thread solver's epochs exactly.
-        assert model.n_iter_ == thread.n_iter_
+        assert model.n_iter_ == thread.n_iter_ and model.bytes_per_epoch_ == {"control": 0.0}
         np.testing.assert_array_equal(model.coef_, thread.coef_)
         np.testing.assert_array_equal(model.predict(X), thread.predict(X))
         np.testing.assert_array_equal(model.decision_function(X), thread.decision_function(X))
@@ -94,6 +94,9 @@ def test_two_and_three_ranks_reach_the_thread_optimum(tmp_path, references):
             assert model["held"] == [True] + [False] * (n_ranks - 1)  # coef_ on rank 0 only
             owned = model["owned"]
             assert len(owned) == n_ranks and sorted(x for o in owned for x in o) == list(range(Y.shape[1]))
+            # Rank 0 is the lower rank of every pair: per epoch it sends each partner's bundle back
+            # (n_columns doubles per label), and nothing else of the bundles.
+            assert model["bundle_bytes"] == 8 * (X.shape[1] + 1) * (Y.shape[1] - len(owned[0]))
             # Scores agree to the weights' distance (predict may differ where two labels are tied).
             np.testing.assert_allclose(np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4)
     assert sorted(len(o) for o in runs["3"][0]["owned"]) == [1, 2, 2]
