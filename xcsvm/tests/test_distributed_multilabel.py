@@ -57,8 +57,10 @@ def _check(model: dict, thread: WWClassifier, optimum: float) -> None:
     assert tuple(model["rule"]) == tuple(thread.decision_rule_)
 
 
-def test_one_rank_replays_the_thread_solver(references):
+def test_one_rank_replays_the_thread_solver(references, tmp_path):
     from mpi4py import MPI
+
+    from xcsvm import load_model, save_model
 
     for (X, Y, weights), (thread, optimum) in zip(problems(), references):
         model = DistributedWWClassifier(**FIT, comm=CountingComm(MPI.COMM_SELF)).fit(X, Y, sample_weight=weights)
@@ -72,6 +74,11 @@ def test_one_rank_replays_the_thread_solver(references):
         np.testing.assert_array_equal(model.predict(X), thread.predict(X))
         np.testing.assert_array_equal(model.decision_function(X), thread.decision_function(X))
         assert model.score(X, Y) == thread.score(X, Y)
+        # The model file of the thread version: it loads as a multi-label WWClassifier.
+        save_model(tmp_path / "model.npz", model)
+        loaded = load_model(tmp_path / "model.npz")
+        assert type(loaded) is WWClassifier and loaded.multilabel_
+        np.testing.assert_array_equal(loaded.predict(X), thread.predict(X))
 
 
 def test_warm_start_is_refused_over_mpi():
