@@ -98,10 +98,18 @@ def solve_multilabel_distributed(
         From :func:`xcsvm.multilabel.prepare_multilabel`, the same on every rank.
     comm : CountingComm
         The ranks.
-    tol, max_iter, shrinking, random_state, verbose
-        As for :func:`xcsvm.multilabel.solve_multilabel`.
+    tol : float, default=0.1
+        Stopping violation (largest projected gradient of an epoch, over all ranks).
+    max_iter : int, default=1000
+        Maximal number of epochs.
+    shrinking : bool, default=True
+        Skip variables that did not move in 3 visits.
     n_threads : int, default=1
         Accepted for the estimator's interface; a rank runs one task at a time.
+    random_state : int, RandomState or None, default=None
+        Seed of the per-epoch shuffles.
+    verbose : int, default=0
+        >= 1: per-epoch table on rank 0.
     alpha : None
         Warm starts are not available over MPI (must be None).
     check_data : bool, default=True
