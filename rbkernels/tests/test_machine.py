@@ -112,7 +112,7 @@ def test_machine_bad_input():
 
 
 # -- the scikit-learn estimator contract ------------------------------------------------
-CHECK_PROTOCOL = TrainingProtocol(max_epochs=15, patience=3, learning_rate=0.05, batch_size=32)
+CHECK_PROTOCOL = TrainingProtocol(max_epochs=6, patience=2, learning_rate=0.1, batch_size=32)
 # Checks that cannot apply, with the reason (scikit-learn runs them as expected failures).
 EXPECTED_FAILED_CHECKS = {}
 
