@@ -82,13 +82,18 @@ def test_libsvm_multilabel_common_columns_and_line_numbers(tmp_path):
     with pytest.raises(shared_datasets.MalformedDataError, match=r"bad:3: label 2 is listed twice"):
         read_libsvm_multilabel([bad])
     bad = _write(tmp_path, "bad", "1 1:1\n-1 1:1\n")
-    with pytest.raises(shared_datasets.MalformedDataError, match=r"bad:2: label -1.0 is not a non-negative"):
+    with pytest.raises(
+        shared_datasets.MalformedDataError, match=r"bad:2: label -1.0 is not a non-negative"
+    ):
         read_libsvm_multilabel([bad])
     bad = _write(tmp_path, "bad", "1 1:inf\n")
     with pytest.raises(shared_datasets.MalformedDataError, match=r"bad:1: a feature value is NaN"):
         read_libsvm_multilabel([bad])
     bad = _write(tmp_path, "bad", "1 1:1\n1;2 1:1\n")
-    with pytest.raises(shared_datasets.MalformedDataError, match=r"bad:2: malformed svmlight line: label '1;2' is not a number"):
+    with pytest.raises(
+        shared_datasets.MalformedDataError,
+        match=r"bad:2: malformed svmlight line: label '1;2' is not a number",
+    ):
         read_libsvm_multilabel([bad])
 
 
@@ -99,7 +104,12 @@ def test_registry_entries():
     assert {"eurlex_4k", "wiki10_31k"} <= set(shared_datasets.list_datasets("manual"))
     scene = shared_datasets.info("scene")
     assert (scene.kind, scene.n_train, scene.n_test, scene.n_features, scene.n_classes) == (
-        "remote", 1211, 1196, 294, 6)
+        "remote",
+        1211,
+        1196,
+        294,
+        6,
+    )
     assert shared_datasets.info("wiki10_31k").n_classes == 30938
     rcv1 = remote.REMOTE["rcv1_topics"]
     assert sorted(rcv1.files) == ["test_0", "test_1", "test_2", "test_3", "train"]
@@ -117,8 +127,9 @@ def _serve(monkeypatch, server, name, blobs, *, rows, pinned=False, **info_chang
         original = dataset.files[role]
         blob = bz2.compress(text.encode()) if original.decompress == "bz2" else text.encode()
         server.files[f"/{name}/{role}.bz2"] = (blob, "ok")
-        files[role] = dataclasses.replace(original, url=f"{server.url}/{name}/{role}.bz2",
-                                          filename=original.download_name)
+        files[role] = dataclasses.replace(
+            original, url=f"{server.url}/{name}/{role}.bz2", filename=original.download_name
+        )
     monkeypatch.setitem(remote.REMOTE, name, dataclasses.replace(dataset, info=info, files=files))
     monkeypatch.setitem(remote.REMOTE_INFOS, name, info)
 
@@ -133,7 +144,11 @@ def test_libsvm_multilabel_set_over_http(server, home, monkeypatch):
         X_train, Y_train, X_test, Y_test = shared_datasets.load("scene", progressbar=False)
     assert X_train.shape == (3, 294) and X_test.shape == (2, 294)
     assert sp.isspmatrix_csr(Y_train) and Y_train.shape == (3, 6) and Y_test.shape == (2, 6)
-    assert Y_train.toarray().tolist() == [[1, 0, 0, 0, 0, 1], [0, 0, 1, 0, 0, 0], [0, 1, 1, 1, 0, 0]]
+    assert Y_train.toarray().tolist() == [
+        [1, 0, 0, 0, 0, 1],
+        [0, 0, 1, 0, 0, 0],
+        [0, 1, 1, 1, 0, 0],
+    ]
     assert Y_test.toarray().tolist() == [[0, 0, 0, 0, 1, 0], [0] * 6]
     assert X_train[0, 0] == 0.5 and X_train[2, 293] == 1.0 and X_test[1, 2] == 2.0
     with warnings.catch_warnings():
@@ -157,8 +172,16 @@ def test_test_set_in_several_files_is_read_in_order(server, home, monkeypatch):
 @pytest.mark.parametrize(
     "train, rows, message",
     [
-        ("0,5 1:0.5\n2 2:0.25\n1 1:1\n", (4, 2), r"3 \+ 2 rows of 294 features, but the registry records 4 \+ 2"),
-        ("0,5 1:0.5\n2.5 2:0.25\n1 1:1\n", (3, 2), r"scene_train:2: label 2.5 is not a non-negative integer"),
+        (
+            "0,5 1:0.5\n2 2:0.25\n1 1:1\n",
+            (4, 2),
+            r"3 \+ 2 rows of 294 features, but the registry records 4 \+ 2",
+        ),
+        (
+            "0,5 1:0.5\n2.5 2:0.25\n1 1:1\n",
+            (3, 2),
+            r"scene_train:2: label 2.5 is not a non-negative integer",
+        ),
         ("0,5 1:0.5\n2 2:nan\n1 1:1\n", (3, 2), r"scene_train:2: a feature value is NaN"),
         ("0,5 1:0.5\n6,7,8 2:1\n1 1:1\n", (3, 2), "7 distinct labels, but the registry records 6"),
         ("0,5 1:0.5\n2 2:1\n1 295:1\n", (3, 2), "scene_train.*n_features was set to 294"),
@@ -174,8 +197,14 @@ def test_damaged_download_is_refused_and_removed(server, home, monkeypatch, trai
 
 
 def test_truncated_cached_file_is_fetched_again(server, home, monkeypatch):
-    _serve(monkeypatch, server, "yeast", {"train": SCENE_TRAIN, "test": SCENE_TEST}, rows=(3, 2),
-           n_features=294)
+    _serve(
+        monkeypatch,
+        server,
+        "yeast",
+        {"train": SCENE_TRAIN, "test": SCENE_TEST},
+        rows=(3, 2),
+        n_features=294,
+    )
     folder = home / "yeast"
     folder.mkdir(parents=True)
     (folder / "yeast_train.svm").write_text(SCENE_TRAIN.splitlines(keepends=True)[0])  # 1 of 3 rows
@@ -218,7 +247,10 @@ def test_xc_set_manual_placement(home, monkeypatch):
     folder.mkdir(parents=True)
     _write(folder, "train.txt", XC_TRAIN)
     _write(folder, "test.txt", XC_TEST)
-    assert shared_datasets.fetch("eurlex_4k") == {"train": folder / "train.txt", "test": folder / "test.txt"}
+    assert shared_datasets.fetch("eurlex_4k") == {
+        "train": folder / "train.txt",
+        "test": folder / "test.txt",
+    }
     X_train, Y_train, X_test, Y_test = shared_datasets.load("eurlex_4k")
     assert X_train.shape == (3, 6) and Y_train.shape == (3, 4) and Y_test.shape == (2, 4)
     assert Y_train.toarray().tolist() == [[1, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]]
@@ -232,7 +264,9 @@ def test_xc_set_of_another_edition_is_refused_and_kept(home, monkeypatch):
     folder.mkdir(parents=True)
     _write(folder, "train.txt", XC_TRAIN)
     _write(folder, "test.txt", XC_TEST)
-    with pytest.raises(shared_datasets.MalformedDataError, match="headers declare 4 labels, the registry records 5"):
+    with pytest.raises(
+        shared_datasets.MalformedDataError, match="headers declare 4 labels, the registry records 5"
+    ):
         shared_datasets.load("eurlex_4k")
     assert (folder / "train.txt").read_text() == XC_TRAIN  # files placed by hand are never removed
     _small_xc(monkeypatch, n_train=4)
@@ -243,11 +277,17 @@ def test_xc_set_of_another_edition_is_refused_and_kept(home, monkeypatch):
 def test_xc_format_over_http(server, home, monkeypatch):
     """A downloadable XC-format entry (kind 'remote', reader 'xc') uses the same checks and
     the cache clean-up of the other remote sets."""
-    info = shared_datasets.DatasetInfo("xc_fake", "remote", "fake", "local", "none", "split",
-                                       3, 2, 6, 4, sparse=True)
+    info = shared_datasets.DatasetInfo(
+        "xc_fake", "remote", "fake", "local", "none", "split", 3, 2, 6, 4, sparse=True
+    )
     server.files["/train.txt"] = (XC_TRAIN.encode(), "ok")
-    server.files["/test.txt"] = (XC_TEST.replace("2 6 4", "2 6 5").encode(), "ok")  # header disagrees
-    files = {role: remote.RemoteFile(f"{server.url}/{role}.txt", None) for role in ("train", "test")}
+    server.files["/test.txt"] = (
+        XC_TEST.replace("2 6 4", "2 6 5").encode(),
+        "ok",
+    )  # header disagrees
+    files = {
+        role: remote.RemoteFile(f"{server.url}/{role}.txt", None) for role in ("train", "test")
+    }
     monkeypatch.setitem(remote.REMOTE, "xc_fake", remote.RemoteDataset(info, files, reader="xc"))
     monkeypatch.setitem(remote.REMOTE_INFOS, "xc_fake", info)
     with warnings.catch_warnings():

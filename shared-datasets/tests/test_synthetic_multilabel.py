@@ -14,7 +14,11 @@ from shared_datasets.synthetic_multilabel import hierarchy_parents
 @pytest.fixture(scope="module")
 def hierarchy_data():
     return make_lshtc_multilabel(
-        n_samples=6_000, n_features=8_000, n_labels=300, branching=5, return_hierarchy=True,
+        n_samples=6_000,
+        n_features=8_000,
+        n_labels=300,
+        branching=5,
+        return_hierarchy=True,
         random_state=1,
     )
 
@@ -30,7 +34,7 @@ def test_label_sets_are_a_leaf_and_its_ancestors(hierarchy_data):
     has_child = np.zeros(300, dtype=bool)
     has_child[parents[parents >= 0]] = True
     for i in range(0, 6_000, 7):
-        labels = Y.indices[Y.indptr[i]:Y.indptr[i + 1]]
+        labels = Y.indices[Y.indptr[i] : Y.indptr[i + 1]]
         leaves = labels[~has_child[labels]]
         assert leaves.size == 1  # exactly one leaf
         chain = [int(leaves[0])]
@@ -64,20 +68,33 @@ def test_hierarchy_format_coverage_and_leaf_frequencies(hierarchy_data):
 def test_features_come_from_the_topics_of_the_labels():
     # topic_fraction=1: every word is a topic word of one of the document's labels, so all
     # documents with one label set together use at most |set| * topic_size distinct words
-    X, Y = make_lshtc_multilabel(n_samples=800, n_features=5_000, n_labels=30, branching=3,
-                                 topic_size=7, topic_fraction=1.0, random_state=2)
-    keys = [tuple(Y.indices[Y.indptr[i]:Y.indptr[i + 1]]) for i in range(800)]
+    X, Y = make_lshtc_multilabel(
+        n_samples=800,
+        n_features=5_000,
+        n_labels=30,
+        branching=3,
+        topic_size=7,
+        topic_fraction=1.0,
+        random_state=2,
+    )
+    keys = [tuple(Y.indices[Y.indptr[i] : Y.indptr[i + 1]]) for i in range(800)]
     by_set = {}
     for i, key in enumerate(keys):
-        by_set.setdefault(key, set()).update(X.indices[X.indptr[i]:X.indptr[i + 1]].tolist())
+        by_set.setdefault(key, set()).update(X.indices[X.indptr[i] : X.indptr[i + 1]].tolist())
     assert all(len(words) <= 7 * len(key) for key, words in by_set.items())
     assert max(len(words) for words in by_set.values()) > 7  # more than one label's topic used
 
 
 def test_zipf_co_labels():
     n, K = 20_000, 60
-    X, Y = make_lshtc_multilabel(n_samples=n, n_features=3_000, n_labels=K, label_structure="zipf",
-                                 mean_labels=3.0, random_state=3)
+    X, Y = make_lshtc_multilabel(
+        n_samples=n,
+        n_features=3_000,
+        n_labels=K,
+        label_structure="zipf",
+        mean_labels=3.0,
+        random_state=3,
+    )
     counts = np.asarray(Y.sum(axis=0)).ravel()
     assert counts.min() >= 1 and Y.shape == (n, K)
     sizes = np.diff(Y.indptr)
@@ -91,26 +108,33 @@ def test_zipf_co_labels():
 
 def test_seeded_and_dtype():
     a = make_lshtc_multilabel(300, 1_000, 20, branching=3, random_state=5, dtype=np.float32)
-    b = make_lshtc_multilabel(300, 1_000, 20, branching=3, random_state=np.random.default_rng(5),
-                              dtype=np.float32)
+    b = make_lshtc_multilabel(
+        300, 1_000, 20, branching=3, random_state=np.random.default_rng(5), dtype=np.float32
+    )
     c = make_lshtc_multilabel(300, 1_000, 20, branching=3, random_state=6)
     assert a[0].dtype == np.float32
     assert (a[0] != b[0]).nnz == 0 and (a[1] != b[1]).nnz == 0
     assert (a[1] != c[1]).nnz > 0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(label_structure="tree"), r"label_structure must be one of \('hierarchy', 'zipf'\)"),
-    (dict(branching=1), "branching must be an integer >= 2"),
-    (dict(label_structure="zipf", mean_labels=0.5), r"mean_labels must lie in \[1.0, 40.0\]"),
-    (dict(label_structure="zipf", return_hierarchy=True), "needs label_structure='hierarchy'"),
-    (dict(n_samples=10), r"n_samples=10 < 31 leaves"),  # labels 0..8 have children (4(p+1) < 40)
-    (dict(label_structure="zipf", n_samples=10), "every label needs a document"),
-    (dict(n_labels=1), "n_labels must be an integer >= 2"),
-    (dict(topic_size=5_000), "topic_size=5000 exceeds n_features=2000"),
-    (dict(dtype=np.int32), "dtype must be float32 or float64"),
-    (dict(return_hierarchy="yes"), "return_hierarchy must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(label_structure="tree"), r"label_structure must be one of \('hierarchy', 'zipf'\)"),
+        (dict(branching=1), "branching must be an integer >= 2"),
+        (dict(label_structure="zipf", mean_labels=0.5), r"mean_labels must lie in \[1.0, 40.0\]"),
+        (dict(label_structure="zipf", return_hierarchy=True), "needs label_structure='hierarchy'"),
+        (
+            dict(n_samples=10),
+            r"n_samples=10 < 31 leaves",
+        ),  # labels 0..8 have children (4(p+1) < 40)
+        (dict(label_structure="zipf", n_samples=10), "every label needs a document"),
+        (dict(n_labels=1), "n_labels must be an integer >= 2"),
+        (dict(topic_size=5_000), "topic_size=5000 exceeds n_features=2000"),
+        (dict(dtype=np.int32), "dtype must be float32 or float64"),
+        (dict(return_hierarchy="yes"), "return_hierarchy must be True or False"),
+    ],
+)
 def test_invalid_parameters(kwargs, message):
     params = dict(n_samples=500, n_features=2_000, n_labels=40, branching=4) | kwargs
     with pytest.raises(shared_datasets.InvalidParameterError, match=message):
@@ -123,12 +147,18 @@ def test_load_splits_label_sets_90_10():
     )
     X, Y = make_lshtc_multilabel(n_samples=400, n_features=1_500, n_labels=20, branching=3)
     assert X_train.shape == (360, 1_500) and Y_train.shape == (360, 20) and Y_test.shape == (40, 20)
-    assert sp.isspmatrix_csr(Y_test) and shared_datasets.info("lshtc_multilabel").kind == "generator"
+    assert (
+        sp.isspmatrix_csr(Y_test) and shared_datasets.info("lshtc_multilabel").kind == "generator"
+    )
     # the rows are those of the generator, shuffled together with their label sets
     rows = {X[i].indices.tobytes() + X[i].data.tobytes(): tuple(Y[i].indices) for i in range(400)}
     for i in range(40):
-        assert rows[X_test[i].indices.tobytes() + X_test[i].data.tobytes()] == tuple(Y_test[i].indices)
+        assert rows[X_test[i].indices.tobytes() + X_test[i].data.tobytes()] == tuple(
+            Y_test[i].indices
+        )
     with pytest.raises(shared_datasets.InvalidParameterError, match="return_hierarchy=True"):
         shared_datasets.load("lshtc_multilabel", return_hierarchy=True)
-    with pytest.raises(shared_datasets.InvalidParameterError, match="shape_of applies to lshtc_like"):
+    with pytest.raises(
+        shared_datasets.InvalidParameterError, match="shape_of applies to lshtc_like"
+    ):
         shared_datasets.load("lshtc_multilabel", shape_of="lshtc_small")

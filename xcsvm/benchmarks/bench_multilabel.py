@@ -14,6 +14,7 @@ Decision rules for macro-F1: WW its ``predict`` (``decision_rule_``; extra rows 
 candidate rules of ``decision_rules_``, all fitted on the training data), BR a positive score,
 napkinXC / Omikuji a probability of at least 0.5; every rule also keeps each sample's top label.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,17 @@ sys.path.insert(0, str(HERE))
 from _common import CACHE, machine_note, markdown_table, peak_rss_mib  # noqa: E402
 
 
-def data(n_train, n_test, n_features, n_labels, structure, branching, mean_labels, topic_fraction=0.5, seed=0):
+def data(
+    n_train,
+    n_test,
+    n_features,
+    n_labels,
+    structure,
+    branching,
+    mean_labels,
+    topic_fraction=0.5,
+    seed=0,
+):
     """Cached train/test split of ``make_lshtc_multilabel`` (CSR X, CSR Y) and its path."""
     name = f"ml_{n_train}_{n_test}_{n_features}_{n_labels}_{structure}_{branching}_{mean_labels}_{seed}"
     name += ".npz" if topic_fraction == 0.5 else f"_t{topic_fraction}.npz"
@@ -42,12 +53,28 @@ def data(n_train, n_test, n_features, n_labels, structure, branching, mean_label
 
         CACHE.mkdir(parents=True, exist_ok=True)
         X, Y = make_lshtc_multilabel(
-            n_samples=n_train + n_test, n_features=n_features, n_labels=n_labels, label_structure=structure,
-            branching=branching, mean_labels=mean_labels, topic_fraction=topic_fraction, random_state=seed,
+            n_samples=n_train + n_test,
+            n_features=n_features,
+            n_labels=n_labels,
+            label_structure=structure,
+            branching=branching,
+            mean_labels=mean_labels,
+            topic_fraction=topic_fraction,
+            random_state=seed,
         )
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, data=X.data, indices=X.indices, indptr=X.indptr, shape=X.shape, ydata=Y.data,
-                 yindices=Y.indices, yindptr=Y.indptr, yshape=Y.shape, n_train=n_train)
+        np.savez(
+            tmp,
+            data=X.data,
+            indices=X.indices,
+            indptr=X.indptr,
+            shape=X.shape,
+            ydata=Y.data,
+            yindices=Y.indices,
+            yindptr=Y.indptr,
+            yshape=Y.shape,
+            n_train=n_train,
+        )
         os.replace(tmp, path)
     return path
 
@@ -78,7 +105,9 @@ def evaluate(Ytr, Yte, scores, predicted):
 
     row = {f"p@{k}": 100 * precision_at_k(Yte, scores, k) for k in (1, 3, 5)}
     row["ndcg@5"] = 100 * ndcg_at_k(Yte, scores, 5)
-    row["psp@5"] = 100 * propensity_scored_precision_at_k(Yte, scores, 5, propensities=propensities(Ytr))
+    row["psp@5"] = 100 * propensity_scored_precision_at_k(
+        Yte, scores, 5, propensities=propensities(Ytr)
+    )
     predicted = sp.csr_matrix(predicted)
     row["macro_f1"] = 100 * f1_score(Yte, predicted, average="macro", zero_division=0)
     row["micro_f1"] = 100 * f1_score(Yte, predicted, average="micro", zero_division=0)
@@ -89,9 +118,12 @@ def model_size(coef):
     coef = sp.csr_matrix(coef)
     coef.eliminate_zeros()
     dense = coef.shape[0] * coef.shape[1] * 8
-    return {"nnz": int(coef.nnz), "density": 100 * coef.nnz / max(dense // 8, 1),
-            "csr_mib": (coef.data.nbytes + coef.indices.nbytes + coef.indptr.nbytes) / 2**20,
-            "dense_mib": dense / 2**20}
+    return {
+        "nnz": int(coef.nnz),
+        "density": 100 * coef.nnz / max(dense // 8, 1),
+        "csr_mib": (coef.data.nbytes + coef.indices.nbytes + coef.indptr.nbytes) / 2**20,
+        "dense_mib": dense / 2**20,
+    }
 
 
 def child(solver, path, C, threads, max_iter):
@@ -103,7 +135,9 @@ def child(solver, path, C, threads, max_iter):
     if solver in ("ww", "ww1"):
         from xcsvm import WWClassifier
 
-        model = WWClassifier(C=C, fit_intercept=False, n_jobs=threads, max_iter=max_iter, random_state=0)
+        model = WWClassifier(
+            C=C, fit_intercept=False, n_jobs=threads, max_iter=max_iter, random_state=0
+        )
         start = time.perf_counter()
         model.fit(Xtr, Ytr)
         row["train_seconds"] = time.perf_counter() - start
@@ -111,7 +145,11 @@ def child(solver, path, C, threads, max_iter):
         scores = model.decision_function(Xte)
         predicted = model.predict(Xte)
         row["predict_seconds"] = time.perf_counter() - start
-        row.update(n_iter=model.n_iter_, dual_gap=model.dual_gap_, converged=bool(model.history_[-1]["violation"] < model.tol))
+        row.update(
+            n_iter=model.n_iter_,
+            dual_gap=model.dual_gap_,
+            converged=bool(model.history_[-1]["violation"] < model.tol),
+        )
         row.update(model_size(model.coef_))
         # Sparse storage: decision function from a CSR coef_ against the dense one.
         dense_seconds = row["predict_seconds"]
@@ -126,8 +164,13 @@ def child(solver, path, C, threads, max_iter):
         for rule, value in model.decision_rules_.items():
             if rule != model.decision_rule_[0]:
                 predicted_rule = apply_decision_rule(scores, rule, value)
-                extra.append(dict(row, solver=f"{solver} rule={rule}({value:.3g})",
-                                  **evaluate(Ytr, Yte, scores, predicted_rule)))
+                extra.append(
+                    dict(
+                        row,
+                        solver=f"{solver} rule={rule}({value:.3g})",
+                        **evaluate(Ytr, Yte, scores, predicted_rule),
+                    )
+                )
         row["solver"] = f"{solver} rule={model.decision_rule_[0]}({model.decision_rule_[1]:.3g})"
     elif solver.startswith("br:"):
         from liblinear.liblinearutil import parameter, problem, train
@@ -138,7 +181,7 @@ def child(solver, path, C, threads, max_iter):
         start = time.perf_counter()
         for k in range(K):
             y = -np.ones(Xtr.shape[0])
-            y[Yc.indices[Yc.indptr[k]:Yc.indptr[k + 1]]] = 1.0
+            y[Yc.indices[Yc.indptr[k] : Yc.indptr[k + 1]]] = 1.0
             m = train(problem(y, Xtr), parameter(f"-s {s} -c {C} -q"))
             w, _ = m.get_decfun()
             w = np.asarray(w[: Xtr.shape[1]])
@@ -154,7 +197,9 @@ def child(solver, path, C, threads, max_iter):
         from napkinxc.models import PLT
 
         model = PLT(str(CACHE / f"napkinxc_{os.getpid()}"), threads=threads, seed=0)
-        labels = [Ytr.indices[Ytr.indptr[i]:Ytr.indptr[i + 1]].tolist() for i in range(Ytr.shape[0])]
+        labels = [
+            Ytr.indices[Ytr.indptr[i] : Ytr.indptr[i + 1]].tolist() for i in range(Ytr.shape[0])
+        ]
         start = time.perf_counter()
         model.fit(Xtr, labels)
         row["train_seconds"] = time.perf_counter() - start
@@ -165,8 +210,15 @@ def child(solver, path, C, threads, max_iter):
                 scores[i, label] = p
         predicted = with_top_label(scores, scores >= 0.5)
         row["predict_seconds"] = time.perf_counter() - start
-        size = sum(f.stat().st_size for f in Path(model._model_path if hasattr(model, "_model_path") else
-                                                    str(CACHE / f"napkinxc_{os.getpid()}")).rglob("*") if f.is_file())
+        size = sum(
+            f.stat().st_size
+            for f in Path(
+                model._model_path
+                if hasattr(model, "_model_path")
+                else str(CACHE / f"napkinxc_{os.getpid()}")
+            ).rglob("*")
+            if f.is_file()
+        )
         row["file_mib"] = size / 2**20
     elif solver == "omikuji":
         import omikuji
@@ -175,9 +227,14 @@ def child(solver, path, C, threads, max_iter):
         with open(train_file, "w") as out:
             out.write(f"{Xtr.shape[0]} {Xtr.shape[1]} {K}\n")
             for i in range(Xtr.shape[0]):
-                lab = ",".join(map(str, Ytr.indices[Ytr.indptr[i]:Ytr.indptr[i + 1]]))
-                feats = " ".join(f"{j}:{v:.6g}" for j, v in zip(Xtr.indices[Xtr.indptr[i]:Xtr.indptr[i + 1]],
-                                                                Xtr.data[Xtr.indptr[i]:Xtr.indptr[i + 1]]))
+                lab = ",".join(map(str, Ytr.indices[Ytr.indptr[i] : Ytr.indptr[i + 1]]))
+                feats = " ".join(
+                    f"{j}:{v:.6g}"
+                    for j, v in zip(
+                        Xtr.indices[Xtr.indptr[i] : Xtr.indptr[i + 1]],
+                        Xtr.data[Xtr.indptr[i] : Xtr.indptr[i + 1]],
+                    )
+                )
                 out.write(f"{lab} {feats}\n")
         hyper = omikuji.Model.default_hyper_param()
         start = time.perf_counter()
@@ -188,7 +245,9 @@ def child(solver, path, C, threads, max_iter):
         scores = np.full((Xte.shape[0], K), -1.0)
         for i in range(Xte.shape[0]):
             lo, hi = Xte.indptr[i], Xte.indptr[i + 1]
-            for label, p in model.predict(list(zip(Xte.indices[lo:hi].tolist(), Xte.data[lo:hi].tolist())), top_k=K):
+            for label, p in model.predict(
+                list(zip(Xte.indices[lo:hi].tolist(), Xte.data[lo:hi].tolist())), top_k=K
+            ):
                 scores[i, label] = p
         predicted = with_top_label(scores, scores >= 0.5)
         row["predict_seconds"] = time.perf_counter() - start
@@ -206,7 +265,9 @@ def child(solver, path, C, threads, max_iter):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--n-test", type=int, default=5000)
@@ -215,33 +276,69 @@ def main(argv=None):
     parser.add_argument("--structure", choices=["hierarchy", "zipf"], default="hierarchy")
     parser.add_argument("--branching", type=int, default=6)
     parser.add_argument("--mean-labels", type=float, default=3.0)
-    parser.add_argument("--topic-fraction", type=float, default=0.5, help="share of topical tokens (generator)")
+    parser.add_argument(
+        "--topic-fraction", type=float, default=0.5, help="share of topical tokens (generator)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-iter", type=int, default=1000)
-    parser.add_argument("--solvers", nargs="+", default=["br:s1", "br:s3", "ww", "ww1", "napkinxc:plt", "omikuji"])
+    parser.add_argument(
+        "--solvers", nargs="+", default=["br:s1", "br:s3", "ww", "ww1", "napkinxc:plt", "omikuji"]
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "multilabel")
-    parser.add_argument("--child", nargs=5, metavar=("SOLVER", "DATA", "C", "THREADS", "MAX_ITER"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child",
+        nargs=5,
+        metavar=("SOLVER", "DATA", "C", "THREADS", "MAX_ITER"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     if args.child:
         solver, path, C, threads, max_iter = args.child
         return child(solver, Path(path), float(C), int(threads), int(max_iter))
     note = machine_note()
-    path = data(args.n_train, args.n_test, args.n_features, args.n_labels, args.structure, args.branching,
-                args.mean_labels, args.topic_fraction)
+    path = data(
+        args.n_train,
+        args.n_test,
+        args.n_features,
+        args.n_labels,
+        args.structure,
+        args.branching,
+        args.mean_labels,
+        args.topic_fraction,
+    )
     Xtr, Ytr, _, _ = load(path)
-    header = (f"make_lshtc_multilabel: n_train={args.n_train}, n_test={args.n_test}, d={args.n_features}, "
-              f"K={args.n_labels}, structure={args.structure}, branching={args.branching}, "
-              f"mean_labels={args.mean_labels}, topic_fraction={args.topic_fraction}; {Xtr.nnz / Xtr.shape[0]:.1f} non-zeros and "
-              f"{Ytr.nnz / Ytr.shape[0]:.2f} labels per training row; C={args.C:g}, no intercept, tol 0.1; {note}")
+    header = (
+        f"make_lshtc_multilabel: n_train={args.n_train}, n_test={args.n_test}, d={args.n_features}, "
+        f"K={args.n_labels}, structure={args.structure}, branching={args.branching}, "
+        f"mean_labels={args.mean_labels}, topic_fraction={args.topic_fraction}; {Xtr.nnz / Xtr.shape[0]:.1f} non-zeros and "
+        f"{Ytr.nnz / Ytr.shape[0]:.2f} labels per training row; C={args.C:g}, no intercept, tol 0.1; {note}"
+    )
     del Xtr, Ytr
     rows = []
     for solver in args.solvers:
         threads = 1 if solver in ("ww1",) or solver.startswith("br:") else args.threads
-        out = subprocess.run([sys.executable, __file__, "--child", solver, str(path), str(args.C), str(threads),
-                              str(args.max_iter)], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                solver,
+                str(path),
+                str(args.C),
+                str(threads),
+                str(args.max_iter),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             print(f"{solver} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-            rows.append({"solver": solver, "error": out.stderr.strip().splitlines()[-1][:200] if out.stderr else "?"})
+            rows.append(
+                {
+                    "solver": solver,
+                    "error": out.stderr.strip().splitlines()[-1][:200] if out.stderr else "?",
+                }
+            )
             continue
         result = json.loads(out.stdout.strip().splitlines()[-1])
         for r in result:
@@ -253,16 +350,42 @@ def main(argv=None):
     for r in rows:
         if reference and "train_seconds" in r:
             r["time_vs_br_s1"] = r["train_seconds"] / reference["train_seconds"]
-    columns = ["solver", "threads", "train_seconds", "time_vs_br_s1", "p@1", "p@3", "p@5", "ndcg@5", "psp@5",
-               "macro_f1", "micro_f1", "nnz", "density", "csr_mib", "dense_mib", "file_mib", "peak_rss_mib",
-               "rss_after_data_mib", "predict_seconds", "predict_seconds_csr", "n_iter", "dual_gap", "load"]
+    columns = [
+        "solver",
+        "threads",
+        "train_seconds",
+        "time_vs_br_s1",
+        "p@1",
+        "p@3",
+        "p@5",
+        "ndcg@5",
+        "psp@5",
+        "macro_f1",
+        "micro_f1",
+        "nnz",
+        "density",
+        "csr_mib",
+        "dense_mib",
+        "file_mib",
+        "peak_rss_mib",
+        "rss_after_data_mib",
+        "predict_seconds",
+        "predict_seconds_csr",
+        "n_iter",
+        "dual_gap",
+        "load",
+    ]
     formats = dict.fromkeys(columns, "{:.2f}")
-    formats.update(solver="{}", threads="{}", n_iter="{}", nnz="{}", dual_gap="{:.4f}", load="{:.1f}")
+    formats.update(
+        solver="{}", threads="{}", n_iter="{}", nnz="{}", dual_gap="{:.4f}", load="{:.1f}"
+    )
     table = markdown_table(rows, columns, formats)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # name + suffix, not with_suffix: "multilabel_c0.1" must not lose its ".1"
     args.out.parent.joinpath(args.out.name + ".md").write_text(header + "\n\n" + table + "\n")
-    args.out.parent.joinpath(args.out.name + ".json").write_text(json.dumps({"header": header, "rows": rows}, indent=1))
+    args.out.parent.joinpath(args.out.name + ".json").write_text(
+        json.dumps({"header": header, "rows": rows}, indent=1)
+    )
     print(header)
     print(table)
 

@@ -14,6 +14,7 @@ Usage: ``python _mpi_driver.py OUT.json SCENARIO``. Scenarios:
   ``class_weight``, ``sample_weight`` and float32 X (the problem of
   ``test_distributed_estimator._weighted_problem``).
 """
+
 from __future__ import annotations
 
 import json
@@ -65,33 +66,46 @@ def main(out, scenario):
             start = time.perf_counter()
             fit = fit_distributed(X, y, **params)
             if comm.rank == 0:
-                results.append(dict(
-                    params=params, coef=fit.coef.toarray().tolist(),
-                    intercept=fit.intercept.tolist(),
-                    classes=fit.classes.tolist(), primal=fit.primal, dual=fit.dual,
-                    n_iter=fit.n_iter, converged=fit.converged,
-                    owned=[o.tolist() for o in fit.owned],
-                    bytes_per_epoch=fit.bytes_per_epoch, seconds=time.perf_counter() - start))
+                results.append(
+                    dict(
+                        params=params,
+                        coef=fit.coef.toarray().tolist(),
+                        intercept=fit.intercept.tolist(),
+                        classes=fit.classes.tolist(),
+                        primal=fit.primal,
+                        dual=fit.dual,
+                        n_iter=fit.n_iter,
+                        converged=fit.converged,
+                        owned=[o.tolist() for o in fit.owned],
+                        bytes_per_epoch=fit.bytes_per_epoch,
+                        seconds=time.perf_counter() - start,
+                    )
+                )
         return results
 
     if scenario == "fit":
         results = abort_on_error(fit_all)
     elif scenario == "estimator":
+
         def fit_estimator():
             from test_distributed_estimator import _weighted_problem
-
             from xcsvm.distributed import DistributedWWClassifier
 
             X, y, sample_weight, class_weight, _ = _weighted_problem()
-            model = DistributedWWClassifier(C=0.5, tol=1e-6, max_iter=20000, random_state=0,
-                                            class_weight=class_weight).fit(X, y, sample_weight=sample_weight)
+            model = DistributedWWClassifier(
+                C=0.5, tol=1e-6, max_iter=20000, random_state=0, class_weight=class_weight
+            ).fit(X, y, sample_weight=sample_weight)
             other = [None]
             if comm.rank == 1:
                 comm.send(None if model.coef_ is None else "held", dest=0)
             elif comm.size > 1:
                 other = [comm.recv(source=1)]
-            return dict(primal=model.primal_objective_, dual=model.dual_objective_,
-                        owned=[o.tolist() for o in model.owned_classes_], other_rank_coef=other[0])
+            return dict(
+                primal=model.primal_objective_,
+                dual=model.dual_objective_,
+                owned=[o.tolist() for o in model.owned_classes_],
+                other_rank_coef=other[0],
+            )
 
         results = abort_on_error(fit_estimator)
         if comm.rank == 0:
@@ -99,6 +113,7 @@ def main(out, scenario):
                 json.dump({"size": comm.size, **results}, handle)
         return
     elif scenario == "other-data":
+
         def fit_other():
             X, y = make_problem()
             if comm.rank == 2:
@@ -121,6 +136,7 @@ def main(out, scenario):
                 if comm.rank == 2:
                     os._exit(9)
                 return ww(*args)
+
             return ww_wrapped, llw
 
         solver._kernels = dying_kernels
@@ -139,6 +155,7 @@ def main(out, scenario):
                 if comm.rank == 1 and calls["n"] == 3:
                     raise FloatingPointError("injected failure on rank 1 in its third sweep")
                 return ww(*args)
+
             return ww_wrapped, llw
 
         solver._kernels = failing_kernels

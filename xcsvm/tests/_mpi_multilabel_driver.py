@@ -6,6 +6,7 @@ Usage: ``python _mpi_multilabel_driver.py OUT.json``. Fits
 ranks, then on ranks 0 and 1 alone (one interpreter start for both rank
 counts), and records rank 0's model and whether the other ranks hold a ``coef_``.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,27 @@ def main(out):
                 continue
             results = []
             for X, Y, sample_weight in problems():
-                model = DistributedWWClassifier(**FIT, comm=comm).fit(X, Y, sample_weight=sample_weight)
+                model = DistributedWWClassifier(**FIT, comm=comm).fit(
+                    X, Y, sample_weight=sample_weight
+                )
                 held = comm.gather(model.coef_ is not None, root=0)
                 if comm.rank == 0:
-                    results.append(dict(
-                        coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
-                        primal=model.primal_objective_, dual=model.dual_objective_, gap=model.dual_gap_,
-                        n_iter=model.n_iter_, converged=model.converged_, rule=list(model.decision_rule_),
-                        scores=model.decision_function(X).tolist(), held=held,
-                        owned=[o.tolist() for o in model.owned_classes_],
-                        bundle_bytes=model.bytes_per_epoch_.get("bundle", 0.0)))
+                    results.append(
+                        dict(
+                            coef=model.coef_.tolist(),
+                            intercept=model.intercept_.tolist(),
+                            primal=model.primal_objective_,
+                            dual=model.dual_objective_,
+                            gap=model.dual_gap_,
+                            n_iter=model.n_iter_,
+                            converged=model.converged_,
+                            rule=list(model.decision_rule_),
+                            scores=model.decision_function(X).tolist(),
+                            held=held,
+                            owned=[o.tolist() for o in model.owned_classes_],
+                            bundle_bytes=model.bytes_per_epoch_.get("bundle", 0.0),
+                        )
+                    )
                 else:
                     assert model.coef_ is None and model.primal_objective_ is not None
             runs[str(comm.size)] = results

@@ -1,4 +1,5 @@
 """The MPI estimators: the single-machine estimators' contract with the MPI solver behind fit."""
+
 from __future__ import annotations
 
 import json
@@ -6,17 +7,17 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import blobs
-from qp_reference import solve_primal
 from sklearn.base import clone
 
 from _mpi import mpiexec_available, run_mpi
+from conftest import blobs
+from qp_reference import solve_primal
 
 pytest.importorskip("mpi4py")
 
-from xcsvm import LLWClassifier, WWClassifier  # noqa: E402
-from xcsvm.distributed import DistributedLLWClassifier, DistributedWWClassifier, solver  # noqa: E402
-from xcsvm.distributed.exchange import CountingComm  # noqa: E402
+from xcsvm import LLWClassifier, WWClassifier
+from xcsvm.distributed import DistributedLLWClassifier, DistributedWWClassifier, solver
+from xcsvm.distributed.exchange import CountingComm
 
 
 def _self_comm():
@@ -37,8 +38,15 @@ def _weighted_problem():
 def test_class_weight_and_intercept_reach_the_exact_qp_on_one_rank(formulation):
     X, y, sample_weight, class_weight, upper = _weighted_problem()
     cls = DistributedWWClassifier if formulation == "ww" else DistributedLLWClassifier
-    model = cls(C=0.5, tol=1e-6, max_iter=20000, random_state=0, class_weight=class_weight,
-                intercept_scaling=2.0, comm=_self_comm()).fit(X, y, sample_weight=sample_weight)
+    model = cls(
+        C=0.5,
+        tol=1e-6,
+        max_iter=20000,
+        random_state=0,
+        class_weight=class_weight,
+        intercept_scaling=2.0,
+        comm=_self_comm(),
+    ).fit(X, y, sample_weight=sample_weight)
     W_exact, optimum = solve_primal(formulation, X.toarray(), y, 4, upper, bias=2.0)
     assert model.converged_ and sp.issparse(model.coef_)
     assert model.dual_objective_ <= optimum * (1 + 1e-7) <= model.primal_objective_ * (1 + 1e-7)
@@ -47,7 +55,12 @@ def test_class_weight_and_intercept_reach_the_exact_qp_on_one_rank(formulation):
     np.testing.assert_allclose(W, W_exact, atol=2e-3 * np.abs(W_exact).max())
     # The same fitted attributes as the single-machine estimator, and the same optimum.
     single = (WWClassifier if formulation == "ww" else LLWClassifier)(
-        C=0.5, tol=1e-6, max_iter=20000, random_state=0, class_weight=class_weight, intercept_scaling=2.0
+        C=0.5,
+        tol=1e-6,
+        max_iter=20000,
+        random_state=0,
+        class_weight=class_weight,
+        intercept_scaling=2.0,
     ).fit(X, y, sample_weight=sample_weight)
     assert model.primal_objective_ == pytest.approx(single.primal_objective_, rel=1e-5)
     np.testing.assert_array_equal(model.classes_, single.classes_)
@@ -105,8 +118,11 @@ def test_check_estimator_on_one_process(cls):
     ``DistributedWWClassifier`` also passes the multi-label checks.
     """
     from sklearn.utils.estimator_checks import check_estimator
+
     from test_estimators import EXPECTED_FAILURES
 
     results = check_estimator(cls(random_state=0), expected_failed_checks=EXPECTED_FAILURES)
     names = {result["check_name"] for result in results if result["status"] == "passed"}
-    assert ("check_classifiers_multilabel_representation_invariance" in names) == (cls is DistributedWWClassifier)
+    assert ("check_classifiers_multilabel_representation_invariance" in names) == (
+        cls is DistributedWWClassifier
+    )

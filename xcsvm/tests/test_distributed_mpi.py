@@ -3,11 +3,12 @@
 Every job is started from pytest with the mpiexec next to ``sys.executable``
 and a timeout, so a hang fails the test instead of blocking the suite.
 """
+
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 
 import numpy as np
 import pytest
@@ -18,7 +19,9 @@ from _mpi_driver import CONFIGS, make_problem
 from qp_reference import solve_primal
 
 pytest.importorskip("mpi4py")
-pytestmark = pytest.mark.skipif(not mpiexec_available(), reason="mpiexec is not installed next to python")
+pytestmark = pytest.mark.skipif(
+    not mpiexec_available(), reason="mpiexec is not installed next to python"
+)
 
 from xcsvm.distributed import fit_distributed  # noqa: E402
 from xcsvm.distributed.exchange import CountingComm  # noqa: E402
@@ -53,9 +56,15 @@ def references(problem):
     out = []
     for config in CONFIGS:
         one = fit_distributed(X, y, max_iter=5000, random_state=3, comm=_self_comm(), **config)
-        W, optimum = solve_primal(config["formulation"], X.toarray(), labels, classes.size,
-                                  np.full(labels.size, config["C"]), bias=1.0,
-                                  margin=_margin(config, classes.size))
+        W, optimum = solve_primal(
+            config["formulation"],
+            X.toarray(),
+            labels,
+            classes.size,
+            np.full(labels.size, config["C"]),
+            bias=1.0,
+            margin=_margin(config, classes.size),
+        )
         out.append(dict(one=one, W_exact=W, optimum=optimum))
     return out
 
@@ -91,7 +100,9 @@ def _expected_dense_bundle_bytes(owned, counts, rank, n_columns):
 
 
 @pytest.mark.parametrize("n_ranks", [2, 3, 4])
-def test_ranks_reach_the_same_model_as_one_rank_and_the_exact_qp(n_ranks, problem, references, tmp_path):
+def test_ranks_reach_the_same_model_as_one_rank_and_the_exact_qp(
+    n_ranks, problem, references, tmp_path
+):
     X, y, X_test = problem
     out = tmp_path / "fit.json"
     completed, seconds = run_mpi(n_ranks, [DRIVER, out, "fit"], timeout=90)
@@ -111,7 +122,9 @@ def test_ranks_reach_the_same_model_as_one_rank_and_the_exact_qp(n_ranks, proble
         for data in (X, X_test):
             same = _predict(result["coef"], result["intercept"], result["classes"], data)
             exact = np.asarray(data @ reference["W_exact"][:, :-1].T) + reference["W_exact"][:, -1]
-            _assert_same_decisions(same, _predict(one.coef.toarray(), one.intercept, one.classes, data), exact)
+            _assert_same_decisions(
+                same, _predict(one.coef.toarray(), one.intercept, one.classes, data), exact
+            )
             _assert_same_decisions(same, one.classes[exact.argmax(axis=1)], exact)
         if config["formulation"] == "llw":
             # Given w̄ the classes are independent: the arithmetic is the
@@ -120,7 +133,8 @@ def test_ranks_reach_the_same_model_as_one_rank_and_the_exact_qp(n_ranks, proble
             assert result["bytes_per_epoch"]["w_bar"] == 10 * 8 * n_columns
         if config.get("exchange") == "dense":
             expected = _expected_dense_bundle_bytes(
-                [np.array(o) for o in result["owned"]], counts, 0, n_columns)
+                [np.array(o) for o in result["owned"]], counts, 0, n_columns
+            )
             assert result["bytes_per_epoch"]["bundle"] == expected
     sparse, dense = report["results"][0], report["results"][1]
     # Sparse and dense exchange copy the same numbers: the same run, bit for bit.
@@ -128,7 +142,11 @@ def test_ranks_reach_the_same_model_as_one_rank_and_the_exact_qp(n_ranks, proble
     # Here W is dense, so 12 bytes per non-zero cost more than 8 per entry, but never more
     # than 1.5x plus the 8-byte header of each of the 3 messages per matched round.
     n_matched = sum(0 in pair for pairs in one_factorization(n_ranks) for pair in pairs)
-    assert 0 < sparse["bytes_per_epoch"]["bundle"] <= 1.5 * dense["bytes_per_epoch"]["bundle"] + 24 * n_matched
+    assert (
+        0
+        < sparse["bytes_per_epoch"]["bundle"]
+        <= 1.5 * dense["bytes_per_epoch"]["bundle"] + 24 * n_matched
+    )
 
 
 def test_single_machine_estimators_agree_with_distributed(problem, references):
@@ -138,17 +156,27 @@ def test_single_machine_estimators_agree_with_distributed(problem, references):
         if config.get("exchange") == "dense":
             continue
         if config["formulation"] == "ww":
-            model = estimators.WWClassifier(C=config["C"], tol=config["tol"], max_iter=5000, random_state=0)
+            model = estimators.WWClassifier(
+                C=config["C"], tol=config["tol"], max_iter=5000, random_state=0
+            )
         else:
-            model = estimators.LLWClassifier(C=config["C"], tol=config["tol"], max_iter=5000,
-                                             random_state=0, margin=config["llw_margin"])
+            model = estimators.LLWClassifier(
+                C=config["C"],
+                tol=config["tol"],
+                max_iter=5000,
+                random_state=0,
+                margin=config["llw_margin"],
+            )
         model.fit(X, y)
         one = reference["one"]
         assert abs(model.primal_objective_ - one.primal) / one.primal < 2e-4
         for data in (X, X_test):
             exact = np.asarray(data @ reference["W_exact"][:, :-1].T) + reference["W_exact"][:, -1]
-            _assert_same_decisions(model.predict(data),
-                                   _predict(one.coef.toarray(), one.intercept, one.classes, data), exact)
+            _assert_same_decisions(
+                model.predict(data),
+                _predict(one.coef.toarray(), one.intercept, one.classes, data),
+                exact,
+            )
 
 
 def test_failing_rank_aborts_the_job_with_its_message_quickly(tmp_path):
@@ -163,7 +191,10 @@ def test_failing_rank_aborts_the_job_with_its_message_quickly(tmp_path):
 def test_python_entry_refuses_ranks_with_different_data(tmp_path):
     completed, _ = run_mpi(3, [DRIVER, tmp_path / "other.json", "other-data"], timeout=60)
     assert completed.returncode != 0
-    assert "[xcsvm rank" in completed.stderr and "rank(s) [2] were given other training data" in completed.stderr
+    assert (
+        "[xcsvm rank" in completed.stderr
+        and "rank(s) [2] were given other training data" in completed.stderr
+    )
 
 
 def test_rank_that_dies_ends_the_job(tmp_path):
@@ -204,16 +235,31 @@ def test_ranks_reading_different_files_abort_with_the_digests(svm_files, tmp_pat
     assert not model.exists()
 
 
-@pytest.mark.parametrize("n_ranks,formulation,data_mode,entry,shrinking", [
-    (2, "ww", "check", "xcsvm.cli", True), (3, "llw", "broadcast", "xcsvm.distributed", False)])
-def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode, entry, shrinking,
-                                                svm_files, tmp_path):
+@pytest.mark.parametrize(
+    "n_ranks,formulation,data_mode,entry,shrinking",
+    [(2, "ww", "check", "xcsvm.cli", True), (3, "llw", "broadcast", "xcsvm.distributed", False)],
+)
+def test_cli_writes_a_model_the_estimators_load(
+    n_ranks, formulation, data_mode, entry, shrinking, svm_files, tmp_path
+):
     from xcsvm.io import load_model
 
     train, _ = svm_files
     model, report = tmp_path / "model.npz", tmp_path / "report.json"
-    options = ["-f", formulation, "-C", "0.5", "--tol", "1e-3", "--random-state", "1",
-               "--data-mode", data_mode, "--report", report] + ([] if shrinking else ["--no-shrinking"])
+    options = [
+        "-f",
+        formulation,
+        "-C",
+        "0.5",
+        "--tol",
+        "1e-3",
+        "--random-state",
+        "1",
+        "--data-mode",
+        data_mode,
+        "--report",
+        report,
+    ] + ([] if shrinking else ["--no-shrinking"])
     completed, _ = run_mpi(n_ranks, _cli(train, model, *options, entry=entry), timeout=90)
     assert completed.returncode == 0, completed.stderr[-3000:]
     facts = json.loads(report.read_text())
@@ -221,11 +267,20 @@ def test_cli_writes_a_model_the_estimators_load(n_ranks, formulation, data_mode,
     X, labels = load_svmlight_file(str(train))
     loaded = load_model(model)
     assert type(loaded).__name__ == f"{formulation.upper()}Classifier"
-    one = fit_distributed(X, labels, formulation=formulation, C=0.5, tol=1e-3, random_state=1,
-                          shrinking=shrinking, comm=_self_comm())
+    one = fit_distributed(
+        X,
+        labels,
+        formulation=formulation,
+        C=0.5,
+        tol=1e-3,
+        random_state=1,
+        shrinking=shrinking,
+        comm=_self_comm(),
+    )
     np.testing.assert_array_equal(loaded.classes_, one.classes)
-    np.testing.assert_array_equal(loaded.predict(X), _predict(one.coef.toarray(), one.intercept,
-                                                              one.classes, X))
+    np.testing.assert_array_equal(
+        loaded.predict(X), _predict(one.coef.toarray(), one.intercept, one.classes, X)
+    )
     assert abs(facts["primal_objective"] - one.primal) / one.primal < 2e-3
     if data_mode == "broadcast":
         assert facts["bytes_sent_rank0"]["data"] > X.data.nbytes * (n_ranks - 1)
@@ -236,7 +291,9 @@ def test_cli_warns_once_when_the_distributed_fit_did_not_converge(svm_files, tmp
     # exited 0 and printed nothing although the relative gap was 0.93 (issue 15)
     train, _ = svm_files
     model = tmp_path / "model.npz"
-    completed, _ = run_mpi(2, _cli(train, model, "--max-iter", "1", "--tol", "1e-6", entry="xcsvm.cli"), timeout=90)
+    completed, _ = run_mpi(
+        2, _cli(train, model, "--max-iter", "1", "--tol", "1e-6", entry="xcsvm.cli"), timeout=90
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stderr.count("did not converge in max_iter=1 epochs") == 1  # rank 0 only
     assert "relative duality gap" in completed.stderr and "increase --max-iter" in completed.stderr
@@ -251,5 +308,7 @@ def test_an_error_on_every_rank_is_one_line_per_rank_not_a_traceback_per_rank(tm
     assert completed.returncode != 0
     assert "Traceback" not in completed.stderr
     lines = [line for line in completed.stderr.splitlines() if line.startswith("[xcsvm rank")]
-    assert lines and all(re.match(r"\[xcsvm rank [01]/2\] error: \w+Error: .*nowhere\.svm", line) for line in lines)
+    assert lines and all(
+        re.match(r"\[xcsvm rank [01]/2\] error: \w+Error: .*nowhere\.svm", line) for line in lines
+    )
     assert not model.exists()

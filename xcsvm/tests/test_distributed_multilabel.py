@@ -1,4 +1,5 @@
 """Multi-label WW over MPI ranks against the thread version and the cvxpy optimum."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def references():
 def _check(model: dict, thread: WWClassifier, optimum: float) -> None:
     assert model["converged"]
     # The cvxpy optimum: sandwiched by the dual and the primal objective.
-    assert model["dual"] <= optimum * (1 + 1e-7) and abs(model["primal"] - optimum) <= 1e-5 * optimum
+    assert (
+        model["dual"] <= optimum * (1 + 1e-7) and abs(model["primal"] - optimum) <= 1e-5 * optimum
+    )
     assert model["primal"] == pytest.approx(thread.primal_objective_, rel=1e-6)
     assert 0 <= model["gap"] < 1e-6
     # 1-strong convexity: ||W - W_thread||^2 <= 2 (P(W) - P*) + 2 (P(W_thread) - P*).
@@ -63,11 +66,23 @@ def test_one_rank_replays_the_thread_solver(references, tmp_path):
     from xcsvm import load_model, save_model
 
     for (X, Y, weights), (thread, optimum) in zip(problems(), references):
-        model = DistributedWWClassifier(**FIT, comm=CountingComm(MPI.COMM_SELF)).fit(X, Y, sample_weight=weights)
+        model = DistributedWWClassifier(**FIT, comm=CountingComm(MPI.COMM_SELF)).fit(
+            X, Y, sample_weight=weights
+        )
         assert model.multilabel_ and model.classes_.tolist() == list(range(Y.shape[1]))
-        _check(dict(coef=model.coef_, intercept=model.intercept_, primal=model.primal_objective_,
-                    dual=model.dual_objective_, gap=model.dual_gap_, converged=model.converged_,
-                    rule=model.decision_rule_), thread, optimum)
+        _check(
+            dict(
+                coef=model.coef_,
+                intercept=model.intercept_,
+                primal=model.primal_objective_,
+                dual=model.dual_objective_,
+                gap=model.dual_gap_,
+                converged=model.converged_,
+                rule=model.decision_rule_,
+            ),
+            thread,
+            optimum,
+        )
         # One rank, one bundle, the same seed: the thread solver's epochs exactly.
         assert model.n_iter_ == thread.n_iter_ and model.bytes_per_epoch_ == {"control": 0.0}
         np.testing.assert_array_equal(model.coef_, thread.coef_)
@@ -101,11 +116,15 @@ def test_two_and_three_ranks_reach_the_thread_optimum(tmp_path, references):
             _check(model, thread, optimum)
             assert model["held"] == [True] + [False] * (n_ranks - 1)  # coef_ on rank 0 only
             owned = model["owned"]
-            assert len(owned) == n_ranks and sorted(x for o in owned for x in o) == list(range(Y.shape[1]))
+            assert len(owned) == n_ranks and sorted(x for o in owned for x in o) == list(
+                range(Y.shape[1])
+            )
             # Rank 0 is the lower rank of every pair: per epoch it sends each partner's bundle back
             # (n_columns doubles per label), and nothing else of the bundles.
             assert model["bundle_bytes"] == 8 * (X.shape[1] + 1) * (Y.shape[1] - len(owned[0]))
             # Scores agree to the weights' distance (predict may differ where two labels are tied).
-            np.testing.assert_allclose(np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4)
+            np.testing.assert_allclose(
+                np.asarray(model["scores"]), thread.decision_function(X), atol=1e-4
+            )
     assert sorted(len(o) for o in runs["3"][0]["owned"]) == [1, 2, 2]
     assert [len(o) for o in runs["3"][1]["owned"]] == [1, 1, 0]  # two labels, three ranks: one idle

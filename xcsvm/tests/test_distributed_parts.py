@@ -1,4 +1,5 @@
 """Distributed solver, in one process: schedules, kernels against their oracle, exchange, data, 1 rank."""
+
 from __future__ import annotations
 
 import itertools
@@ -12,13 +13,13 @@ from qp_reference import solve_primal
 
 pytest.importorskip("mpi4py")
 
-import reference_kernels  # noqa: E402
-from xcsvm.distributed import _sweeps, fit_distributed  # noqa: E402
-from xcsvm.distributed.data import load_svmlight_everywhere  # noqa: E402
-from xcsvm.distributed.exchange import CountingComm, exchange_rows  # noqa: E402
-from xcsvm.distributed.ww import plan_ww  # noqa: E402
-from xcsvm.solvers.problem import prepare_problem  # noqa: E402
-from xcsvm.solvers.schedule import (  # noqa: E402
+import reference_kernels
+from xcsvm.distributed import _sweeps, fit_distributed
+from xcsvm.distributed.data import load_svmlight_everywhere
+from xcsvm.distributed.exchange import CountingComm, exchange_rows
+from xcsvm.distributed.ww import plan_ww
+from xcsvm.solvers.problem import prepare_problem
+from xcsvm.solvers.schedule import (
     bipartite_rounds,
     class_work,
     one_factorization,
@@ -75,7 +76,9 @@ def test_partition_refuses_more_ranks_than_classes():
         partition_classes([4, 5, 6], 4)
 
 
-@pytest.mark.parametrize("n_ranks,n_classes", [(1, 2), (2, 2), (2, 5), (3, 3), (3, 8), (4, 9), (5, 11)])
+@pytest.mark.parametrize(
+    "n_ranks,n_classes", [(1, 2), (2, 2), (2, 5), (3, 3), (3, 8), (4, 9), (5, 11)]
+)
 def test_two_level_schedule_meets_every_class_pair_once_per_epoch(n_ranks, n_classes):
     counts = np.random.default_rng(n_classes).integers(1, 9, size=n_classes)
     owned = partition_classes(counts, n_ranks)
@@ -109,7 +112,9 @@ def _problem(seed=0, n_classes=5, dtype=np.float64, index_dtype=np.int32, bias=0
 
 
 @pytest.mark.parametrize("shrink", [False, True])
-@pytest.mark.parametrize("dtype, index_dtype, bias", [(np.float64, np.int32, 0.0), (np.float32, np.int64, 1.5)])
+@pytest.mark.parametrize(
+    "dtype, index_dtype, bias", [(np.float64, np.int32, 0.0), (np.float32, np.int64, 1.5)]
+)
 def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs(shrink, dtype, index_dtype, bias):
     problem = _problem(dtype=dtype, index_dtype=index_dtype, bias=bias)
     rng = np.random.default_rng(0)
@@ -128,10 +133,31 @@ def test_ww_kernel_matches_reference_on_intra_and_bipartite_pairs(shrink, dtype,
         violations, visits = [], []
         for task, right in [(plan.intra, W1), (plan.cross[0].steps[0], W2)]:
             v, m = np.zeros(task.n_pairs), np.zeros(task.n_pairs, dtype=np.int64)
-            kernel(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
-                   W1, right, task.left_row, task.right_row, task.left_class, task.right_class,
-                   task.alpha_offset, task.round_ptr, class_ptr, class_samples,
-                   positions, a, counters, v, m, bias, shrink, 2)
+            kernel(
+                problem.data,
+                problem.indices,
+                problem.indptr,
+                problem.sq_norms,
+                problem.upper,
+                W1,
+                right,
+                task.left_row,
+                task.right_row,
+                task.left_class,
+                task.right_class,
+                task.alpha_offset,
+                task.round_ptr,
+                class_ptr,
+                class_samples,
+                positions,
+                a,
+                counters,
+                v,
+                m,
+                bias,
+                shrink,
+                2,
+            )
             violations.append(v)
             visits.append(m)
         states.append((W1, W2, a, np.concatenate(violations), counters, np.concatenate(visits)))
@@ -158,9 +184,24 @@ def test_llw_kernel_of_the_ranks_matches_reference():
     alpha[:, problem.upper == 0] = 0.0
     samples = rng.permutation(problem.n_samples)[5:70].astype(np.int32)
     w1, a1 = W.copy(), alpha.copy()
-    worst, _ = llw_pass(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
-                        problem.y, samples, classes, class_row, a1, np.zeros(a1.shape, dtype=np.uint8), w1,
-                        problem.bias, 0.25, False, 2)
+    worst, _ = llw_pass(
+        problem.data,
+        problem.indices,
+        problem.indptr,
+        problem.sq_norms,
+        problem.upper,
+        problem.y,
+        samples,
+        classes,
+        class_row,
+        a1,
+        np.zeros(a1.shape, dtype=np.uint8),
+        w1,
+        problem.bias,
+        0.25,
+        False,
+        2,
+    )
     w2, a2 = W.copy(), alpha.copy()
     expected = reference_kernels.llw_pass(problem, samples, classes, a2, w2, margin=0.25)
     np.testing.assert_allclose(w1, w2, rtol=1e-11, atol=1e-12)
@@ -234,16 +275,29 @@ def test_one_rank_reaches_the_exact_qp_optimum(case):
     classes, labels = np.unique(y, return_inverse=True)
     margin = 1.0 if case.get("llw_margin", "thesis") == "thesis" else 1.0 / (classes.size - 1)
     bias = 1.0 if case.get("fit_intercept", True) else 0.0
-    W_exact, optimum = solve_primal(case["formulation"], X.toarray(), labels, classes.size,
-                                    np.full(labels.size, case["C"]), bias=bias, margin=margin)
+    W_exact, optimum = solve_primal(
+        case["formulation"],
+        X.toarray(),
+        labels,
+        classes.size,
+        np.full(labels.size, case["C"]),
+        bias=bias,
+        margin=margin,
+    )
     assert fit.converged
     # Weak duality brackets the exact optimum; the gap is closed to ~1e-4.
     assert fit.dual <= optimum * (1 + 1e-7) and optimum <= fit.primal * (1 + 1e-7)
     assert (fit.primal - optimum) / optimum < 2e-4
     scores = X @ fit.coef.T.toarray() + fit.intercept
-    exact_scores = np.hstack([X.toarray(), np.full((X.shape[0], 1), bias)])[:, :W_exact.shape[1]] @ W_exact.T
+    exact_scores = (
+        np.hstack([X.toarray(), np.full((X.shape[0], 1), bias)])[:, : W_exact.shape[1]] @ W_exact.T
+    )
     np.testing.assert_array_equal(scores.argmax(axis=1), exact_scores.argmax(axis=1))
-    W_fit = np.hstack([fit.coef.toarray(), fit.intercept[:, None] / 1.0]) if bias else fit.coef.toarray()
+    W_fit = (
+        np.hstack([fit.coef.toarray(), fit.intercept[:, None] / 1.0])
+        if bias
+        else fit.coef.toarray()
+    )
     np.testing.assert_allclose(W_fit, W_exact, atol=0.05 * np.abs(W_exact).max())
 
 
@@ -256,15 +310,18 @@ def test_dense_input_and_labels_of_any_type_give_the_same_model():
     assert fit_dense.classes.tolist() == [0, 10, 20, 30, 40]
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(C=0.0), "'C' parameter"),
-    (dict(formulation="cs"), "Crammer-Singer has no MPI solver"),
-    (dict(tol=-1.0), "'tol' parameter"),
-    (dict(max_iter=0), "'max_iter' parameter"),
-    (dict(formulation="llw", llw_margin="wide"), "'margin' parameter"),
-    (dict(exchange="carrier-pigeon"), "exchange mode"),
-    (dict(exchange="carrier-pigeon", fit=True), "'exchange' parameter"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(C=0.0), "'C' parameter"),
+        (dict(formulation="cs"), "Crammer-Singer has no MPI solver"),
+        (dict(tol=-1.0), "'tol' parameter"),
+        (dict(max_iter=0), "'max_iter' parameter"),
+        (dict(formulation="llw", llw_margin="wide"), "'margin' parameter"),
+        (dict(exchange="carrier-pigeon"), "exchange mode"),
+        (dict(exchange="carrier-pigeon", fit=True), "'exchange' parameter"),
+    ],
+)
 def test_bad_parameters_raise_clear_errors(kwargs, message):
     X, y = make_problem()
     comm = _self_comm()
@@ -301,7 +358,19 @@ def test_openmp_threads_inside_a_rank_give_the_identical_model(formulation):
     # The pairs of a WW round share no class and LLW's classes are independent
     # given w̄, so the threads compute exactly what one thread computes.
     X, y = make_problem(n_classes=6)
-    fits = [fit_distributed(X, y, formulation=formulation, C=0.5, tol=1e-12, max_iter=15,
-                            random_state=2, n_threads=threads, comm=_self_comm()) for threads in (1, 2)]
+    fits = [
+        fit_distributed(
+            X,
+            y,
+            formulation=formulation,
+            C=0.5,
+            tol=1e-12,
+            max_iter=15,
+            random_state=2,
+            n_threads=threads,
+            comm=_self_comm(),
+        )
+        for threads in (1, 2)
+    ]
     np.testing.assert_array_equal(fits[0].coef.toarray(), fits[1].coef.toarray())
     assert fits[0].primal == fits[1].primal

@@ -1,4 +1,5 @@
 """Multi-label WW (pairwise ranking hinge, our reading of Eq. III.17) against independent oracles."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -67,8 +68,13 @@ def primal_here(model, X, Y, upper):
 @pytest.mark.parametrize(
     "K,C,weights,fit_intercept,n_jobs",
     # Two threads with small C: few epochs (an OpenMP epoch on a busy 2-core machine costs ms).
-    [(3, 0.1, False, True, None), (5, 1.0, True, True, None), (6, 3.0, False, False, None),
-     (9, 0.1, True, True, 2), (20, 0.1, False, False, 2)],
+    [
+        (3, 0.1, False, True, None),
+        (5, 1.0, True, True, None),
+        (6, 3.0, False, False, None),
+        (9, 0.1, True, True, 2),
+        (20, 0.1, False, False, 2),
+    ],
 )
 def test_matches_exact_qp(K, C, weights, fit_intercept, n_jobs):
     X, Y = data(12 * K if K < 10 else 80, 5, K, seed=K)
@@ -77,7 +83,9 @@ def test_matches_exact_qp(K, C, weights, fit_intercept, n_jobs):
     upper = C * (sample_weight if weights else np.ones(n))
     bias = 1.0 if fit_intercept else 0.0
     W_ref, P_ref = exact_primal(X, Y, upper, bias)
-    model = WWClassifier(C=C, tol=1e-7, max_iter=200000, fit_intercept=fit_intercept, n_jobs=n_jobs, random_state=0)
+    model = WWClassifier(
+        C=C, tol=1e-7, max_iter=200000, fit_intercept=fit_intercept, n_jobs=n_jobs, random_state=0
+    )
     model.fit(sp.csr_matrix(X), Y, sample_weight=sample_weight)
     P, W = primal_here(model, X, Y, upper)
     W = W if fit_intercept else W[:, :-1]
@@ -85,7 +93,9 @@ def test_matches_exact_qp(K, C, weights, fit_intercept, n_jobs):
     # 1-strong convexity of the primal: ||W - W*||^2 <= 2 (P(W) - P*).
     assert np.linalg.norm(W - W_ref) <= np.sqrt(2 * (abs(P - P_ref) + 1e-8 * P_ref)) + 1e-6
     assert model.primal_objective_ == pytest.approx(P, rel=1e-9)
-    assert model.dual_objective_ <= P_ref * (1 + 1e-7) and model.primal_objective_ >= P_ref * (1 - 1e-7)
+    assert model.dual_objective_ <= P_ref * (1 + 1e-7) and model.primal_objective_ >= P_ref * (
+        1 - 1e-7
+    )
     assert model.multilabel_ and model.classes_.tolist() == list(range(K))
 
 
@@ -94,18 +104,24 @@ def test_duality_gap_is_a_certificate():
     _, P_ref = exact_primal(X, Y, np.ones(len(Y)), 1.0)
     loose = WWClassifier(tol=1.0, random_state=0).fit(X, Y)
     assert loose.dual_objective_ <= P_ref <= loose.primal_objective_ * (1 + 1e-9)
-    assert loose.dual_gap_ == pytest.approx((loose.primal_objective_ - loose.dual_objective_) / loose.primal_objective_)
+    assert loose.dual_gap_ == pytest.approx(
+        (loose.primal_objective_ - loose.dual_objective_) / loose.primal_objective_
+    )
     tight = WWClassifier(tol=1e-4, max_iter=100000, random_state=0).fit(X, Y)
     assert 0 <= tight.dual_gap_ < 1e-3
     assert (tight.primal_objective_ - P_ref) / P_ref <= tight.dual_gap_ + 1e-9
 
 
-@pytest.mark.parametrize("n_threads,n_groups,bias", [(1, None, 0.0), (2, 2, 1.0), (2, 3, 0.5), (2, 4, 1.0)])
+@pytest.mark.parametrize(
+    "n_threads,n_groups,bias", [(1, None, 0.0), (2, 2, 1.0), (2, 3, 0.5), (2, 4, 1.0)]
+)
 def test_kernel_keeps_w_equal_to_the_primal_image(n_threads, n_groups, bias):
     """W kept by the kernel = sum of the dual variables' contributions, on every schedule."""
     X, Y = data(90, 6, 17, seed=4)
     problem = prepare_multilabel(sp.csr_matrix(X), Y, np.full(90, 0.7), bias)
-    result = solve_multilabel(problem, tol=1e-3, max_iter=50, n_threads=n_threads, n_groups=n_groups, random_state=1)
+    result = solve_multilabel(
+        problem, tol=1e-3, max_iter=50, n_threads=n_threads, n_groups=n_groups, random_state=1
+    )
     np.testing.assert_allclose(result.W, primal_from_dual(problem, result.alpha), atol=1e-12)
     alpha = result.alpha
     assert alpha.min() >= 0 and alpha.max() <= 0.7
@@ -119,8 +135,14 @@ def test_ranking_losses_match_brute_force():
     S = rng.randn(30, 8)
     Y = label_sets(30, 8, 5, p=0.4)
     Ycsr = sp.csr_matrix(Y)
-    expected = [sum(max(0, 1 - S[i, p] + S[i, c]) for p in np.flatnonzero(Y[i]) for c in np.flatnonzero(Y[i] == 0))
-                for i in range(30)]
+    expected = [
+        sum(
+            max(0, 1 - S[i, p] + S[i, c])
+            for p in np.flatnonzero(Y[i])
+            for c in np.flatnonzero(Y[i] == 0)
+        )
+        for i in range(30)
+    ]
     np.testing.assert_allclose(ranking_losses(S, Ycsr.indptr, Ycsr.indices), expected)
 
 
@@ -148,9 +170,12 @@ def test_empty_and_full_label_sets_contribute_nothing():
 def test_sample_weight_equals_repetition():
     X, Y = data(60, 5, 5, seed=8)
     weights = np.random.RandomState(8).randint(0, 3, size=60)
-    weighted = WWClassifier(tol=1e-9, max_iter=200000, random_state=0).fit(X, Y, sample_weight=weights)
+    weighted = WWClassifier(tol=1e-9, max_iter=200000, random_state=0).fit(
+        X, Y, sample_weight=weights
+    )
     repeated = WWClassifier(tol=1e-9, max_iter=200000, random_state=0).fit(
-        np.repeat(X, weights, axis=0), np.repeat(Y, weights, axis=0))
+        np.repeat(X, weights, axis=0), np.repeat(Y, weights, axis=0)
+    )
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-6)
 
 
@@ -181,7 +206,12 @@ def test_decision_rules_recover_a_separable_cutoff():
     np.testing.assert_array_equal(predicted[has], Y[has] == 1)
     assert S[has][Y[has] == 0].max() < rules["threshold"] <= S[has][Y[has] == 1].min()
     counts = Y.sum(axis=1)
-    assert rules["top_k"] == int(np.bincount(counts[counts > 0]).argmax()) or rules["top_k"] in (1, 2, 3, 4)
+    assert rules["top_k"] == int(np.bincount(counts[counts > 0]).argmax()) or rules["top_k"] in (
+        1,
+        2,
+        3,
+        4,
+    )
     top = apply_decision_rule(S, "top_k", 2)
     assert np.all(top.sum(axis=1) == 2)
     with pytest.raises(ValueError, match="unknown decision rule"):
@@ -252,7 +282,9 @@ def test_model_file_records_the_mode_and_round_trips(tmp_path):
     assert loaded.multilabel_ and loaded.decision_rule_ == pytest.approx(model.decision_rule_)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.decision_function(X), model.decision_function(X))
-    multiclass = load_model(save_model(tmp_path / "mc.npz", WWClassifier(random_state=0).fit(*blobs(60, 5, 3, seed=1))))
+    multiclass = load_model(
+        save_model(tmp_path / "mc.npz", WWClassifier(random_state=0).fit(*blobs(60, 5, 3, seed=1)))
+    )
     assert multiclass.multilabel_ is False
 
 
@@ -264,7 +296,12 @@ def test_model_file_with_a_bad_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="needs a decision rule"):
         write_model(tmp_path / "a.npz", mode="multilabel", **common)
     with pytest.raises(ValueError, match="multi-label models are WW"):
-        write_model(tmp_path / "b.npz", mode="multilabel", decision_rule=("threshold", 0.1), **dict(common, formulation="cs"))
+        write_model(
+            tmp_path / "b.npz",
+            mode="multilabel",
+            decision_rule=("threshold", 0.1),
+            **dict(common, formulation="cs"),
+        )
     path = write_model(tmp_path / "c.npz", mode="multilabel", decision_rule=("top_k", 2), **common)
     assert read_model(path)["mode"] == "multilabel"
     # Edit the stored rule: an unknown rule name is a damaged file.
@@ -291,7 +328,21 @@ def test_cli_train_predict_evaluate_multilabel(tmp_path, capsys):
     names = np.array([2, 5, 11, 40])  # the file's labels, not 0..K-1
     train, model = tmp_path / "train.svm", tmp_path / "model.npz"
     write_multilabel_svmlight(train, X, [names[np.flatnonzero(r)] for r in Y])
-    assert main(["train", "--multilabel", "--tol", "0.01", "--random-state", "0", str(train), str(model)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--multilabel",
+                "--tol",
+                "0.01",
+                "--random-state",
+                "0",
+                str(train),
+                str(model),
+            ]
+        )
+        == 0
+    )
     assert "multi-label WW" in capsys.readouterr().out
     assert main(["predict", str(model), str(train), "-o", str(tmp_path / "out.txt")]) == 0
     lines = (tmp_path / "out.txt").read_text().splitlines()
@@ -306,7 +357,9 @@ def test_cli_train_predict_evaluate_multilabel(tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     from xcsvm.metrics import precision_at_k
 
-    assert metrics["p@1"] == pytest.approx(100 * precision_at_k(sp.csr_matrix(Y), estimator.decision_function(X), 1))
+    assert metrics["p@1"] == pytest.approx(
+        100 * precision_at_k(sp.csr_matrix(Y), estimator.decision_function(X), 1)
+    )
     assert set(metrics) >= {"p@3", "ndcg@4", "psp@4", "macro_f1", "hamming_loss"}
     assert main(["train", "--multilabel", "-f", "cs", str(train), str(model)]) == 1
     assert "--formulation ww" in capsys.readouterr().err

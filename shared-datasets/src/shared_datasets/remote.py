@@ -755,7 +755,6 @@ def _read_verified(dataset: RemoteDataset, paths: dict[str, Path]) -> Split:
     return data
 
 
-
 # ---------------------------------------------------------------- multi-label benchmarks
 def _xc_paths(name: str) -> dict[str, Path]:
     folder = dataset_folder(name)

@@ -184,7 +184,9 @@ def make_lshtc_multilabel(
             f"label_structure must be one of {LABEL_STRUCTURES}, got {label_structure!r}"
         )
     if not isinstance(return_hierarchy, (bool, np.bool_)):
-        raise InvalidParameterError(f"return_hierarchy must be True or False, got {return_hierarchy!r}")
+        raise InvalidParameterError(
+            f"return_hierarchy must be True or False, got {return_hierarchy!r}"
+        )
     if label_structure == "hierarchy":
         branching = _check_int("branching", branching, 2)
     else:
@@ -226,8 +228,11 @@ def make_lshtc_multilabel(
     # ~80 bytes per token as make_lshtc_like, ~40 per (document, label) pair
     n_tokens_expected = n_samples * tokens_per_document
     check_memory(
-        80.0 * n_tokens_expected + 40.0 * labels_expected + 24.0 * n_features
-        + 16.0 * n_labels + 32.0 * n_samples,
+        80.0 * n_tokens_expected
+        + 40.0 * labels_expected
+        + 24.0 * n_features
+        + 16.0 * n_labels
+        + 32.0 * n_samples,
         f"make_lshtc_multilabel(n_samples={n_samples}, n_features={n_features}, "
         f"n_labels={n_labels}, tokens_per_document={tokens_per_document:g})",
         hint="ask for fewer samples or fewer tokens per document",

@@ -15,6 +15,7 @@ derivation is in ``solvers/README.md`` ("Multi-label WW").
 A sample whose label set is empty or holds every label has no dual variable
 (it has no (positive, negative) pair) and contributes nothing to the model.
 """
+
 from __future__ import annotations
 
 import time
@@ -94,7 +95,9 @@ class MultiLabelProblem:
         return np.repeat(np.arange(self.n_samples, dtype=np.int64), self.n_labels)
 
     def X(self):
-        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_samples, self.n_features))
+        return sp.csr_matrix(
+            (self.data, self.indices, self.indptr), shape=(self.n_samples, self.n_features)
+        )
 
 
 def prepare_multilabel(X, Y, upper, bias=0.0) -> MultiLabelProblem:
@@ -125,10 +128,16 @@ def prepare_multilabel(X, Y, upper, bias=0.0) -> MultiLabelProblem:
     n, K = Y.shape
     base = prepare_problem(X, np.zeros(n, dtype=np.int32), K, upper, bias)
     return MultiLabelProblem(
-        data=base.data, indices=base.indices, indptr=base.indptr, n_features=base.n_features,
-        n_classes=K, label_ptr=np.ascontiguousarray(Y.indptr, dtype=np.int32),
-        labels=np.ascontiguousarray(Y.indices, dtype=np.int32), upper=base.upper,
-        sq_norms=base.sq_norms, bias=base.bias,
+        data=base.data,
+        indices=base.indices,
+        indptr=base.indptr,
+        n_features=base.n_features,
+        n_classes=K,
+        label_ptr=np.ascontiguousarray(Y.indptr, dtype=np.int32),
+        labels=np.ascontiguousarray(Y.indices, dtype=np.int32),
+        upper=base.upper,
+        sq_norms=base.sq_norms,
+        bias=base.bias,
     )
 
 
@@ -160,7 +169,12 @@ def coefficient_matrix(problem: MultiLabelProblem, alpha) -> sp.csr_matrix:
     sample = problem.sample_of_row
     n, K = problem.n_samples, problem.n_classes
     negative = sp.csr_matrix(alpha)
-    M = -(sp.csr_matrix((np.ones(sample.size), (sample, np.arange(sample.size))), shape=(n, sample.size)) @ negative)
+    M = -(
+        sp.csr_matrix(
+            (np.ones(sample.size), (sample, np.arange(sample.size))), shape=(n, sample.size)
+        )
+        @ negative
+    )
     M = M + sp.csr_matrix((alpha.sum(axis=1), (sample, problem.labels)), shape=(n, K))
     return sp.csr_matrix(M)
 
@@ -178,7 +192,9 @@ def primal_from_dual(problem: MultiLabelProblem, alpha) -> np.ndarray:
 
 def _scores(problem: MultiLabelProblem, W, n_threads=1):
     out = np.empty((problem.n_samples, W.shape[0]))
-    return sparse_ops.decision_scores(*problem.csr_arrays, np.ascontiguousarray(W), problem.bias, out, n_threads)
+    return sparse_ops.decision_scores(
+        *problem.csr_arrays, np.ascontiguousarray(W), problem.bias, out, n_threads
+    )
 
 
 def ranking_losses(S, label_ptr, labels, chunk=4096):
@@ -225,12 +241,19 @@ def zero_outside_dual_support(W, problem: MultiLabelProblem, alpha):
     rows, cols = np.nonzero(alpha)  # negatives with a non-zero variable
     moved = np.flatnonzero(alpha.any(axis=1))  # positives with a non-zero row
     coefficient_pattern = sp.csr_matrix(
-        (np.ones(rows.size + moved.size), (np.concatenate([sample[rows], sample[moved]]),
-                                           np.concatenate([cols, problem.labels[moved]]))),
+        (
+            np.ones(rows.size + moved.size),
+            (
+                np.concatenate([sample[rows], sample[moved]]),
+                np.concatenate([cols, problem.labels[moved]]),
+            ),
+        ),
         shape=(n, K),
     )
     coefficient_pattern.data[:] = 1.0  # duplicates were summed
-    x_pattern = sp.csr_matrix((np.ones(problem.indices.size), problem.indices, problem.indptr), shape=(n, d))
+    x_pattern = sp.csr_matrix(
+        (np.ones(problem.indices.size), problem.indices, problem.indptr), shape=(n, d)
+    )
     support = (x_pattern.T @ coefficient_pattern).tocoo()
     keep = np.zeros((K, d), dtype=bool)
     keep[support.col, support.row] = True
@@ -309,7 +332,9 @@ class _Schedule:
                 if a < 0:
                     lists.append(np.empty(0, dtype=np.int64))
                     continue
-                mask = self.has_positive[a] if a == b else self.has_positive[a] | self.has_positive[b]
+                mask = (
+                    self.has_positive[a] if a == b else self.has_positive[a] | self.has_positive[b]
+                )
                 lists.append(perm[mask[perm]])
         ptr = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in lists], out=ptr[1:])
@@ -405,7 +430,9 @@ def solve_multilabel(
     show = verbose > 0
     bar = tqdm(total=max_iter, desc="xcsvm WW multi-label", disable=not show, leave=False)
     if show:
-        tqdm.write(f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}")
+        tqdm.write(
+            f"{'epoch':>5} {'primal':>14} {'dual':>14} {'rel.gap':>10} {'violation':>10} {'active':>10}"
+        )
     n_iter = 0
     try:
         for n_iter in range(1, max_iter + 1):
@@ -413,20 +440,44 @@ def solve_multilabel(
             start = time.perf_counter()
             task_ptr, task_samples = schedule.tasks(rng, problem.n_samples)
             violation, visited = ml_epoch(
-                *problem.csr_arrays, problem.sq_norms, problem.upper, problem.label_ptr, problem.labels,
-                schedule.class_group, schedule.class_pos, schedule.group_class_ptr, schedule.group_classes,
-                schedule.group_col0, schedule.rounds, task_ptr, task_samples, alpha, stale, WT,
-                schedule.scratch, schedule.scratch_index, schedule.scratch_flag, problem.bias, shrunk,
+                *problem.csr_arrays,
+                problem.sq_norms,
+                problem.upper,
+                problem.label_ptr,
+                problem.labels,
+                schedule.class_group,
+                schedule.class_pos,
+                schedule.group_class_ptr,
+                schedule.group_classes,
+                schedule.group_col0,
+                schedule.rounds,
+                task_ptr,
+                task_samples,
+                alpha,
+                stale,
+                WT,
+                schedule.scratch,
+                schedule.scratch_index,
+                schedule.scratch_flag,
+                problem.bias,
+                shrunk,
                 n_threads,
             )
-            record = {"epoch": n_iter, "violation": violation, "active": visited, "shrunk": shrunk,
-                      "seconds": time.perf_counter() - start}
+            record = {
+                "epoch": n_iter,
+                "violation": violation,
+                "active": visited,
+                "shrunk": shrunk,
+                "seconds": time.perf_counter() - start,
+            }
             if show:
                 W = np.ascontiguousarray(WT[:, schedule.class_col].T)
                 primal, dual = objectives(problem, W, alpha, n_threads)
                 gap = (primal - dual) / max(abs(primal), np.finfo(float).tiny)
                 record.update(primal=primal, dual=dual, gap=gap)
-                tqdm.write(f"{n_iter:5d} {primal:14.6e} {dual:14.6e} {gap:10.3e} {violation:10.3e} {visited:>10d}")
+                tqdm.write(
+                    f"{n_iter:5d} {primal:14.6e} {dual:14.6e} {gap:10.3e} {violation:10.3e} {visited:>10d}"
+                )
             history.append(record)
             bar.update(1)
             if fixed_epochs:
@@ -516,15 +567,21 @@ def fit_decision_rules(scores, Y, random_state=0) -> dict:
     n_true = truth.sum(axis=1)
     quantiles = np.linspace(0, 1, RULE_CANDIDATES)
     thresholds = np.unique(np.quantile(sorted_scores[:, : min(K, 20)], quantiles))
-    threshold = _refine(thresholds, lambda t: _example_f1(sorted_scores, cumulative, n_true,
-                                                          np.broadcast_to(t, (n, t.size))))
+    threshold = _refine(
+        thresholds,
+        lambda t: _example_f1(sorted_scores, cumulative, n_true, np.broadcast_to(t, (n, t.size))),
+    )
     gaps = sorted_scores[:, :1] - sorted_scores[:, : min(K, 20)]
     deltas = np.unique(np.quantile(gaps, quantiles))
-    relative = _refine(deltas, lambda t: _example_f1(sorted_scores, cumulative, n_true,
-                                                     sorted_scores[:, :1] - t[None, :]))
+    relative = _refine(
+        deltas,
+        lambda t: _example_f1(sorted_scores, cumulative, n_true, sorted_scores[:, :1] - t[None, :]),
+    )
     ks = np.arange(1, min(K, 20) + 1)
     counts = ks[None, :].repeat(n, axis=0)
-    top_f1 = np.mean(2.0 * cumulative[np.arange(n)[:, None], counts] / (counts + n_true[:, None]), axis=0)
+    top_f1 = np.mean(
+        2.0 * cumulative[np.arange(n)[:, None], counts] / (counts + n_true[:, None]), axis=0
+    )
     return {"threshold": threshold, "relative": relative, "top_k": int(ks[np.argmax(top_f1)])}
 
 
@@ -610,7 +667,9 @@ def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
     from xcsvm.estimators import _check_float64_range, effective_n_threads
 
     if estimator.n_jobs is not None and estimator.n_jobs == 0:
-        raise ValueError("n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores")
+        raise ValueError(
+            "n_jobs == 0 is not allowed; use None, a positive count or -1 for all cores"
+        )
     if estimator.class_weight is not None:
         raise ValueError(
             "class_weight is not defined for multi-label targets (a dual variable couples a positive and a "
@@ -620,12 +679,19 @@ def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
     y_sparse = sp.issparse(Y)
     y_dtype = Y.dtype if y_sparse else np.asarray(Y).dtype
     X, Y = validate_data(
-        estimator, X, Y, accept_sparse=["csr", "csc", "coo"], dtype=[np.float64, np.float32],
-        accept_large_sparse=True, multi_output=True,
+        estimator,
+        X,
+        Y,
+        accept_sparse=["csr", "csc", "coo"],
+        dtype=[np.float64, np.float32],
+        accept_large_sparse=True,
+        multi_output=True,
     )
     Y = check_indicator(Y)
     n, K = Y.shape
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
     upper = estimator.C * sample_weight
     if not np.any(upper > 0):
         raise ValueError("all sample weights are zero; at least one sample needs a positive weight")
@@ -637,17 +703,31 @@ def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
     initial = None
     if estimator.warm_start and getattr(estimator, "_ml_alpha", None) is not None:
         previous_labels = estimator._ml_labels
-        if previous_labels[0].shape == problem.label_ptr.shape and all(
-            np.array_equal(a, b) for a, b in zip(previous_labels, (problem.label_ptr, problem.labels))
-        ) and estimator._ml_alpha.shape[1] == K:
+        if (
+            previous_labels[0].shape == problem.label_ptr.shape
+            and all(
+                np.array_equal(a, b)
+                for a, b in zip(previous_labels, (problem.label_ptr, problem.labels))
+            )
+            and estimator._ml_alpha.shape[1] == K
+        ):
             initial = np.minimum(estimator._ml_alpha, problem.upper[problem.sample_of_row][:, None])
         else:
-            warnings.warn("warm_start ignored: the training set changed size or labels since the last fit", UserWarning,
-                          stacklevel=3)
+            warnings.warn(
+                "warm_start ignored: the training set changed size or labels since the last fit",
+                UserWarning,
+                stacklevel=3,
+            )
     solve = solve_multilabel if solver is None else solver
     result = solve(
-        problem, tol=estimator.tol, max_iter=estimator.max_iter, shrinking=estimator.shrinking,
-        n_threads=n_threads, random_state=estimator.random_state, verbose=estimator.verbose, alpha=initial,
+        problem,
+        tol=estimator.tol,
+        max_iter=estimator.max_iter,
+        shrinking=estimator.shrinking,
+        n_threads=n_threads,
+        random_state=estimator.random_state,
+        verbose=estimator.verbose,
+        alpha=initial,
     )
     if not result.converged:
         warnings.warn(
@@ -660,11 +740,15 @@ def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
     estimator.classes_ = np.arange(K)
     estimator.n_iter_ = result.n_iter
     estimator.history_ = result.history
-    if result.W is None or result.alpha is None:  # an MPI rank other than 0: the training facts only
+    if (
+        result.W is None or result.alpha is None
+    ):  # an MPI rank other than 0: the training facts only
         estimator.coef_ = estimator.intercept_ = estimator.density_ = None
         estimator.primal_objective_, estimator.dual_objective_ = result.primal, result.dual
         if result.primal is not None and result.dual is not None:
-            estimator.dual_gap_ = (result.primal - result.dual) / max(abs(result.primal), np.finfo(float).tiny)
+            estimator.dual_gap_ = (result.primal - result.dual) / max(
+                abs(result.primal), np.finfo(float).tiny
+            )
         estimator._y_dtype = y_dtype if y_dtype.kind in "biuf" else np.dtype(np.int64)
         estimator._y_sparse = y_sparse
         return estimator
@@ -698,5 +782,7 @@ def fit_multilabel(estimator, X, Y, sample_weight=None, solver=None):
 def predict_multilabel(estimator, scores):
     """Indicator matrix of the fitted ``decision_rule_`` (see :func:`apply_decision_rule`)."""
     rule, value = estimator.decision_rule_
-    predicted = apply_decision_rule(scores, rule, value).astype(getattr(estimator, "_y_dtype", np.int64))
+    predicted = apply_decision_rule(scores, rule, value).astype(
+        getattr(estimator, "_y_dtype", np.int64)
+    )
     return sp.csr_matrix(predicted) if getattr(estimator, "_y_sparse", False) else predicted

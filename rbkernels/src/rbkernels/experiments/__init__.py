@@ -13,8 +13,11 @@ from importlib.util import find_spec
 
 # The experiments need the [experiments] extra; say so once, here, instead of failing
 # later inside a plot or a data loader.
-_missing = [dist for module, dist in (("matplotlib", "matplotlib"), ("shared_datasets", "shared-datasets"))
-            if find_spec(module) is None]
+_missing = [
+    dist
+    for module, dist in (("matplotlib", "matplotlib"), ("shared_datasets", "shared-datasets"))
+    if find_spec(module) is None
+]
 if _missing:
     raise ImportError(
         f"rbkernels.experiments needs {' and '.join(_missing)}, which rbkernels does not "

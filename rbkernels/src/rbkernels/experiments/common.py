@@ -28,13 +28,24 @@ SUBSTITUTES = {
 }
 
 REGIME_COLORS = {"rb": "tab:blue", "uab": "tab:green", "sab": "tab:orange", "dab": "tab:red"}
-REGIME_NAMES = {"rb": "random (RB)", "uab": "unsupervised ada. (UAB)",
-                "sab": "supervised ada. (SAB)", "dab": "discriminative ada. (DAB)"}
+REGIME_NAMES = {
+    "rb": "random (RB)",
+    "uab": "unsupervised ada. (UAB)",
+    "sab": "supervised ada. (SAB)",
+    "dab": "discriminative ada. (DAB)",
+}
 
-QUICK_PROTOCOL = dict(max_epochs=6, train_batches=20, val_batches=5, test_batches=20,
-                      patience=2, learning_rate=5e-3)
-FULL_PROTOCOL = dict(max_epochs=200, train_batches=10_000, val_batches=1_000,
-                     test_batches=1_000, patience=None, learning_rate=1e-3)
+QUICK_PROTOCOL = dict(
+    max_epochs=6, train_batches=20, val_batches=5, test_batches=20, patience=2, learning_rate=5e-3
+)
+FULL_PROTOCOL = dict(
+    max_epochs=200,
+    train_batches=10_000,
+    val_batches=1_000,
+    test_batches=1_000,
+    patience=None,
+    learning_rate=1e-3,
+)
 
 
 def load_data(name, *, max_train=None, max_test=None, seed=0):
@@ -58,22 +69,44 @@ def load_data(name, *, max_train=None, max_test=None, seed=0):
 
 def describe(name, data):
     Xt, _, Xs, _ = data
-    return f"{name}: {SUBSTITUTES.get(name, name)}, {len(Xt)} train / {len(Xs)} test, d={Xt.shape[1]}"
+    return (
+        f"{name}: {SUBSTITUTES.get(name, name)}, {len(Xt)} train / {len(Xs)} test, d={Xt.shape[1]}"
+    )
 
 
-def run_cell(data, *, kernel, regime, n_features, seed, protocol, basis="dense", n_blocks=3,
-             validation_size=0.1):
+def run_cell(
+    data,
+    *,
+    kernel,
+    regime,
+    n_features,
+    seed,
+    protocol,
+    basis="dense",
+    n_blocks=3,
+    validation_size=0.1,
+):
     """Train one machine and measure test accuracy, test-pair KAE, epochs and seconds."""
     Xt, yt, Xs, ys = data
     start = time.perf_counter()
-    m = KernelMachine(kernel, n_features, regime, basis=basis, n_blocks=n_blocks,
-                      protocol=protocol, random_state=seed)
+    m = KernelMachine(
+        kernel,
+        n_features,
+        regime,
+        basis=basis,
+        n_blocks=n_blocks,
+        protocol=protocol,
+        random_state=seed,
+    )
     m.fit(Xt, yt, validation_size=validation_size)
     seconds = time.perf_counter() - start
     return m, {
-        "kernel": kernel, "regime": regime, "basis": basis,
+        "kernel": kernel,
+        "regime": regime,
+        "basis": basis,
         "n_blocks": n_blocks if basis == "hadamard" else "",
-        "n_features": n_features, "seed": seed,
+        "n_features": n_features,
+        "seed": seed,
         "accuracy": m.score(Xs, ys),
         "kae": m.pair_kernel_approximation_error(Xs, random_state=seed),
         "epochs": m.n_epochs_,
@@ -139,24 +172,50 @@ def parser(description, *, datasets, quick_datasets, features, quick_features):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 cores (make demo)")
     p.add_argument("--out", default="results", help="output folder for CSV and PNG files")
-    p.add_argument("--datasets", nargs="+", default=None,
-                   help=f"default {datasets} (quick: {quick_datasets})")
-    p.add_argument("--features", nargs="+", type=int, default=None,
-                   help=f"numbers of features (default {features}; quick: {quick_features})")
+    p.add_argument(
+        "--datasets", nargs="+", default=None, help=f"default {datasets} (quick: {quick_datasets})"
+    )
+    p.add_argument(
+        "--features",
+        nargs="+",
+        type=int,
+        default=None,
+        help=f"numbers of features (default {features}; quick: {quick_features})",
+    )
     p.add_argument("--repeats", type=int, default=None, help="seeds per cell (3; quick: 1)")
-    p.add_argument("--max-train", type=int, default=None,
-                   help="subsample the training set (quick default 1500)")
+    p.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="subsample the training set (quick default 1500)",
+    )
     p.add_argument("--max-test", type=int, default=None, help="subsample the test set")
-    p.add_argument("--resume", action="store_true",
-                   help="keep the rows of an existing CSV in --out and run only the missing cells")
-    p.add_argument("--tabulate-only", action="store_true",
-                   help="run no cell: rebuild tables and figures from the rows already in the CSV "
-                        "(a run stopped early; the repeats per cell are in the tables)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows of an existing CSV in --out and run only the missing cells",
+    )
+    p.add_argument(
+        "--tabulate-only",
+        action="store_true",
+        help="run no cell: rebuild tables and figures from the rows already in the CSV "
+        "(a run stopped early; the repeats per cell are in the tables)",
+    )
     for k, v in FULL_PROTOCOL.items():
-        p.add_argument("--" + k.replace("_", "-"), type=type(v) if v is not None else int,
-                       default=None, help=f"protocol size (full {v}, quick {QUICK_PROTOCOL[k]})")
-    p.set_defaults(_defaults=dict(datasets=datasets, quick_datasets=quick_datasets,
-                                  features=features, quick_features=quick_features))
+        p.add_argument(
+            "--" + k.replace("_", "-"),
+            type=type(v) if v is not None else int,
+            default=None,
+            help=f"protocol size (full {v}, quick {QUICK_PROTOCOL[k]})",
+        )
+    p.set_defaults(
+        _defaults=dict(
+            datasets=datasets,
+            quick_datasets=quick_datasets,
+            features=features,
+            quick_features=quick_features,
+        )
+    )
     return p
 
 
@@ -174,14 +233,17 @@ def resolve(args):
 
 
 def protocol_text(protocol):
-    return (f"Adam lr={protocol.learning_rate}, batch {protocol.batch_size}, patience "
-            f"{protocol.patience or '10 (20 Hadamard)'}, <= {protocol.max_epochs} epochs, "
-            f"{protocol.train_batches}/{protocol.val_batches}/{protocol.test_batches} "
-            "train/val/test batches per UAB/SAB epoch")
+    return (
+        f"Adam lr={protocol.learning_rate}, batch {protocol.batch_size}, patience "
+        f"{protocol.patience or '10 (20 Hadamard)'}, <= {protocol.max_epochs} epochs, "
+        f"{protocol.train_batches}/{protocol.val_batches}/{protocol.test_batches} "
+        "train/val/test batches per UAB/SAB epoch"
+    )
 
 
-def plot_kae_accuracy(rows, *, panel_keys, line_key, line_labels, line_colors, title, path,
-                      kae=True, styles=None):
+def plot_kae_accuracy(
+    rows, *, panel_keys, line_key, line_labels, line_colors, title, path, kae=True, styles=None
+):
     """Panels of KAE (log, dashed, left axis) and accuracy (solid, right axis) vs features.
 
     ``rows`` are averaged rows; one panel per distinct ``panel_keys`` value, one line per
@@ -221,11 +283,17 @@ def plot_kae_accuracy(rows, *, panel_keys, line_key, line_labels, line_colors, t
             ax.set_ylabel("test accuracy")
         ax.set_xlabel("number of features")
         ax.set_title(" / ".join(str(p) for p in panel), fontsize=9)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     handles, labels = legend_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02))
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(labels),
+        fontsize=8,
+        bbox_to_anchor=(0.5, -0.02),
+    )
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     save_figure(fig, path)

@@ -22,8 +22,15 @@ from ..heuristics import sigma_heuristic
 from ..kernels import kernel_matrix
 from ..metrics import kernel_approximation_error, optimal_kernel_approximation_error
 from ..transformer import BasisFeatures
-from .common import (atomic_write_text, describe, load_data, markdown_table, read_rows,
-                     save_figure, write_csv)
+from .common import (
+    atomic_write_text,
+    describe,
+    load_data,
+    markdown_table,
+    read_rows,
+    save_figure,
+    write_csv,
+)
 
 # RB: orthogonal random features (Gaussian) / i.i.d. Gaussian weights (ArcCos), as the thesis.
 METHODS = {"rbfsampler": "RBFSampler (i.i.d.)", "rb": "RB", "uab": "UAB"}
@@ -38,12 +45,22 @@ def _kae(method, kernel, D, seed, Xt, Xs, sigma, args):
     elif method == "rb":
         phi = BasisFeatures(kernel, D, sigma=sigma, random_state=seed).fit(Xt)
     else:
-        phi = BasisFeatures(kernel, D, adapt="uab", sigma=sigma, max_epochs=args.uab_epochs,
-                            train_batches=args.uab_batches,
-                            val_batches=max(1, 1280 // args.uab_batch_size),
-                            batch_size=args.uab_batch_size, patience=5,
-                            learning_rate=args.uab_lr, random_state=seed).fit(Xt)
-    return kernel_approximation_error(phi, Xs, kernel, sigma=sigma if kernel == "gaussian" else None)
+        phi = BasisFeatures(
+            kernel,
+            D,
+            adapt="uab",
+            sigma=sigma,
+            max_epochs=args.uab_epochs,
+            train_batches=args.uab_batches,
+            val_batches=max(1, 1280 // args.uab_batch_size),
+            batch_size=args.uab_batch_size,
+            patience=5,
+            learning_rate=args.uab_lr,
+            random_state=seed,
+        ).fit(Xt)
+    return kernel_approximation_error(
+        phi, Xs, kernel, sigma=sigma if kernel == "gaussian" else None
+    )
 
 
 def fewer_features(mean, dataset, kernel):
@@ -67,23 +84,41 @@ def main(argv=None):
     p.add_argument("--out", default="results/kernel_approximation")
     p.add_argument("--datasets", nargs="+", default=None, help="default letter (quick: digits)")
     p.add_argument("--kernels", nargs="+", default=["gaussian", "arccos"])
-    p.add_argument("--features", nargs="+", type=int, default=None,
-                   help="widths (default 10 30 100 300 1000 3000; quick 10 30 100 300)")
+    p.add_argument(
+        "--features",
+        nargs="+",
+        type=int,
+        default=None,
+        help="widths (default 10 30 100 300 1000 3000; quick 10 30 100 300)",
+    )
     p.add_argument("--repeats", type=int, default=None, help="seeds per cell (3; quick 1)")
-    p.add_argument("--uab-repeats", type=int, default=None,
-                   help="seeds for UAB (default --repeats); RB and RBFSampler are cheap")
-    p.add_argument("--max-train", type=int, default=None,
-                   help="subsample the training set UAB samples pairs from (default all)")
+    p.add_argument(
+        "--uab-repeats",
+        type=int,
+        default=None,
+        help="seeds for UAB (default --repeats); RB and RBFSampler are cheap",
+    )
+    p.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="subsample the training set UAB samples pairs from (default all)",
+    )
     p.add_argument("--max-test", type=int, default=500, help="evaluation points (all pairs)")
     p.add_argument("--uab-epochs", type=int, default=60)
     p.add_argument("--uab-batches", type=int, default=50, help="fresh pair batches per epoch")
     p.add_argument("--uab-batch-size", type=int, default=1024, help="pairs per UAB step")
     p.add_argument("--uab-lr", type=float, default=1e-2)
-    p.add_argument("--resume", action="store_true",
-                   help="keep the rows of an existing CSV in --out and run only the missing cells")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows of an existing CSV in --out and run only the missing cells",
+    )
     args = p.parse_args(argv)
     datasets = args.datasets or (["digits"] if args.quick else ["letter"])
-    features = args.features or ([10, 30, 100, 300] if args.quick else [10, 30, 100, 300, 1000, 3000])
+    features = args.features or (
+        [10, 30, 100, 300] if args.quick else [10, 30, 100, 300, 1000, 3000]
+    )
     repeats = args.repeats or (1 if args.quick else 3)
     uab_repeats = min(args.uab_repeats or repeats, repeats)
     if args.quick:
@@ -91,7 +126,10 @@ def main(argv=None):
     out = Path(args.out)
     csv_path = out / "kernel_approximation.csv"
     rows = read_rows(csv_path) if args.resume else []
-    key = lambda r: (r["dataset"], r["kernel"], r["method"], int(r["n_features"]), int(r["seed"]))
+
+    def key(r):
+        return (r["dataset"], r["kernel"], r["method"], int(r["n_features"]), int(r["seed"]))
+
     done = {key(r) for r in rows}
     data, sigmas, optima = {}, {}, {}
     for d in datasets:
@@ -102,31 +140,65 @@ def main(argv=None):
             K = np.asarray(kernel_matrix(k, Xs, Xs, sigma=sigmas[d]), dtype=np.float64)
             optima[d, k] = optimal_kernel_approximation_error(K, np.asarray(features))
     # Seed-major: a run stopped early has every width with at least one seed.
-    cells = [(d, k, m, D, s) for s in range(repeats) for D in features for d in datasets
-             for k in args.kernels for m in METHODS
-             if not (m == "rbfsampler" and k != "gaussian") and not (m == "uab" and s >= uab_repeats)]
+    cells = [
+        (d, k, m, D, s)
+        for s in range(repeats)
+        for D in features
+        for d in datasets
+        for k in args.kernels
+        for m in METHODS
+        if not (m == "rbfsampler" and k != "gaussian") and not (m == "uab" and s >= uab_repeats)
+    ]
     for d, k, m, D, s in tqdm(cells, desc="KAE"):
         if (d, k, m, D, s) in done:
             continue
         Xt, _, Xs, _ = data[d]
         start = time.perf_counter()
         kae = _kae(m, k, D, s, Xt, Xs, sigmas[d], args)
-        rows.append(dict(dataset=d, kernel=k, method=m, n_features=D, seed=s, kae=kae,
-                         seconds=round(time.perf_counter() - start, 2)))
+        rows.append(
+            dict(
+                dataset=d,
+                kernel=k,
+                method=m,
+                n_features=D,
+                seed=s,
+                kae=kae,
+                seconds=round(time.perf_counter() - start, 2),
+            )
+        )
         write_csv(rows, csv_path)
     # Seed means, with the Eckart-Young optimum as a fourth "method".
     mean = []
-    for group in dict.fromkeys((r["dataset"], r["kernel"], r["method"], int(r["n_features"]))
-                               for r in rows):
+    for group in dict.fromkeys(
+        (r["dataset"], r["kernel"], r["method"], int(r["n_features"])) for r in rows
+    ):
         vals = [float(r["kae"]) for r in rows if key(r)[:4] == group]
-        mean.append(dict(zip(("dataset", "kernel", "method", "n_features"), group),
-                         kae=float(np.mean(vals)), kae_std=float(np.std(vals)), repeats=len(vals)))
+        mean.append(
+            dict(
+                zip(("dataset", "kernel", "method", "n_features"), group),
+                kae=float(np.mean(vals)),
+                kae_std=float(np.std(vals)),
+                repeats=len(vals),
+            )
+        )
     for (d, k), opt in optima.items():
         for D, v in zip(features, opt):
-            mean.append(dict(dataset=d, kernel=k, method="optimum", n_features=D, kae=float(v),
-                             kae_std=0.0, repeats=0))
-    mean = [r for r in mean if r["dataset"] in datasets and r["kernel"] in args.kernels
-            and r["n_features"] in features]
+            mean.append(
+                dict(
+                    dataset=d,
+                    kernel=k,
+                    method="optimum",
+                    n_features=D,
+                    kae=float(v),
+                    kae_std=0.0,
+                    repeats=0,
+                )
+            )
+    mean = [
+        r
+        for r in mean
+        if r["dataset"] in datasets and r["kernel"] in args.kernels and r["n_features"] in features
+    ]
     write_csv(mean, out / "kernel_approximation_mean.csv")
 
     import matplotlib
@@ -139,11 +211,19 @@ def main(argv=None):
     labels = {**METHODS, "optimum": "rank-D optimum (Eckart-Young)"}
     for ax, (d, k) in zip(axes[0], panels):
         for m in labels:
-            pts = sorted((r for r in mean if (r["dataset"], r["kernel"], r["method"]) == (d, k, m)),
-                         key=lambda r: r["n_features"])
+            pts = sorted(
+                (r for r in mean if (r["dataset"], r["kernel"], r["method"]) == (d, k, m)),
+                key=lambda r: r["n_features"],
+            )
             if pts:
-                ax.plot([r["n_features"] for r in pts], [max(r["kae"], 1e-12) for r in pts],
-                        ":" if m == "optimum" else "--o", ms=3, color=COLORS[m], label=labels[m])
+                ax.plot(
+                    [r["n_features"] for r in pts],
+                    [max(r["kae"], 1e-12) for r in pts],
+                    ":" if m == "optimum" else "--o",
+                    ms=3,
+                    color=COLORS[m],
+                    label=labels[m],
+                )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("number of features D")
@@ -151,11 +231,14 @@ def main(argv=None):
         ax.set_title(f"{d} / {k}", fontsize=9)
     axes[0][0].legend(fontsize=7)
     mode = "quick" if args.quick else "full"
-    fig.suptitle(f"Fig. IV.1 (KAE): UAB vs RB vs RBFSampler ({mode} mode, {repeats} seed(s), "
-                 f"UAB {uab_repeats}). Data: "
-                 + "; ".join(describe(d, data[d]) for d in datasets)
-                 + f"\nUAB: Adam lr {args.uab_lr}, {args.uab_batch_size} pairs per step, "
-                 f"<= {args.uab_epochs} x {args.uab_batches} steps, patience 5", fontsize=8)
+    fig.suptitle(
+        f"Fig. IV.1 (KAE): UAB vs RB vs RBFSampler ({mode} mode, {repeats} seed(s), "
+        f"UAB {uab_repeats}). Data: "
+        + "; ".join(describe(d, data[d]) for d in datasets)
+        + f"\nUAB: Adam lr {args.uab_lr}, {args.uab_batch_size} pairs per step, "
+        f"<= {args.uab_epochs} x {args.uab_batches} steps, patience 5",
+        fontsize=8,
+    )
     fig.tight_layout()
     save_figure(fig, out / "fig_IV1_kae.png")
     plt.close(fig)
@@ -166,8 +249,11 @@ def main(argv=None):
             row = {"dataset": d, "kernel": k, "D": D}
             seeds = {}
             for m in labels:
-                v = [r for r in mean if (r["dataset"], r["kernel"], r["method"],
-                                         r["n_features"]) == (d, k, m, D)]
+                v = [
+                    r
+                    for r in mean
+                    if (r["dataset"], r["kernel"], r["method"], r["n_features"]) == (d, k, m, D)
+                ]
                 row[labels[m]] = v[0]["kae"] if v else "-"
                 if v and m in ("rb", "uab"):
                     seeds[m] = v[0]["repeats"]
@@ -178,20 +264,34 @@ def main(argv=None):
                     row["RBFSampler / UAB"] = row["RBFSampler (i.i.d.)"] / row["UAB"]
             table.append(row)
         for base, (top, kae, need) in fewer_features(mean, d, k).items():
-            notes.append(f"- {d} / {k}: {METHODS[base]} at D = {top} has KAE {kae:.3g}; UAB reaches it at "
-                         + (f"D = {need} ({top / need:.0f}x fewer features)" if need
-                            else "no measured width"))
+            notes.append(
+                f"- {d} / {k}: {METHODS[base]} at D = {top} has KAE {kae:.3g}; UAB reaches it at "
+                + (
+                    f"D = {need} ({top / need:.0f}x fewer features)"
+                    if need
+                    else "no measured width"
+                )
+            )
     cols = list(dict.fromkeys(c for r in table for c in r))
     for r in table:
         for c in cols:
             r.setdefault(c, "-")
-    text = ("Data: " + "; ".join(describe(d, data[d]) for d in datasets)
-            + "\n\nKAE on all pairs of the test points (means over seeds):\n\n"
-            + markdown_table(table, cols) + "\n\n" + "\n".join(notes) + "\n")
+    text = (
+        "Data: "
+        + "; ".join(describe(d, data[d]) for d in datasets)
+        + "\n\nKAE on all pairs of the test points (means over seeds):\n\n"
+        + markdown_table(table, cols)
+        + "\n\n"
+        + "\n".join(notes)
+        + "\n"
+    )
     atomic_write_text(out / "kernel_approximation.md", text)
-    return {"title": "Kernel approximation error vs features (Fig. IV.1, KAE)",
-            "csv": [csv_path, out / "kernel_approximation_mean.csv"],
-            "png": [out / "fig_IV1_kae.png"], "markdown": text}
+    return {
+        "title": "Kernel approximation error vs features (Fig. IV.1, KAE)",
+        "csv": [csv_path, out / "kernel_approximation_mean.csv"],
+        "png": [out / "fig_IV1_kae.png"],
+        "markdown": text,
+    }
 
 
 if __name__ == "__main__":

@@ -1,20 +1,35 @@
 """Epochs to converge of end-to-end training, sin-cos (Gaussian) vs ReLU (ArcCos) (Fig. IV.5).
 
-    python -m rbkernels.experiments.optimization --quick --out results/optimization
+python -m rbkernels.experiments.optimization --quick --out results/optimization
 """
 
 import sys
 from pathlib import Path
 
-from .common import (atomic_write_text, describe, load_data, markdown_table, mean_rows, parser,
-                     protocol_text, resolve, run_grid, save_figure)
+from .common import (
+    atomic_write_text,
+    describe,
+    load_data,
+    markdown_table,
+    mean_rows,
+    parser,
+    protocol_text,
+    resolve,
+    run_grid,
+    save_figure,
+)
 
 ACTIVATIONS = {"gaussian": "sin-cos", "arccos": "ReLU"}
 
 
 def main(argv=None):
-    p = parser(__doc__.splitlines()[0], datasets=["mnist5k"], quick_datasets=["digits"],
-               features=[10, 30, 100, 300, 1000, 3000, 10000], quick_features=[10, 100, 1000])
+    p = parser(
+        __doc__.splitlines()[0],
+        datasets=["mnist5k"],
+        quick_datasets=["digits"],
+        features=[10, 30, 100, 300, 1000, 3000, 10000],
+        quick_features=[10, 100, 1000],
+    )
     args = p.parse_args(argv)
     if args.quick:  # enough epochs for convergence to show, still cheap on digits
         args.max_epochs = args.max_epochs or 100
@@ -23,10 +38,21 @@ def main(argv=None):
     datasets, features, repeats, protocol, (max_train, max_test) = resolve(args)
     out = Path(args.out)
     data = {d: load_data(d, max_train=max_train, max_test=max_test) for d in datasets}
-    cells = [dict(dataset=d, kernel=k, regime="dab", n_features=D, seed=s, protocol=protocol)
-             for D in features for s in range(repeats) for d in datasets for k in ACTIVATIONS]
-    rows = run_grid(cells, desc="optimization", csv_path=out / "optimization.csv", data_cache=data,
-                    resume=args.resume, tabulate_only=args.tabulate_only)
+    cells = [
+        dict(dataset=d, kernel=k, regime="dab", n_features=D, seed=s, protocol=protocol)
+        for D in features
+        for s in range(repeats)
+        for d in datasets
+        for k in ACTIVATIONS
+    ]
+    rows = run_grid(
+        cells,
+        desc="optimization",
+        csv_path=out / "optimization.csv",
+        data_cache=data,
+        resume=args.resume,
+        tabulate_only=args.tabulate_only,
+    )
     for r in rows:
         r["activation"] = ACTIVATIONS[r["kernel"]]
     mean = mean_rows(rows, ("dataset", "activation", "n_features"))
@@ -41,8 +67,10 @@ def main(argv=None):
     for ax, dataset in zip(axes[0], datasets):
         right = ax.twinx()
         for act, color in (("sin-cos", "tab:blue"), ("ReLU", "tab:red")):
-            pts = sorted((r for r in mean if r["dataset"] == dataset and r["activation"] == act),
-                         key=lambda r: r["n_features"])
+            pts = sorted(
+                (r for r in mean if r["dataset"] == dataset and r["activation"] == act),
+                key=lambda r: r["n_features"],
+            )
             x = [r["n_features"] for r in pts]
             ax.plot(x, [r["epochs"] for r in pts], "-o", color=color, label=f"{act}: epochs")
             right.plot(x, [r["accuracy"] for r in pts], "--", color=color, label=f"{act}: accuracy")
@@ -54,16 +82,25 @@ def main(argv=None):
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = right.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=7)
-    fig.suptitle(f"Fig. IV.5: DAB optimisation, sin-cos vs ReLU ({'quick' if args.quick else 'full'} "
-                 f"mode, {repeats} seed(s)). Data: {used}\n{protocol_text(protocol)}", fontsize=9)
+    fig.suptitle(
+        f"Fig. IV.5: DAB optimisation, sin-cos vs ReLU ({'quick' if args.quick else 'full'} "
+        f"mode, {repeats} seed(s)). Data: {used}\n{protocol_text(protocol)}",
+        fontsize=9,
+    )
     fig.tight_layout()
     save_figure(fig, out / "fig_IV5.png")
     plt.close(fig)
-    table = markdown_table(sorted(mean, key=lambda r: (r["dataset"], r["n_features"])),
-                           ["dataset", "activation", "n_features", "epochs", "accuracy", "seconds"])
+    table = markdown_table(
+        sorted(mean, key=lambda r: (r["dataset"], r["n_features"])),
+        ["dataset", "activation", "n_features", "epochs", "accuracy", "seconds"],
+    )
     atomic_write_text(out / "optimization.md", f"Data: {used}\n\n{table}\n")
-    return {"title": "Optimisation, sin-cos vs ReLU (Fig. IV.5)", "csv": [out / "optimization.csv"],
-            "png": [out / "fig_IV5.png"], "markdown": f"Data: {used}\n\n{table}"}
+    return {
+        "title": "Optimisation, sin-cos vs ReLU (Fig. IV.5)",
+        "csv": [out / "optimization.csv"],
+        "png": [out / "fig_IV5.png"],
+        "markdown": f"Data: {used}\n\n{table}",
+    }
 
 
 if __name__ == "__main__":

@@ -30,8 +30,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 cores")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--only", nargs="+", choices=[n for n, _ in EXPERIMENTS], default=None,
-                   help="run only these experiments")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=[n for n, _ in EXPERIMENTS],
+        default=None,
+        help="run only these experiments",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,11 +63,20 @@ def main(argv=None):
         sub = ["--out", str(out / name)] + (["--quick"] if args.quick else [])
         result = module.main(sub)
         minutes = (time.perf_counter() - start) / 60
-        lines = [f"## {result['title']}", "", f"`python -m rbkernels.experiments.{name} "
-                 f"{' '.join(sub)}` ({minutes:.1f} min)", ""]
+        lines = [
+            f"## {result['title']}",
+            "",
+            f"`python -m rbkernels.experiments.{name} {' '.join(sub)}` ({minutes:.1f} min)",
+            "",
+        ]
         lines += [f"![{Path(png).stem}]({os.path.relpath(png, out)})" for png in result["png"]]
-        lines += ["", result["markdown"], "",
-                  "CSV: " + ", ".join(f"`{os.path.relpath(c, out)}`" for c in result["csv"]), ""]
+        lines += [
+            "",
+            result["markdown"],
+            "",
+            "CSV: " + ", ".join(f"`{os.path.relpath(c, out)}`" for c in result["csv"]),
+            "",
+        ]
         sections.append("\n".join(lines))
         atomic_write_text(out / "summary.md", "\n".join(header) + "\n" + "\n".join(sections))
     return out / "summary.md"

@@ -71,6 +71,7 @@ P = 4 ranks: W share 8 · 6 969 · 594 158 B ≈ 33 GB, plus WW duals and
 counters 9 · 394 754 · 27 874 / 4 B ≈ 25 GB per rank — it fits the thesis'
 128 GB machines only distributed; a single machine would need 4× that.
 """
+
 from .estimator import DistributedLLWClassifier, DistributedWWClassifier
 from .solver import DistributedFit, fit_distributed, solve_distributed
 

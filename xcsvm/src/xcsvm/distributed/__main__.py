@@ -1,4 +1,5 @@
 """``python -m xcsvm.distributed train ...`` (run it under ``mpiexec``)."""
+
 import sys
 
 from .cli import main

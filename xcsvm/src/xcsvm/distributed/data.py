@@ -11,6 +11,7 @@ what gets split); it is validated and prepared by the estimators' boundary
 * ``"broadcast"``: rank 0 reads the file and sends the CSR arrays with buffer
   ``Bcast`` calls; the others never touch the file system.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,9 +89,16 @@ def load_svmlight_everywhere(path, comm, mode: str = "check", n_features=None):
     path = os.fspath(path)
     if mode == "check":
         X, y = _read_svmlight(path, n_features)
-        mine = np.frombuffer(digest_arrays(X.data, X.indices.astype(np.int64),
-                                           X.indptr.astype(np.int64), y,
-                                           np.array(X.shape, dtype=np.int64)), dtype=np.uint8)
+        mine = np.frombuffer(
+            digest_arrays(
+                X.data,
+                X.indices.astype(np.int64),
+                X.indptr.astype(np.int64),
+                y,
+                np.array(X.shape, dtype=np.int64),
+            ),
+            dtype=np.uint8,
+        )
         everyone = np.empty((comm.size, mine.size), dtype=np.uint8)
         comm.comm.Allgather(mine, everyone)
         comm.bytes_sent["data"] += mine.nbytes
@@ -98,7 +106,8 @@ def load_svmlight_everywhere(path, comm, mode: str = "check", n_features=None):
             raise RuntimeError(
                 f"rank {comm.rank} read {path!r} with digest {everyone[comm.rank].tobytes().hex()[:16]}… "
                 f"but rank 0 read digest {everyone[0].tobytes().hex()[:16]}…; every rank must see "
-                "the same training file (or use --data-mode broadcast)")
+                "the same training file (or use --data-mode broadcast)"
+            )
         return X, y
     if mode != "broadcast":
         raise ValueError(f"data mode must be 'check' or 'broadcast', got {mode!r}")

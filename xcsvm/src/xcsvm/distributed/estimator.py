@@ -9,6 +9,7 @@ form :meth:`sparsify` gives, since a model trained over MPI is typically too
 large to hold densely), the other ranks with the training facts only
 (``coef_`` and ``intercept_`` are None there).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -80,18 +81,29 @@ class _DistributedSolver:
         if self.warm_start:
             raise ValueError(
                 "warm_start=True is not available over MPI: the dual variables stay spread over the "
-                "ranks between fits; use warm_start=False")
+                "ranks between fits; use warm_start=False"
+            )
         return solve_distributed(
-            self._formulation, problem, self._counting_comm(),
-            tol=self.tol, max_iter=self.max_iter, shrinking=self.shrinking, n_threads=n_threads,
-            random_state=self.random_state, verbose=self.verbose, margin=margin,
-            exchange=self.exchange, check_data=self.check_data,
+            self._formulation,
+            problem,
+            self._counting_comm(),
+            tol=self.tol,
+            max_iter=self.max_iter,
+            shrinking=self.shrinking,
+            n_threads=n_threads,
+            random_state=self.random_state,
+            verbose=self.verbose,
+            margin=margin,
+            exchange=self.exchange,
+            check_data=self.check_data,
         )
 
     def _store_model(self, problem, result, bias, margin, n_threads):
         self.primal_objective_ = result.primal
         self.dual_objective_ = result.dual
-        self.dual_gap_ = (result.primal - result.dual) / max(abs(result.primal), np.finfo(float).tiny)
+        self.dual_gap_ = (result.primal - result.dual) / max(
+            abs(result.primal), np.finfo(float).tiny
+        )
         self.converged_ = result.converged
         self.violation_ = result.violation
         self.owned_classes_ = result.owned
@@ -106,7 +118,8 @@ class _DistributedSolver:
         if not np.all(np.isfinite(W.data)):
             raise ValueError(
                 f"{type(self).__name__}: the solver produced non-finite weights (an intermediate overflowed "
-                "float64); scale X (e.g. divide by its largest absolute value, or use sklearn's MaxAbsScaler)")
+                "float64); scale X (e.g. divide by its largest absolute value, or use sklearn's MaxAbsScaler)"
+            )
         self.coef_ = W[:, :d].tocsr()
         self.intercept_ = W[:, d].toarray().ravel() * bias if bias else np.zeros(problem.n_classes)
         self.density_ = self.coef_.nnz / max(self.coef_.shape[0] * self.coef_.shape[1], 1)
@@ -150,14 +163,41 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
 """
     )
     _formulation = "ww"
-    _parameter_constraints: ClassVar[dict[str, Any]] = {**_MultiClassSVM._parameter_constraints, **_SHARED}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_MultiClassSVM._parameter_constraints,
+        **_SHARED,
+    }
 
-    def __init__(self, C=1.0, tol=0.1, max_iter=1000, shrinking=True, fit_intercept=True,
-                 intercept_scaling=1.0, class_weight=None, warm_start=False, n_jobs=None,
-                 random_state=None, verbose=0, exchange="auto", check_data=True, comm=None):
-        super().__init__(C=C, tol=tol, max_iter=max_iter, shrinking=shrinking, fit_intercept=fit_intercept,
-                         intercept_scaling=intercept_scaling, class_weight=class_weight,
-                         warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose)
+    def __init__(
+        self,
+        C=1.0,
+        tol=0.1,
+        max_iter=1000,
+        shrinking=True,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        exchange="auto",
+        check_data=True,
+        comm=None,
+    ):
+        super().__init__(
+            C=C,
+            tol=tol,
+            max_iter=max_iter,
+            shrinking=shrinking,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.exchange = exchange
         self.check_data = check_data
         self.comm = comm
@@ -186,7 +226,8 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
         if self.warm_start:
             raise ValueError(
                 "warm_start=True is not available over MPI: the dual variables stay spread over the "
-                "ranks between fits; use warm_start=False")
+                "ranks between fits; use warm_start=False"
+            )
         from .multilabel import solve_multilabel_distributed
 
         comm = self._counting_comm()
@@ -195,7 +236,9 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
         results = []
 
         def solver(problem, **kwargs):
-            results.append(solve_multilabel_distributed(problem, comm, check_data=self.check_data, **kwargs))
+            results.append(
+                solve_multilabel_distributed(problem, comm, check_data=self.check_data, **kwargs)
+            )
             return results[-1]
 
         fit_multilabel(self, X, y, sample_weight, solver=solver)
@@ -204,8 +247,11 @@ class DistributedWWClassifier(_DistributedSolver, WWClassifier):
         self.violation_ = history[-1]["violation"]
         self.owned_classes_ = results[-1].owned
         self.bytes_sent_ = dict(comm.bytes_sent)
-        self.bytes_per_epoch_ = {kind: (value - bytes_before.get(kind, 0)) / max(self.n_iter_, 1)
-                                 for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data", "gather")}
+        self.bytes_per_epoch_ = {
+            kind: (value - bytes_before.get(kind, 0)) / max(self.n_iter_, 1)
+            for kind, value in comm.bytes_sent.items()
+            if kind not in ("objective", "data", "gather")
+        }
         self.epoch_seconds_ = [record["seconds"] for record in history]
         return self
 
@@ -236,15 +282,43 @@ class DistributedLLWClassifier(_DistributedSolver, LLWClassifier):
 """
     )
     _formulation = "llw"
-    _parameter_constraints: ClassVar[dict[str, Any]] = {**LLWClassifier._parameter_constraints, **_SHARED}
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **LLWClassifier._parameter_constraints,
+        **_SHARED,
+    }
 
-    def __init__(self, C=1.0, tol=0.1, max_iter=1000, shrinking=True, fit_intercept=True,
-                 intercept_scaling=1.0, class_weight=None, warm_start=False, n_jobs=None,
-                 random_state=None, verbose=0, margin="thesis", exchange="auto", check_data=True, comm=None):
-        super().__init__(C=C, tol=tol, max_iter=max_iter, shrinking=shrinking, fit_intercept=fit_intercept,
-                         intercept_scaling=intercept_scaling, class_weight=class_weight,
-                         warm_start=warm_start, n_jobs=n_jobs, random_state=random_state, verbose=verbose,
-                         margin=margin)
+    def __init__(
+        self,
+        C=1.0,
+        tol=0.1,
+        max_iter=1000,
+        shrinking=True,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        margin="thesis",
+        exchange="auto",
+        check_data=True,
+        comm=None,
+    ):
+        super().__init__(
+            C=C,
+            tol=tol,
+            max_iter=max_iter,
+            shrinking=shrinking,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            class_weight=class_weight,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+            margin=margin,
+        )
         self.exchange = exchange
         self.check_data = check_data
         self.comm = comm

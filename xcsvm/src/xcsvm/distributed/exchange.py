@@ -12,6 +12,7 @@ are) or *sparse* (§4.2.5: only the non-zero entries, as flat indices plus
 values); :func:`exchange_rows` picks per message whichever is smaller unless
 told otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,11 +93,14 @@ class CountingComm:
 
     def sendrecv(self, send: np.ndarray, partner: int, receive: np.ndarray, kind: str) -> None:
         """Buffer ``Sendrecv`` with ``partner`` (send and receive at once)."""
-        self.comm.Sendrecv(send, dest=partner, sendtag=7, recvbuf=receive,
-                           source=partner, recvtag=7)
+        self.comm.Sendrecv(
+            send, dest=partner, sendtag=7, recvbuf=receive, source=partner, recvtag=7
+        )
         self.bytes_sent[kind] += send.nbytes
 
-    def exchange_bytes(self, send: np.ndarray, partner: int, capacity: int, kind: str) -> np.ndarray:
+    def exchange_bytes(
+        self, send: np.ndarray, partner: int, capacity: int, kind: str
+    ) -> np.ndarray:
         """Swap byte buffers with ``partner`` when the receiver knows only an upper bound.
 
         One ``Sendrecv`` into a buffer of ``capacity`` bytes; the status
@@ -107,10 +111,11 @@ class CountingComm:
 
         receive = np.empty(capacity, dtype=np.uint8)
         status = MPI.Status()
-        self.comm.Sendrecv(send, dest=partner, sendtag=8, recvbuf=receive, source=partner,
-                           recvtag=8, status=status)
+        self.comm.Sendrecv(
+            send, dest=partner, sendtag=8, recvbuf=receive, source=partner, recvtag=8, status=status
+        )
         self.bytes_sent[kind] += send.nbytes
-        return receive[:status.Get_count(MPI.BYTE)]
+        return receive[: status.Get_count(MPI.BYTE)]
 
     @property
     def total_bytes(self) -> int:
@@ -118,8 +123,9 @@ class CountingComm:
         return int(sum(self.bytes_sent.values()))
 
 
-def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive: int,
-                  mode: str = "auto") -> np.ndarray:
+def exchange_rows(
+    comm: CountingComm, partner: int, rows: np.ndarray, n_receive: int, mode: str = "auto"
+) -> np.ndarray:
     """Send ``rows`` (a C-contiguous ``k x d`` block) to ``partner`` and get its block back.
 
     Both sides call this at the same time (a matched pair of the overlay
@@ -169,13 +175,18 @@ def exchange_rows(comm: CountingComm, partner: int, rows: np.ndarray, n_receive:
     # "auto" decides per direction: 4 (or 8) bytes of position + 8 of value
     # per non-zero against 8 bytes per entry. The first 8 bytes of a message
     # say which: the number of non-zeros that follow, or -1 for dense rows.
-    my_sparse = mode == "sparse" or positions.size * (np.dtype(my_index).itemsize + 8) < flat.size * 8
+    my_sparse = (
+        mode == "sparse" or positions.size * (np.dtype(my_index).itemsize + 8) < flat.size * 8
+    )
     if my_sparse:
         header = np.array([positions.size], dtype=np.int64)
-        payload = np.concatenate([header.view(np.uint8), positions.view(np.uint8),
-                                  flat[positions].view(np.uint8)])
+        payload = np.concatenate(
+            [header.view(np.uint8), positions.view(np.uint8), flat[positions].view(np.uint8)]
+        )
     else:
-        payload = np.concatenate([np.array([-1], dtype=np.int64).view(np.uint8), flat.view(np.uint8)])
+        payload = np.concatenate(
+            [np.array([-1], dtype=np.int64).view(np.uint8), flat.view(np.uint8)]
+        )
     # The partner sends at most its dense rows, or (forced sparse) every entry as a non-zero.
     entries = n_receive * d
     capacity = 8 + entries * ((np.dtype(partner_index).itemsize + 8) if mode == "sparse" else 8)
@@ -223,7 +234,7 @@ def announce_ranks(comm) -> str | None:
     send = np.zeros(72, dtype=np.uint8)
     send[:8] = np.frombuffer(np.int64(os.getpid()).tobytes(), dtype=np.uint8)
     host = socket.gethostname().encode("utf-8", "replace")[:64]
-    send[8:8 + len(host)] = np.frombuffer(host, dtype=np.uint8)
+    send[8 : 8 + len(host)] = np.frombuffer(host, dtype=np.uint8)
     receive = np.zeros((size, 72), dtype=np.uint8) if raw.Get_rank() == 0 else None
     raw.Gather(send, receive, root=0)
     if raw.Get_rank() != 0:
@@ -233,7 +244,9 @@ def announce_ranks(comm) -> str | None:
         (int(row[:8].view(np.int64)[0]), bytes(row[8:]).rstrip(b"\0").decode("utf-8", "replace"))
         for row in receive
     ]
-    line = "[xcsvm] ranks: " + ", ".join(f"{r}=pid {pid}@{host}" for r, (pid, host) in enumerate(pids))
+    line = "[xcsvm] ranks: " + ", ".join(
+        f"{r}=pid {pid}@{host}" for r, (pid, host) in enumerate(pids)
+    )
     sys.stderr.write(line + " (MPICH names a killed process by its pid)\n")
     sys.stderr.flush()
     return line
@@ -272,7 +285,7 @@ def abort_on_error(function, comm=None):
     comm = MPI.COMM_WORLD if comm is None else comm
     try:
         return function()
-    except BaseException as error:  # noqa: BLE001 - any error must end the job
+    except BaseException as error:
         if isinstance(error, SystemExit) and error.code in (0, None):
             raise
         sys.stderr.write(f"[xcsvm rank {comm.Get_rank()}/{comm.Get_size()}] {_describe(error)}")

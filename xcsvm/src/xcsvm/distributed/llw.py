@@ -11,6 +11,7 @@ is one buffer ``Allreduce`` (``MPI.SUM``) of a ``d``-vector: the only
 communication of the solver. Afterwards ``sum_c w_c = 0``, so W is feasible
 for the primal (Eq. III.2).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,20 @@ from xcsvm.solvers.problem import SCORE_BLOCK, scores, squared_norm
 __all__ = ["llw_epoch", "llw_objectives"]
 
 
-def llw_epoch(problem, classes, class_row, weights, alpha, stale, order, comm, kernel, margin: float,
-              n_threads: int = 1, shrink: bool = False) -> tuple[float, int]:
+def llw_epoch(
+    problem,
+    classes,
+    class_row,
+    weights,
+    alpha,
+    stale,
+    order,
+    comm,
+    kernel,
+    margin: float,
+    n_threads: int = 1,
+    shrink: bool = False,
+) -> tuple[float, int]:
     """One LLW epoch on this rank's classes; returns this rank's ``(violation, n_visited)``.
 
     Parameters
@@ -59,9 +72,24 @@ def llw_epoch(problem, classes, class_row, weights, alpha, stale, order, comm, k
     total = np.empty(weights.shape[1])
     for chunk in np.array_split(order, LLW_CHUNKS):
         if classes.size:
-            v, m = kernel(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
-                          problem.y, np.ascontiguousarray(chunk), classes, class_row, alpha, stale, weights,
-                          problem.bias, float(margin), bool(shrink), int(n_threads))
+            v, m = kernel(
+                problem.data,
+                problem.indices,
+                problem.indptr,
+                problem.sq_norms,
+                problem.upper,
+                problem.y,
+                np.ascontiguousarray(chunk),
+                classes,
+                class_row,
+                alpha,
+                stale,
+                weights,
+                problem.bias,
+                float(margin),
+                bool(shrink),
+                int(n_threads),
+            )
             violation, visited = max(violation, v), visited + m
         np.sum(weights, axis=0, out=local_sum)
         # Algorithm 1, lines 12-13: w̄ <- w̄ - mean_c w_c, i.e. w_c <- w_c - mean.
@@ -84,6 +112,7 @@ def llw_objectives(problem, classes, weights, alpha, comm, margin: float, n_thre
         losses = np.maximum(0.0, margin + scores(problem, weights, n_threads, start, stop))
         losses[problem.y[start:stop, None] == classes[None, :]] = 0.0
         hinge += float(problem.upper[start:stop] @ losses.sum(axis=1))
-    norm2, hinge, alpha_sum = comm.sum_scalars([squared_norm(weights), hinge, float(alpha.sum())],
-                                               kind="objective")
+    norm2, hinge, alpha_sum = comm.sum_scalars(
+        [squared_norm(weights), hinge, float(alpha.sum())], kind="objective"
+    )
     return 0.5 * norm2 + hinge, -0.5 * norm2 + margin * alpha_sum

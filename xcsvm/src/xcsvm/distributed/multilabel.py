@@ -30,6 +30,7 @@ lower one runs the cross task (the multi-class solver's half-bundle swap is
 not implemented here), a rank runs one task at a time (``n_threads`` is not
 used inside a rank), and the dual array is not distributed by rows.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,9 +60,18 @@ def _padded(width: int) -> int:
 def _check_same_data(problem: MultiLabelProblem, comm: CountingComm) -> None:
     from .data import digest_arrays
 
-    mine = np.frombuffer(digest_arrays(
-        problem.data, problem.indices, problem.indptr, problem.label_ptr, problem.labels, problem.upper,
-        np.array([problem.n_features, problem.n_classes, problem.bias])), dtype=np.uint8)
+    mine = np.frombuffer(
+        digest_arrays(
+            problem.data,
+            problem.indices,
+            problem.indptr,
+            problem.label_ptr,
+            problem.labels,
+            problem.upper,
+            np.array([problem.n_features, problem.n_classes, problem.bias]),
+        ),
+        dtype=np.uint8,
+    )
     everyone = np.empty((comm.size, mine.size), dtype=np.uint8)
     comm.comm.Allgather(mine, everyone)
     comm.bytes_sent["data"] += mine.nbytes
@@ -69,7 +79,8 @@ def _check_same_data(problem: MultiLabelProblem, comm: CountingComm) -> None:
     if different:
         raise ValueError(
             f"rank(s) {different} were given other training data than rank 0; every rank must "
-            "call fit with the same X, Y, C and sample_weight")
+            "call fit with the same X, Y, C and sample_weight"
+        )
 
 
 def solve_multilabel_distributed(
@@ -132,13 +143,17 @@ def solve_multilabel_distributed(
     rank, size = comm.rank, comm.size
     rng = check_random_state(random_state)
     K, n, ncol = problem.n_classes, problem.n_samples, problem.n_columns
-    schedule = _Schedule(problem, size, multiple=1)  # bundle g belongs to rank g (ranks >= G hold none)
+    schedule = _Schedule(
+        problem, size, multiple=1
+    )  # bundle g belongs to rank g (ranks >= G hold none)
     G = schedule.n_groups
     widths = np.diff(schedule.group_class_ptr)
     mine = schedule.groups[rank] if rank < G else np.empty(0, dtype=np.int64)
     width_a = int(widths[rank]) if rank < G else 0
     offset = _padded(int(widths.max()))
-    WT = np.zeros((ncol, 2 * offset))  # own bundle in columns [0, width_a), the visitor's from `offset`
+    WT = np.zeros(
+        (ncol, 2 * offset)
+    )  # own bundle in columns [0, width_a), the visitor's from `offset`
     dual, stale = new_dual(problem)
     group_col0 = np.zeros(G, dtype=np.int32)
     partners = []
@@ -147,18 +162,39 @@ def solve_multilabel_distributed(
         partners.append(partner)
 
     def run(a: int, b: int, perm: np.ndarray, shrink: bool) -> tuple[float, int]:
-        mask = schedule.has_positive[a] if a == b else schedule.has_positive[a] | schedule.has_positive[b]
+        mask = (
+            schedule.has_positive[a]
+            if a == b
+            else schedule.has_positive[a] | schedule.has_positive[b]
+        )
         samples = np.ascontiguousarray(perm[mask[perm]], dtype=np.int32)
         if samples.size == 0:
             return 0.0, 0
         group_col0[a] = 0
         group_col0[b] = 0 if a == b else offset
         return ml_epoch(
-            *problem.csr_arrays, problem.sq_norms, problem.upper, problem.label_ptr, problem.labels,
-            schedule.class_group, schedule.class_pos, schedule.group_class_ptr, schedule.group_classes,
-            group_col0, np.array([[[a, b]]], dtype=np.int32), np.array([0, samples.size], dtype=np.int32),
-            samples, dual, stale, WT, schedule.scratch, schedule.scratch_index, schedule.scratch_flag,
-            problem.bias, shrink, 1,
+            *problem.csr_arrays,
+            problem.sq_norms,
+            problem.upper,
+            problem.label_ptr,
+            problem.labels,
+            schedule.class_group,
+            schedule.class_pos,
+            schedule.group_class_ptr,
+            schedule.group_classes,
+            group_col0,
+            np.array([[[a, b]]], dtype=np.int32),
+            np.array([0, samples.size], dtype=np.int32),
+            samples,
+            dual,
+            stale,
+            WT,
+            schedule.scratch,
+            schedule.scratch_index,
+            schedule.scratch_flag,
+            problem.bias,
+            shrink,
+            1,
         )
 
     def epoch(shrink: bool) -> tuple[float, int]:
@@ -174,10 +210,10 @@ def solve_multilabel_distributed(
                 width_b = int(widths[partner])
                 visitor = np.empty((ncol, width_b))
                 comm.comm.Recv(visitor, source=partner, tag=11)
-                WT[:, offset: offset + width_b] = visitor
+                WT[:, offset : offset + width_b] = visitor
                 v, m = run(rank, partner, perm, shrink)
                 violation, visited = max(violation, v), visited + m
-                back = np.ascontiguousarray(WT[:, offset: offset + width_b])
+                back = np.ascontiguousarray(WT[:, offset : offset + width_b])
                 comm.comm.Send(back, dest=partner, tag=12)
                 comm.bytes_sent["bundle"] += back.nbytes
             else:
@@ -197,13 +233,20 @@ def solve_multilabel_distributed(
         total = np.empty_like(S)
         comm.allreduce_sum(S, total, kind="objective")
         losses = ranking_losses(total, problem.label_ptr, problem.labels)
-        norm2, alpha_sum = comm.sum_scalars([float(np.sum(WT[:, :width_a] ** 2)), float(dual.sum())],
-                                            kind="objective")
+        norm2, alpha_sum = comm.sum_scalars(
+            [float(np.sum(WT[:, :width_a] ** 2)), float(dual.sum())], kind="objective"
+        )
         return 0.5 * norm2 + float(problem.upper @ losses), alpha_sum - 0.5 * norm2
 
     n_iter, converged, history = run_epochs(
-        epoch, tol=tol, max_iter=max_iter, shrinking=shrinking, n_variables=problem.n_variables,
-        objectives=objectives, show=verbose > 0 and rank == 0, evaluate=verbose > 0,
+        epoch,
+        tol=tol,
+        max_iter=max_iter,
+        shrinking=shrinking,
+        n_variables=problem.n_variables,
+        objectives=objectives,
+        show=verbose > 0 and rank == 0,
+        evaluate=verbose > 0,
         label=f"WW multi-label on {size} rank(s)",
     )
     primal, dual_objective = objectives()
@@ -215,7 +258,16 @@ def solve_multilabel_distributed(
     alpha_all = np.empty_like(dual) if rank == 0 else None
     comm.comm.Reduce(dual, alpha_all, op=MPI.SUM, root=0)
     comm.bytes_sent["gather"] += dual.nbytes if size > 1 else 0
-    return MultiLabelResult(W=W, alpha=alpha_all, n_iter=n_iter, converged=converged, history=history,
-                            primal=primal, dual=dual_objective,
-                            owned=[np.asarray(schedule.groups[r]) if r < G else np.empty(0, dtype=np.int64)
-                                   for r in range(size)])
+    return MultiLabelResult(
+        W=W,
+        alpha=alpha_all,
+        n_iter=n_iter,
+        converged=converged,
+        history=history,
+        primal=primal,
+        dual=dual_objective,
+        owned=[
+            np.asarray(schedule.groups[r]) if r < G else np.empty(0, dtype=np.int64)
+            for r in range(size)
+        ],
+    )

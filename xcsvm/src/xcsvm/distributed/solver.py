@@ -9,6 +9,7 @@ implicit constant feature), the same schedule module
 this rank's sweeps, exchanges the class bundles and reduces the violation and
 the visited count over the ranks.
 """
+
 from __future__ import annotations
 
 import time
@@ -148,15 +149,22 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
         comm.bytes_sent["gather"] += send.nbytes
     if comm.rank != root:
         return None
-    assert indptr_all is not None and indices_all is not None and data_all is not None  # allocated on root
+    assert (
+        indptr_all is not None and indices_all is not None and data_all is not None
+    )  # allocated on root
     n_features = rows.shape[1]
     row_offset = value_offset = 0
     pieces = []
     for r, classes in enumerate(owned):
-        indptr = indptr_all[row_offset: row_offset + len(classes) + 1]
-        part = sp.csr_matrix((data_all[value_offset: value_offset + all_sizes[r]],
-                              indices_all[value_offset: value_offset + all_sizes[r]], indptr),
-                             shape=(len(classes), n_features))
+        indptr = indptr_all[row_offset : row_offset + len(classes) + 1]
+        part = sp.csr_matrix(
+            (
+                data_all[value_offset : value_offset + all_sizes[r]],
+                indices_all[value_offset : value_offset + all_sizes[r]],
+                indptr,
+            ),
+            shape=(len(classes), n_features),
+        )
         pieces.append((classes, part))
         row_offset += len(classes) + 1
         value_offset += int(all_sizes[r])
@@ -170,9 +178,18 @@ def _gather_rows(comm: CountingComm, rows: np.ndarray, owned, n_classes: int, ro
 def _check_same_data(problem, classes, comm):
     from .data import digest_arrays
 
-    mine = np.frombuffer(digest_arrays(
-        problem.data, problem.indices, problem.indptr, problem.y, problem.upper,
-        np.asarray(classes).astype(str), np.array([problem.n_features, problem.bias])), dtype=np.uint8)
+    mine = np.frombuffer(
+        digest_arrays(
+            problem.data,
+            problem.indices,
+            problem.indptr,
+            problem.y,
+            problem.upper,
+            np.asarray(classes).astype(str),
+            np.array([problem.n_features, problem.bias]),
+        ),
+        dtype=np.uint8,
+    )
     everyone = np.empty((comm.size, mine.size), dtype=np.uint8)
     comm.comm.Allgather(mine, everyone)
     comm.bytes_sent["data"] += mine.nbytes
@@ -180,13 +197,26 @@ def _check_same_data(problem, classes, comm):
     if different:
         raise ValueError(
             f"rank(s) {different} were given other training data than rank 0; every rank must "
-            "call fit with the same X, y, C, class_weight and sample_weight")
+            "call fit with the same X, y, C, class_weight and sample_weight"
+        )
 
 
-def solve_distributed(formulation: str, problem, comm: CountingComm, *, classes=None, tol: float = 0.1,
-                      max_iter: int = 1000, shrinking: bool = True, n_threads: int = 1,
-                      random_state=None, verbose: int = 0, margin: float = 1.0,
-                      exchange: str = "auto", check_data: bool = True) -> DistributedResult:
+def solve_distributed(
+    formulation: str,
+    problem,
+    comm: CountingComm,
+    *,
+    classes=None,
+    tol: float = 0.1,
+    max_iter: int = 1000,
+    shrinking: bool = True,
+    n_threads: int = 1,
+    random_state=None,
+    verbose: int = 0,
+    margin: float = 1.0,
+    exchange: str = "auto",
+    check_data: bool = True,
+) -> DistributedResult:
     """WW or LLW dual coordinate ascent with the classes spread over the ranks of ``comm``.
 
     Every rank calls it with the same :class:`~xcsvm.solvers.problem.Problem`.
@@ -218,7 +248,8 @@ def solve_distributed(formulation: str, problem, comm: CountingComm, *, classes=
     if formulation not in FORMULATIONS:
         raise ValueError(
             f"formulation must be one of {FORMULATIONS}, got {formulation!r} (Crammer-Singer has no "
-            "MPI solver: every block step of a sample moves all K weight vectors, see README)")
+            "MPI solver: every block step of a sample moves all K weight vectors, see README)"
+        )
     if exchange not in _EXCHANGE_MODES:
         raise ValueError(f"exchange mode must be one of {_EXCHANGE_MODES}, got {exchange!r}")
     if check_data and comm.size > 1:
@@ -248,12 +279,37 @@ def solve_distributed(formulation: str, problem, comm: CountingComm, *, classes=
         start = time.perf_counter()
         if formulation == "ww":
             positions = _class_positions(counts, class_ptr, rng)
-            violation, visited = ww_epoch(plan, problem, class_ptr, class_samples, weights, alpha, stale,
-                                          positions, comm, ww_kernel, n_threads, exchange, shrink)
+            violation, visited = ww_epoch(
+                plan,
+                problem,
+                class_ptr,
+                class_samples,
+                weights,
+                alpha,
+                stale,
+                positions,
+                comm,
+                ww_kernel,
+                n_threads,
+                exchange,
+                shrink,
+            )
         else:
             order = rng.permutation(n).astype(np.int32)
-            violation, visited = llw_epoch(problem, rows32, class_row, weights, alpha, stale, order, comm,
-                                           llw_kernel, margin, n_threads, shrink)
+            violation, visited = llw_epoch(
+                problem,
+                rows32,
+                class_row,
+                weights,
+                alpha,
+                stale,
+                order,
+                comm,
+                llw_kernel,
+                margin,
+                n_threads,
+                shrink,
+            )
         violation = comm.allreduce_max(violation, kind="control")
         visited = int(comm.sum_scalars([visited], kind="control")[0])
         epoch_seconds.append(time.perf_counter() - start)
@@ -266,25 +322,57 @@ def solve_distributed(formulation: str, problem, comm: CountingComm, *, classes=
 
     bytes_before = dict(comm.bytes_sent)
     n_iter, converged, history = run_epochs(
-        epoch, tol=tol, max_iter=max_iter, shrinking=shrinking, n_variables=n * (K - 1),
-        objectives=objectives, show=verbose > 0 and comm.rank == 0, evaluate=verbose > 0,
+        epoch,
+        tol=tol,
+        max_iter=max_iter,
+        shrinking=shrinking,
+        n_variables=n * (K - 1),
+        objectives=objectives,
+        show=verbose > 0 and comm.rank == 0,
+        evaluate=verbose > 0,
         label=f"{formulation.upper()} on {comm.size} rank(s)",
     )
-    bytes_per_epoch = {kind: (value - bytes_before.get(kind, 0)) / n_iter
-                       for kind, value in comm.bytes_sent.items() if kind not in ("objective", "data")}
+    bytes_per_epoch = {
+        kind: (value - bytes_before.get(kind, 0)) / n_iter
+        for kind, value in comm.bytes_sent.items()
+        if kind not in ("objective", "data")
+    }
     primal, dual = objectives()
     return DistributedResult(
-        W=_gather_rows(comm, weights, owned, K), n_iter=n_iter, converged=converged, history=history,
-        primal=primal, dual=dual, violation=history[-1]["violation"], owned=owned,
-        bytes_per_epoch=bytes_per_epoch, bytes_sent=dict(comm.bytes_sent), epoch_seconds=epoch_seconds)
+        W=_gather_rows(comm, weights, owned, K),
+        n_iter=n_iter,
+        converged=converged,
+        history=history,
+        primal=primal,
+        dual=dual,
+        violation=history[-1]["violation"],
+        owned=owned,
+        bytes_per_epoch=bytes_per_epoch,
+        bytes_sent=dict(comm.bytes_sent),
+        epoch_seconds=epoch_seconds,
+    )
 
 
-def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 0.1,
-                    max_iter: int = 1000, random_state=None, n_threads: int = 1,
-                    exchange: str = "auto", fit_intercept: bool = True,
-                    intercept_scaling: float = 1.0, llw_margin: str = "thesis",
-                    sample_weight=None, class_weight=None, shrinking: bool = True, verbose: int = 0,
-                    check_data: bool = True, comm=None) -> DistributedFit:
+def fit_distributed(
+    X,
+    y,
+    formulation: str = "ww",
+    C: float = 1.0,
+    tol: float = 0.1,
+    max_iter: int = 1000,
+    random_state=None,
+    n_threads: int = 1,
+    exchange: str = "auto",
+    fit_intercept: bool = True,
+    intercept_scaling: float = 1.0,
+    llw_margin: str = "thesis",
+    sample_weight=None,
+    class_weight=None,
+    shrinking: bool = True,
+    verbose: int = 0,
+    check_data: bool = True,
+    comm=None,
+) -> DistributedFit:
     """Train WW or LLW with classes (and their weights and duals) spread over MPI ranks.
 
     A functional front end of :class:`~xcsvm.distributed.DistributedWWClassifier`
@@ -336,21 +424,45 @@ def fit_distributed(X, y, formulation: str = "ww", C: float = 1.0, tol: float = 
     if formulation not in FORMULATIONS:
         raise ValueError(
             f"formulation must be one of {FORMULATIONS}, got {formulation!r} (Crammer-Singer has no "
-            "MPI solver: every block step of a sample moves all K weight vectors, see README)")
-    params = dict(C=C, tol=tol, max_iter=max_iter, shrinking=shrinking, fit_intercept=fit_intercept,
-                  intercept_scaling=intercept_scaling, class_weight=class_weight, n_jobs=n_threads,
-                  random_state=random_state, verbose=verbose, exchange=exchange, check_data=check_data,
-                  comm=comm)
+            "MPI solver: every block step of a sample moves all K weight vectors, see README)"
+        )
+    params = dict(
+        C=C,
+        tol=tol,
+        max_iter=max_iter,
+        shrinking=shrinking,
+        fit_intercept=fit_intercept,
+        intercept_scaling=intercept_scaling,
+        class_weight=class_weight,
+        n_jobs=n_threads,
+        random_state=random_state,
+        verbose=verbose,
+        exchange=exchange,
+        check_data=check_data,
+        comm=comm,
+    )
     if formulation == "ww":
         model = DistributedWWClassifier(**params)
     else:
         model = DistributedLLWClassifier(margin=llw_margin, **params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # the caller decides (the CLI warns on rank 0)
+        warnings.simplefilter(
+            "ignore", ConvergenceWarning
+        )  # the caller decides (the CLI warns on rank 0)
         model.fit(X, y, sample_weight=sample_weight)
     return DistributedFit(
-        coef=model.coef_, intercept=model.intercept_, classes=model.classes_, formulation=formulation,
-        n_iter=model.n_iter_, converged=model.converged_, primal=model.primal_objective_,
-        dual=model.dual_objective_, violation=model.violation_, owned=model.owned_classes_,
-        bytes_per_epoch=model.bytes_per_epoch_, bytes_sent=model.bytes_sent_,
-        epoch_seconds=model.epoch_seconds_, history=model.history_)
+        coef=model.coef_,
+        intercept=model.intercept_,
+        classes=model.classes_,
+        formulation=formulation,
+        n_iter=model.n_iter_,
+        converged=model.converged_,
+        primal=model.primal_objective_,
+        dual=model.dual_objective_,
+        violation=model.violation_,
+        owned=model.owned_classes_,
+        bytes_per_epoch=model.bytes_per_epoch_,
+        bytes_sent=model.bytes_sent_,
+        epoch_seconds=model.epoch_seconds_,
+        history=model.history_,
+    )

@@ -29,6 +29,7 @@ classes are interleaved evenly); the result is the same optimum within the
 tolerance. Weight rows carry the intercept column when the problem has one
 (``bias != 0``), so it travels with its class.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from xcsvm.solvers.problem import SCORE_BLOCK, scores, squared_norm
 from xcsvm.solvers.schedule import bipartite_rounds, one_factorization, split_in_halves
 
 __all__ = ["WWPlan", "plan_ww", "ww_epoch", "ww_objectives"]
+
 
 @dataclass
 class _Task:
@@ -94,15 +96,24 @@ class _Builder:
         for pairs in rounds:
             for j, k in pairs:
                 a, b = left_classes[j], right_classes[k]
-                for column, value in zip(columns, (left_rows[j], right_rows[k], a, b, self.n_alpha)):
+                for column, value in zip(
+                    columns, (left_rows[j], right_rows[k], a, b, self.n_alpha)
+                ):
                     column.append(value)
                 # The block holds alpha[i, b] for i in a, then alpha[i, a] for i in b.
                 self.n_alpha += int(self.counts[a] + self.counts[b])
             round_ptr.append(len(columns[0]))
         left_row, right_row, left_class, right_class, alpha_offset = (
-            np.asarray(column, dtype=np.int64) for column in columns)
-        return _Task(left_row, right_row, left_class, right_class, alpha_offset,
-                     round_ptr=np.asarray(round_ptr, dtype=np.int64))
+            np.asarray(column, dtype=np.int64) for column in columns
+        )
+        return _Task(
+            left_row,
+            right_row,
+            left_class,
+            right_class,
+            alpha_offset,
+            round_ptr=np.asarray(round_ptr, dtype=np.int64),
+        )
 
     def bipartite(self, left_rows, right_rows, left_classes, right_classes) -> _Task:
         rounds = bipartite_rounds(len(left_classes), len(right_classes))
@@ -151,21 +162,38 @@ def plan_ww(owned, class_counts, rank: int) -> WWPlan:
             # Step 1: A1 (home rows) x B1 (visitor buffer rows 0..);
             # step 2: A2 (home rows, back from B) x B1 (same visitor buffer).
             visitor = np.arange(b1.size, dtype=np.int64)
-            steps = [builder.bipartite(plan.rows_of(a1), visitor, a1, b1),
-                     builder.bipartite(plan.rows_of(a2), visitor, a2, b1)]
+            steps = [
+                builder.bipartite(plan.rows_of(a1), visitor, a1, b1),
+                builder.bipartite(plan.rows_of(a2), visitor, a2, b1),
+            ]
         else:
             a1, a2 = halves[partner]
             _, b2 = halves[rank]
             # Step 1: A2 (visitor) x B2 (home); step 2: A1 (visitor) x B2 (home).
-            steps = [builder.bipartite(np.arange(a2.size, dtype=np.int64), plan.rows_of(b2), a2, b2),
-                     builder.bipartite(np.arange(a1.size, dtype=np.int64), plan.rows_of(b2), a1, b2)]
+            steps = [
+                builder.bipartite(np.arange(a2.size, dtype=np.int64), plan.rows_of(b2), a2, b2),
+                builder.bipartite(np.arange(a1.size, dtype=np.int64), plan.rows_of(b2), a1, b2),
+            ]
         plan.cross.append(_CrossRound(partner=partner, low=low, steps=steps))
     plan.n_alpha = builder.n_alpha
     return plan
 
 
-def ww_epoch(plan: WWPlan, problem, class_ptr, class_samples, weights, alpha, stale, positions, comm,
-             kernel, n_threads: int = 1, exchange: str = "auto", shrink: bool = False) -> tuple[float, int]:
+def ww_epoch(
+    plan: WWPlan,
+    problem,
+    class_ptr,
+    class_samples,
+    weights,
+    alpha,
+    stale,
+    positions,
+    comm,
+    kernel,
+    n_threads: int = 1,
+    exchange: str = "auto",
+    shrink: bool = False,
+) -> tuple[float, int]:
     """One WW epoch on this rank; returns this rank's ``(violation, n_visited)``.
 
     ``weights`` (this rank's rows, ``len(plan.mine) x n_columns``), ``alpha``
@@ -186,10 +214,31 @@ def ww_epoch(plan: WWPlan, problem, class_ptr, class_samples, weights, alpha, st
             return
         violation = np.zeros(task.n_pairs)
         visited = np.zeros(task.n_pairs, dtype=np.int64)
-        kernel(problem.data, problem.indices, problem.indptr, problem.sq_norms, problem.upper,
-               left, right, task.left_row, task.right_row, task.left_class, task.right_class,
-               task.alpha_offset, task.round_ptr, class_ptr, class_samples, positions, alpha, stale,
-               violation, visited, problem.bias, bool(shrink), int(n_threads))
+        kernel(
+            problem.data,
+            problem.indices,
+            problem.indptr,
+            problem.sq_norms,
+            problem.upper,
+            left,
+            right,
+            task.left_row,
+            task.right_row,
+            task.left_class,
+            task.right_class,
+            task.alpha_offset,
+            task.round_ptr,
+            class_ptr,
+            class_samples,
+            positions,
+            alpha,
+            stale,
+            violation,
+            visited,
+            problem.bias,
+            bool(shrink),
+            int(n_threads),
+        )
         totals[0] = max(totals[0], float(violation.max()))
         totals[1] += int(visited.sum())
 
@@ -219,7 +268,9 @@ def ww_epoch(plan: WWPlan, problem, class_ptr, class_samples, weights, alpha, st
     return totals[0], int(totals[1])  # totals is list[float] to mypy; totals[1] only ever adds ints
 
 
-def ww_objectives(plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 1) -> tuple[float, float]:
+def ww_objectives(
+    plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 1
+) -> tuple[float, float]:
     """Primal (Eq. III.3) and dual (Eq. III.5) objective, summed over all ranks.
 
     Each rank scores its own classes; the true-class score ``w_{y_i}^T x_i``
@@ -231,8 +282,10 @@ def ww_objectives(plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 
     row_of_label[mine] = np.arange(mine.size)
     rows = row_of_label[problem.y]
     true_score = np.zeros(problem.n_samples)
-    blocks = [(s, min(s + SCORE_BLOCK, problem.n_samples))
-              for s in range(0, problem.n_samples if mine.size else 0, SCORE_BLOCK)]
+    blocks = [
+        (s, min(s + SCORE_BLOCK, problem.n_samples))
+        for s in range(0, problem.n_samples if mine.size else 0, SCORE_BLOCK)
+    ]
     for start, stop in blocks:
         here = np.flatnonzero(rows[start:stop] >= 0)
         if here.size:
@@ -242,10 +295,14 @@ def ww_objectives(plan: WWPlan, problem, weights, alpha, comm, n_threads: int = 
     comm.allreduce_sum(true_score, total_true, kind="objective")
     hinge = 0.0
     for start, stop in blocks:
-        losses = np.maximum(0.0, 1.0 - total_true[start:stop, None] + scores(problem, weights, n_threads, start, stop))
+        losses = np.maximum(
+            0.0,
+            1.0 - total_true[start:stop, None] + scores(problem, weights, n_threads, start, stop),
+        )
         here = np.flatnonzero(rows[start:stop] >= 0)
         losses[here, rows[start + here]] = 0.0  # no loss term for c = y_i
         hinge += float(problem.upper[start:stop] @ losses.sum(axis=1))
-    norm2, hinge, alpha_sum = comm.sum_scalars([squared_norm(weights), hinge, float(alpha.sum())],
-                                               kind="objective")
+    norm2, hinge, alpha_sum = comm.sum_scalars(
+        [squared_norm(weights), hinge, float(alpha.sum())], kind="objective"
+    )
     return 0.5 * norm2 + hinge, -0.5 * norm2 + alpha_sum
