@@ -97,6 +97,7 @@ bench-innvestigate: setup
 # <package>/REPRODUCTION.md; running times on 2 cores in README.md). Not part of make test.
 reproduce-xcsvm: setup
 	$(PY) -m xcsvm.experiments.validation --out xcsvm/reproduction/table_III1
+	$(PY) -m xcsvm.experiments.letter_scaling --out xcsvm/reproduction/table_III1
 	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --llw-max-iter 5 --out xcsvm/reproduction/tables_III3_III4_lshtc_small
 	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --solvers LLW --log10-C 2 3 4 --llw-max-iter 10 --out xcsvm/reproduction/table_III5
 
