@@ -639,7 +639,7 @@ def read_svmlight_multilabel(
     labels: npt.ArrayLike | None = None,
     unknown_labels: str = "error",
 ) -> tuple[Any, Any, np.ndarray]:
-    """Read a multi-label svmlight/LIBSVM file (``l1,l2,... index:value ...``).
+    """Read a multi-label svmlight/LIBSVM file: comma-separated labels, then ``index:value`` pairs.
 
     The format of LIBSVM's multi-label data sets (scene, yeast, rcv1v2, ...): a sample's
     labels are comma-separated integers, possibly none (the line then starts with a
