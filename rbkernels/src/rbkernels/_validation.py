@@ -7,15 +7,18 @@ wrong and what to do, so that nothing is silently coerced.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Collection
+from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 #: Depth of each ArcCos kernel: the number of ArcCos-1 steps (or ReLU layers of the basis).
 ARCCOS_LAYERS = {"arccos": 1, "arccos2": 2, "arccos3": 3}
 KERNEL_NAMES = ("gaussian", *ARCCOS_LAYERS)
 
 
-def check_n_features(n_features, *, name="n_features", minimum=1):
+def check_n_features(n_features: Any, *, name: str = "n_features", minimum: int = 1) -> int:
     """Return a basis width as an int, raising if it is not an integer >= ``minimum``.
 
     For widths only (``units``, ``n_components``): the message speaks of features. Other
@@ -34,7 +37,7 @@ def check_n_features(n_features, *, name="n_features", minimum=1):
     return int(n_features)
 
 
-def check_positive_int(value, *, name):
+def check_positive_int(value: Any, *, name: str) -> int:
     """Return ``value`` as an int if it is an integer >= 1 (NumPy integers included, not bools).
 
     Examples
@@ -52,7 +55,7 @@ def check_positive_int(value, *, name):
     return int(value)
 
 
-def arccos_layers(kernel):
+def arccos_layers(kernel: str) -> int:
     """Number of ArcCos layers of a kernel name ("arccos" -> 1, ..., "arccos3" -> 3).
 
     Examples
@@ -68,7 +71,11 @@ def arccos_layers(kernel):
     return ARCCOS_LAYERS[kernel]
 
 
-def check_sigma(sigma, *, allow_none=False):
+@overload
+def check_sigma(sigma: Any, *, allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_sigma(sigma: Any, *, allow_none: bool) -> float | None: ...
+def check_sigma(sigma: Any, *, allow_none: bool = False) -> float | None:
     """Return ``sigma`` as a float, raising unless it is finite and > 0."""
     if sigma is None and allow_none:
         return None
@@ -86,14 +93,14 @@ def check_sigma(sigma, *, allow_none=False):
     return sigma
 
 
-def check_kernel_name(kernel):
+def check_kernel_name(kernel: Any) -> str:
     """Return the kernel name, raising with the list of valid names if unknown."""
     if not isinstance(kernel, str) or kernel not in KERNEL_NAMES:
         raise ValueError(f"unknown kernel {kernel!r}; valid kernels are {', '.join(KERNEL_NAMES)}.")
     return kernel
 
 
-def check_finite_array(X, *, name="X", ndim=2):
+def check_finite_array(X: npt.ArrayLike, *, name: str = "X", ndim: int = 2) -> np.ndarray:
     """Return ``X`` as a float array, raising if it holds NaN/inf or has the wrong rank."""
     X = np.asarray(X)
     if X.dtype == object or not (
@@ -112,7 +119,7 @@ def check_finite_array(X, *, name="X", ndim=2):
     return X
 
 
-def check_choice_int(value, *, name, choices):
+def check_choice_int(value: Any, *, name: str, choices: Collection[int]) -> int:
     """Return ``value`` as an int if it is an integer (not a bool or float) among ``choices``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value not in choices:
         valid = ", ".join(str(c) for c in choices)
@@ -120,7 +127,7 @@ def check_choice_int(value, *, name, choices):
     return int(value)
 
 
-def check_positive_real(value, *, name):
+def check_positive_real(value: Any, *, name: str) -> float:
     """Return ``value`` as a float if it is a finite real number > 0 (NumPy scalars included)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -132,7 +139,7 @@ def check_positive_real(value, *, name):
     return value
 
 
-def check_validation_size(validation_size, n_samples):
+def check_validation_size(validation_size: float, n_samples: int) -> int:
     """Number of samples held out for early stopping.
 
     ``validation_size`` is a fraction in the open interval (0, 1) of ``n_samples``

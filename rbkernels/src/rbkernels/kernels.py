@@ -26,6 +26,7 @@ The deep kernels ArcCos2/ArcCos3 apply the same step to the previous layer's ker
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from keras import ops
 from numpy.typing import ArrayLike
@@ -53,7 +54,7 @@ def _arccos_step(kxx, kyy, kxy):
     return kxx / 2.0, kyy / 2.0, kxy_new
 
 
-def gaussian_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float):
+def gaussian_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float) -> Any:
     """Gram matrix of the Gaussian kernel ``exp(-||x - y||^2 / (2 sigma^2))``.
 
     Parameters
@@ -87,7 +88,7 @@ def gaussian_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float):
     return ops.exp(-ops.maximum(sq, 0.0) / (2.0 * sigma**2))
 
 
-def arccos_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, n_layers: int = 1):
+def arccos_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, n_layers: int = 1) -> Any:
     """Gram matrix of the (deep) ArcCos kernel of order 1 with ``k(x, x) = ||x||^2 / 2``.
 
     Parameters
@@ -124,7 +125,7 @@ def arccos_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, n_layers: int = 1
 
 def kernel_matrix(
     kernel: str, X: ArrayLike, Y: ArrayLike | None = None, *, sigma: float | None = None
-):
+) -> Any:
     """Gram matrix of the kernel named ``kernel`` ("gaussian", "arccos", "arccos2", "arccos3").
 
     Examples
@@ -140,7 +141,7 @@ def kernel_matrix(
     return arccos_kernel(X, Y, n_layers=arccos_layers(kernel))
 
 
-def paired_kernel(kernel: str, X: ArrayLike, Y: ArrayLike, *, sigma: float | None = None):
+def paired_kernel(kernel: str, X: ArrayLike, Y: ArrayLike, *, sigma: float | None = None) -> Any:
     """Kernel values of pairs, ``k(X[i], Y[i])``, as a vector of length n.
 
     Examples

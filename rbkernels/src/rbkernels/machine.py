@@ -122,18 +122,18 @@ class KernelMachine(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        kernel="gaussian",
-        n_components=1000,
-        regime="rb",
+        kernel: str = "gaussian",
+        n_components: int = 1000,
+        regime: str = "rb",
         *,
-        basis="dense",
-        n_blocks=3,
-        sigma=None,
-        protocol=None,
-        random_state=None,
-        verbose=False,
-        n_features=None,
-    ):
+        basis: str = "dense",
+        n_blocks: int = 3,
+        sigma: float | None = None,
+        protocol: TrainingProtocol | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: bool = False,
+        n_features: int | None = None,
+    ) -> None:
         self.kernel = kernel
         self.n_components = n_components
         self.regime = regime

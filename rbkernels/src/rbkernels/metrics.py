@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from keras import ops
@@ -44,7 +45,7 @@ def _sigma_of(features):
 
 
 def kernel_approximation_error(
-    features,
+    features: Any,
     X: ArrayLike,
     kernel: str | Callable,
     *,
@@ -187,7 +188,7 @@ def kernel_target_alignment(K: ArrayLike, y: ArrayLike) -> float:
     return float(np.sum(K * KY) / np.sqrt(np.sum(K * K) * np.sum(KY * KY)))
 
 
-def alignment_loss(y_true: ArrayLike, y_pred: ArrayLike):
+def alignment_loss(y_true: ArrayLike, y_pred: ArrayLike) -> Any:
     """Negative alignment of the batch kernel ``phi phi^T`` with ``Y Y^T`` (one-hot ``y_true``).
 
     The loss that SAB minimises on batches of 64 samples (Eq. IV.9); ``keras.ops`` only.
@@ -207,7 +208,7 @@ def alignment_loss(y_true: ArrayLike, y_pred: ArrayLike):
     return -num / den
 
 
-def paired_squared_error(y_true: ArrayLike, y_pred: ArrayLike):
+def paired_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> Any:
     """``1/2 (k - phi(x) . phi(x'))^2`` per pair: the UAB loss of Eq. IV.8 (``keras.ops``).
 
     Examples

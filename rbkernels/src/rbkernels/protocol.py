@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -118,21 +119,21 @@ class FreshBatches(keras.utils.PyDataset):
         Batches per epoch.
     """
 
-    def __init__(self, sample: Callable[[], tuple], n_batches: int, **kwargs):
+    def __init__(self, sample: Callable[[], tuple], n_batches: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sample, self.n_batches = sample, n_batches
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.n_batches
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple:
         return self.sample()
 
 
 def run_epochs(
     model: keras.Model,
-    train,
-    val_data,
+    train: tuple | FreshBatches,
+    val_data: tuple,
     *,
     protocol: TrainingProtocol,
     patience: int,

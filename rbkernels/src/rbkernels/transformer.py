@@ -66,23 +66,23 @@ class BasisFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def __init__(
         self,
-        kernel="gaussian",
-        n_components=100,
+        kernel: str = "gaussian",
+        n_components: int = 100,
         *,
-        basis="dense",
-        n_blocks=3,
-        adapt=None,
-        sigma=None,
-        max_epochs=50,
-        train_batches=100,
-        val_batches=20,
-        batch_size=64,
-        patience=None,
-        learning_rate=1e-3,
-        validation_size=0.1,
-        random_state=None,
-        verbose=False,
-    ):
+        basis: str = "dense",
+        n_blocks: int = 3,
+        adapt: str | None = None,
+        sigma: float | None = None,
+        max_epochs: int = 50,
+        train_batches: int = 100,
+        val_batches: int = 20,
+        batch_size: int = 64,
+        patience: int | None = None,
+        learning_rate: float = 1e-3,
+        validation_size: float = 0.1,
+        random_state: int | None = None,
+        verbose: bool = False,
+    ) -> None:
         self.kernel = kernel
         self.n_components = n_components
         self.basis = basis

@@ -5,8 +5,12 @@ Fig. IV.1 and Tab. IV.1 (main data sets), Fig. A.1 and Tab. A.1 (appendix data s
     python -m rbkernels.experiments.adapting_bases --quick --out results/adapting_bases
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..machine import REGIMES
 from .common import (
@@ -30,7 +34,7 @@ FEATURES = [10, 30, 100, 300, 1000, 3000, 10000, 30000]
 KERNELS = ["gaussian", "arccos"]
 
 
-def best_accuracy_table(rows):
+def best_accuracy_table(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Tab. IV.1 / A.1: best mean accuracy (%) over the numbers of features, per basis."""
     mean = mean_rows(rows, ("dataset", "kernel", "regime", "n_features"))
     table = []
@@ -50,7 +54,7 @@ def best_accuracy_table(rows):
     return table
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser(
         __doc__.splitlines()[0],
         datasets=MAIN + APPENDIX,
@@ -85,7 +89,7 @@ def main(argv=None):
     write_csv(mean, out / "adapting_bases_mean.csv")  # the seed means behind the figures
     data_text = "; ".join(describe(d, data[d]) for d in datasets)
     mode = "quick" if args.quick else "full"
-    results = {
+    results: dict[str, Any] = {
         "csv": [out / "adapting_bases.csv", out / "adapting_bases_mean.csv"],
         "png": [],
         "tables": {},

@@ -1,16 +1,26 @@
 """Shared pieces of the experiments: data, one training run, CSV/PNG output, CLI."""
 
+from __future__ import annotations
+
 import argparse
 import csv
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..machine import KernelMachine
 from ..protocol import TrainingProtocol
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: ``(X_train, y_train, X_test, y_test)`` as returned by :func:`load_data`.
+_Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 # Which shared-datasets set stands in for which of the thesis' data sets (§5.1).
 SUBSTITUTES = {
@@ -48,7 +58,9 @@ FULL_PROTOCOL = dict(
 )
 
 
-def load_data(name, *, max_train=None, max_test=None, seed=0):
+def load_data(
+    name: str, *, max_train: int | None = None, max_test: int | None = None, seed: int = 0
+) -> _Data:
     """``(X_train, y_train, X_test, y_test)`` centred and scaled into [-1, 1] (§5.1).
 
     Through ``shared_datasets.load(name, preprocessing="minmax")`` (the ``[experiments]``
@@ -67,7 +79,7 @@ def load_data(name, *, max_train=None, max_test=None, seed=0):
     return (np.asarray(Xt, "float32"), np.asarray(yt), np.asarray(Xs, "float32"), np.asarray(ys))
 
 
-def describe(name, data):
+def describe(name: str, data: _Data) -> str:
     Xt, _, Xs, _ = data
     return (
         f"{name}: {SUBSTITUTES.get(name, name)}, {len(Xt)} train / {len(Xs)} test, d={Xt.shape[1]}"
@@ -75,17 +87,17 @@ def describe(name, data):
 
 
 def run_cell(
-    data,
+    data: _Data,
     *,
-    kernel,
-    regime,
-    n_features,
-    seed,
-    protocol,
-    basis="dense",
-    n_blocks=3,
-    validation_size=0.1,
-):
+    kernel: str,
+    regime: str,
+    n_features: int,
+    seed: int,
+    protocol: TrainingProtocol,
+    basis: str = "dense",
+    n_blocks: int = 3,
+    validation_size: float = 0.1,
+) -> tuple[KernelMachine, dict[str, Any]]:
     """Train one machine and measure test accuracy, test-pair KAE, epochs and seconds."""
     Xt, yt, Xs, ys = data
     start = time.perf_counter()
@@ -116,7 +128,7 @@ def run_cell(
     }
 
 
-def atomic_write_text(path, text):
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -126,7 +138,7 @@ def atomic_write_text(path, text):
     os.replace(tmp, path)
 
 
-def write_csv(rows, path):
+def write_csv(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> None:
     """Write dict rows to CSV atomically (temp file + os.replace)."""
     if not rows:
         return
@@ -142,7 +154,7 @@ def write_csv(rows, path):
     os.replace(tmp, path)
 
 
-def save_figure(fig, path):
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     """Save a matplotlib figure as PNG atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,9 +165,13 @@ def save_figure(fig, path):
     os.replace(tmp, path)
 
 
-def mean_rows(rows, keys, values=("accuracy", "kae", "epochs", "seconds")):
+def mean_rows(
+    rows: Iterable[Mapping[str, Any]],
+    keys: Sequence[str],
+    values: Sequence[str] = ("accuracy", "kae", "epochs", "seconds"),
+) -> list[dict[str, Any]]:
     """Average ``values`` over rows that agree on ``keys`` (the repeats)."""
-    groups = {}
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in keys), []).append(r)
     out = []
@@ -168,7 +184,14 @@ def mean_rows(rows, keys, values=("accuracy", "kae", "epochs", "seconds")):
     return out
 
 
-def parser(description, *, datasets, quick_datasets, features, quick_features):
+def parser(
+    description: str,
+    *,
+    datasets: Sequence[str],
+    quick_datasets: Sequence[str],
+    features: Sequence[int],
+    quick_features: Sequence[int],
+) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 cores (make demo)")
     p.add_argument("--out", default="results", help="output folder for CSV and PNG files")
@@ -219,11 +242,15 @@ def parser(description, *, datasets, quick_datasets, features, quick_features):
     return p
 
 
-def resolve(args):
+def resolve(
+    args: argparse.Namespace,
+) -> tuple[Sequence[str], Sequence[int], int, TrainingProtocol, tuple[int | None, int | None]]:
     """Fill defaults by mode; return (datasets, features, repeats, protocol, limits)."""
     d = args._defaults
     base = QUICK_PROTOCOL if args.quick else FULL_PROTOCOL
-    proto = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in base.items()}
+    proto: dict[str, Any] = {
+        k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in base.items()
+    }
     datasets = args.datasets or (d["quick_datasets"] if args.quick else d["datasets"])
     features = args.features or (d["quick_features"] if args.quick else d["features"])
     repeats = args.repeats or (1 if args.quick else 3)
@@ -232,7 +259,7 @@ def resolve(args):
     return datasets, features, repeats, TrainingProtocol(**proto), (max_train, max_test)
 
 
-def protocol_text(protocol):
+def protocol_text(protocol: TrainingProtocol) -> str:
     return (
         f"Adam lr={protocol.learning_rate}, batch {protocol.batch_size}, patience "
         f"{protocol.patience or '10 (20 Hadamard)'}, <= {protocol.max_epochs} epochs, "
@@ -242,8 +269,17 @@ def protocol_text(protocol):
 
 
 def plot_kae_accuracy(
-    rows, *, panel_keys, line_key, line_labels, line_colors, title, path, kae=True, styles=None
-):
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    panel_keys: Sequence[str],
+    line_key: str,
+    line_labels: Mapping[Any, str],
+    line_colors: Mapping[Any, Any],
+    title: str,
+    path: str | os.PathLike[str],
+    kae: bool = True,
+    styles: Mapping[Any, Any] | None = None,
+) -> None:
     """Panels of KAE (log, dashed, left axis) and accuracy (solid, right axis) vs features.
 
     ``rows`` are averaged rows; one panel per distinct ``panel_keys`` value, one line per
@@ -258,7 +294,7 @@ def plot_kae_accuracy(
     ncols = min(len(panels), 2 if len(panels) % 3 and len(panels) <= 4 else 3)
     nrows = int(np.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), squeeze=False)
-    legend_ax = None
+    legend_ax: Any = None
     for ax, panel in zip(axes.flat, panels):
         sub = [r for r in rows if tuple(r[k] for k in panel_keys) == panel]
         right = ax.twinx() if kae else ax
@@ -300,7 +336,7 @@ def plot_kae_accuracy(
     plt.close(fig)
 
 
-def markdown_table(rows, columns):
+def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A GitHub markdown table of ``rows`` (dicts) with the given columns."""
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
@@ -317,7 +353,7 @@ _FLOAT_COLUMNS = ("accuracy", "kae", "seconds", "sigma")
 CELL_KEYS = ("dataset", "kernel", "regime", "basis", "n_features", "seed")
 
 
-def read_rows(path):
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows of a CSV written by :func:`write_csv`, numbers parsed back (``--resume``)."""
     path = Path(path)
     if not path.exists():
@@ -340,7 +376,15 @@ def _cell_key(row):
     return tuple(str(row.get(k, basis)) for k in CELL_KEYS) + (blocks,)
 
 
-def run_grid(cells, *, desc, csv_path, data_cache, resume=False, tabulate_only=False):
+def run_grid(
+    cells: Sequence[Mapping[str, Any]],
+    *,
+    desc: str,
+    csv_path: str | os.PathLike[str],
+    data_cache: Mapping[str, _Data],
+    resume: bool = False,
+    tabulate_only: bool = False,
+) -> list[dict[str, Any]]:
     """Run ``cells`` (dicts of run_cell kwargs plus 'dataset'), saving CSV after each.
 
     With ``resume``, rows already in ``csv_path`` are kept and their cells skipped, so a

@@ -5,8 +5,12 @@ Features are split evenly over the layers::
     python -m rbkernels.experiments.deep_kernels --quick --out results/deep_kernels
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..machine import REGIMES
 from .common import (
@@ -28,7 +32,7 @@ KERNELS = ["arccos", "arccos2", "arccos3"]
 KERNEL_COLORS = {"arccos": "tab:purple", "arccos2": "tab:brown", "arccos3": "tab:gray"}
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser(
         __doc__.splitlines()[0],
         datasets=["mnist5k", "satimage"],

@@ -5,8 +5,12 @@ Only the diagonals D_i are adapted; early stopping waits 20 epochs for Hadamard 
     python -m rbkernels.experiments.fast_kernels --quick --out results/fast_kernels
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..machine import REGIMES
 from .common import (
@@ -38,7 +42,7 @@ def _variant(row):
     return f"{n} block" + ("s" if n > 1 else "")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser(
         __doc__.splitlines()[0],
         datasets=["mnist5k", "satimage"],

@@ -10,10 +10,14 @@ adapts the RB initialisation to the kernel on fresh pairs of training points::
     python -m rbkernels.experiments.kernel_approximation --quick --out results/kernel_approximation
 """
 
+from __future__ import annotations
+
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -63,7 +67,9 @@ def _kae(method, kernel, D, seed, Xt, Xs, sigma, args):
     )
 
 
-def fewer_features(mean, dataset, kernel):
+def fewer_features(
+    mean: Iterable[Mapping[str, Any]], dataset: str, kernel: str
+) -> dict[str, tuple[int, float, int | None]]:
     """Smallest UAB width whose KAE is at most RB's / RBFSampler's at the largest width."""
     out = {}
     sub = [r for r in mean if r["dataset"] == dataset and r["kernel"] == kernel]
@@ -78,7 +84,7 @@ def fewer_features(mean, dataset, kernel):
     return out
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="digits, 1 seed, widths 10...300")
     p.add_argument("--out", default="results/kernel_approximation")

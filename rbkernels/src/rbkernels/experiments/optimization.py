@@ -3,8 +3,12 @@
 python -m rbkernels.experiments.optimization --quick --out results/optimization
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .common import (
     atomic_write_text,
@@ -22,7 +26,7 @@ from .common import (
 ACTIVATIONS = {"gaussian": "sin-cos", "arccos": "ReLU"}
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = parser(
         __doc__.splitlines()[0],
         datasets=["mnist5k"],

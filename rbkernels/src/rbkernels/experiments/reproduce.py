@@ -8,10 +8,13 @@ protocol; full mode uses the thesis' protocol (10 000 batches per UAB/SAB epoch,
 seeds, 10 ... 30 000 features) on the shared-datasets stand-ins and takes days on a CPU.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import adapting_bases, deep_kernels, fast_kernels, optimization, transfer
@@ -26,7 +29,7 @@ EXPERIMENTS = [
 ]
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> Path:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 cores")
     p.add_argument("--out", required=True, help="output folder")

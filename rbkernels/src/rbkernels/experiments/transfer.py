@@ -6,8 +6,12 @@ other five classes (task 2), where only the classifier is learnt::
     python -m rbkernels.experiments.transfer --quick --out results/transfer
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,7 +34,7 @@ from .common import (
 )
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = parser(
         __doc__.splitlines()[0],
         datasets=["mnist5k"],

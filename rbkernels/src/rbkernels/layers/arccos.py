@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 from keras import ops
@@ -64,8 +65,8 @@ class ArcCosBasis(KernelBasis):
         n_layers: int = 1,
         seed: int | None = None,
         n_features: int | None = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
         self.n_layers = check_choice_int(
@@ -76,7 +77,7 @@ class ArcCosBasis(KernelBasis):
         self.widths = layer_widths(self.units, self.n_layers)
         self.output_dim = self.widths[-1]
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         d = self._input_width(input_shape)
         self.kernels = []
         fan_in = d
@@ -91,13 +92,13 @@ class ArcCosBasis(KernelBasis):
             )
             fan_in = width
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         h = ops.cast(inputs, self.compute_dtype)
         for kernel, width in zip(self.kernels, self.widths):
             h = math.sqrt(1.0 / width) * ops.relu(ops.matmul(h, kernel))
         return h
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(units=self.units, n_layers=self.n_layers, seed=self.seed)
         return config

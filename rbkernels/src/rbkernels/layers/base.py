@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from .._validation import check_finite_array
 
 
-def resolve_units(cls_name: str, units, n_features):
+def resolve_units(cls_name: str, units: int | None, n_features: int | None) -> int:
     """``units``, or the deprecated ``n_features=`` alias with a ``DeprecationWarning``."""
     if n_features is None:
         if units is None:
@@ -38,13 +39,13 @@ class KernelBasis(keras.layers.Layer):
     NumPy inputs are checked for NaN/inf before they reach the backend.
     """
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(inputs, (np.ndarray, list)):
             check_finite_array(np.asarray(inputs), name="inputs", ndim=np.ndim(inputs))
         return super().__call__(inputs, *args, **kwargs)
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> KernelBasis:
         # Configs saved by rbkernels 0.1 name the width n_features; read them as units
         # (quietly: the file, not the caller, holds the old name).
         config = dict(config)
@@ -62,5 +63,5 @@ class KernelBasis(keras.layers.Layer):
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: int(d)})
         return int(d)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape[:-1]) + (self.output_dim,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 from keras import ops
@@ -15,7 +16,7 @@ from .initializers import OrthogonalRandomFeatures
 __all__ = ["GaussianBasis", "sin_cos_features"]
 
 
-def sin_cos_features(z, units: int):
+def sin_cos_features(z: Any, units: int) -> Any:
     """``sqrt(2/D) [sin(z), cos(z)]`` truncated to width ``D = units`` (the last sine goes for odd D)."""
     n_freq = z.shape[-1]
     parts = (
@@ -76,8 +77,8 @@ class GaussianBasis(KernelBasis):
         orthogonal: bool = True,
         seed: int | None = None,
         n_features: int | None = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
         self.units = check_n_features(units, name="units")
@@ -87,7 +88,7 @@ class GaussianBasis(KernelBasis):
         self.n_frequencies = (self.units + 1) // 2
         self.output_dim = self.units
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         d = self._input_width(input_shape)
         init = (
             OrthogonalRandomFeatures(seed=self.seed)
@@ -98,15 +99,15 @@ class GaussianBasis(KernelBasis):
             name="kernel", shape=(d, self.n_frequencies), initializer=init
         )
 
-    def projection(self, inputs: ArrayLike):
+    def projection(self, inputs: ArrayLike) -> Any:
         """``x G / sigma``, the frequencies' phases (shape ``(n, D/2)``)."""
         return ops.matmul(inputs, self.kernel) / self.sigma
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         z = self.projection(ops.cast(inputs, self.compute_dtype))
         return sin_cos_features(z, self.units)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             units=self.units,

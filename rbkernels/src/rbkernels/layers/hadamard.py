@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 from keras import ops
@@ -59,8 +60,8 @@ class HadamardBasis(KernelBasis):
         n_blocks: int = 3,
         seed: int | None = None,
         n_features: int | None = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         units = resolve_units(type(self).__name__, units, n_features)
         self.units = check_n_features(units, name="units")
@@ -72,7 +73,7 @@ class HadamardBasis(KernelBasis):
         self.n_frequencies = (self.units + 1) // 2
         self.output_dim = self.units
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         d = self._input_width(input_shape)
         self.input_width = d
         self.padded_dim = 1 << max(0, (d - 1).bit_length())
@@ -83,7 +84,7 @@ class HadamardBasis(KernelBasis):
             initializer=Rademacher(seed=self.seed),
         )
 
-    def projection(self, inputs: ArrayLike):
+    def projection(self, inputs: ArrayLike) -> Any:
         """Phases ``x W`` of the ``D/2`` frequencies, shape ``(n, D/2)``."""
         x = ops.cast(inputs, self.compute_dtype)
         if self.padded_dim > self.input_width:
@@ -94,10 +95,10 @@ class HadamardBasis(KernelBasis):
         z = ops.reshape(z, (-1, self.n_stacks * self.padded_dim))[:, : self.n_frequencies]
         return z * (math.sqrt(self.padded_dim) / self.sigma)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         return sin_cos_features(self.projection(inputs), self.units)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             units=self.units,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from keras import ops
 
 __all__ = ["fast_walsh_hadamard"]
 
 
-def fast_walsh_hadamard(x, *, normalize: bool = False):
+def fast_walsh_hadamard(x: Any, *, normalize: bool = False) -> Any:
     """Multiply the last axis of ``x`` by the Sylvester Hadamard matrix in O(d log d).
 
     Equals ``x @ scipy.linalg.hadamard(d)`` (the matrix is symmetric), or that divided by
