@@ -127,6 +127,24 @@ def recalibrate_batch_norm(model, X):
         layer.momentum = momentum
 
 
+def predict(model, X, batch_size=256):
+    """The model's outputs on ``X``, computed in batches by calling the model.
+
+    Not ``model.predict``: each new model's predict function is a new ``tf.function``, and
+    after a few of them in one process (as in ``run_all.py``) TensorFlow prints its
+    "triggered tf.function retracing" warning although nothing is traced twice.
+    """
+    X = np.asarray(X)
+    if len(X) == 0:
+        return np.zeros((0, *model.output_shape[1:]), dtype="float32")
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(X[i : i + batch_size], training=False))
+            for i in range(0, len(X), batch_size)
+        ]
+    )
+
+
 def trained_vgg(dataset, quick, cache_dir):
     """The small VGG-like network trained on ``dataset``; returns model, data, accuracy, seconds."""
     X_train, y_train, X_test, y_test = load_images(dataset, quick)
@@ -146,7 +164,7 @@ def trained_vgg(dataset, quick, cache_dir):
         cache_path=cache,
         decay=not quick,
     )
-    accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
+    accuracy = float(np.mean(np.argmax(predict(model, X_test), 1) == y_test))
     return model, (X_train, y_train, X_test, y_test), accuracy, seconds
 
 

@@ -83,7 +83,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     model, _ = common.train(
         network(X_train.shape[1:]), X_train, y_train, epochs=3 if quick else 8, cache_path=cache
     )
-    accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
+    accuracy = float(np.mean(np.argmax(common.predict(model, X_test), 1) == y_test))
     model_wo_sm = innvestigate.model_wo_softmax(model)
     analyzer = innvestigate.create_analyzer(
         "lrp.sequential_preset_a_flat", model_wo_sm, epsilon=1.0, neuron_selection_mode="index"
@@ -99,8 +99,8 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
     X_no_cue = X_test.copy()
     X_no_cue[:, 0:3, 0:3] = 0.0
     cue = y_test == CUE_CLASS
-    acc_cue = float(np.mean(np.argmax(model.predict(X_test[cue], verbose=0), 1) == CUE_CLASS))
-    acc_no_cue = float(np.mean(np.argmax(model.predict(X_no_cue[cue], verbose=0), 1) == CUE_CLASS))
+    acc_cue = float(np.mean(np.argmax(common.predict(model, X_test[cue]), 1) == CUE_CLASS))
+    acc_no_cue = float(np.mean(np.argmax(common.predict(model, X_no_cue[cue]), 1) == CUE_CLASS))
 
     grid, left = [], []
     for label, _, _ in [ranking[0], ranking[-1]]:

@@ -139,10 +139,10 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
             cache_path=cache,
             decay=not quick,
         )
-        accuracy = float(np.mean(np.argmax(model.predict(X_test, verbose=0), 1) == y_test))
+        accuracy = float(np.mean(np.argmax(common.predict(model, X_test), 1) == y_test))
         model_wo_sm = innvestigate.model_wo_softmax(model)
         analyses = common.create_analyzers(model_wo_sm, method_list, fit_data=X_train[:2000])
-        pred = int(np.argmax(model.predict(x, verbose=0)))
+        pred = int(np.argmax(common.predict(model, x)))
         cells = common.analysis_grid(analyses, x, [pred], model_wo_sm)[0]
         by_label = dict(zip(analyses.created, cells))
         grid.append([by_label.get(label) for label in labels])

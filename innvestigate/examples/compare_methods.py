@@ -34,7 +34,7 @@ def main(out_dir, quick=False, cache_dir=None, dataset="fashion_mnist"):
         dataset, quick, cache_dir
     )
     model_wo_sm = innvestigate.model_wo_softmax(model)
-    pred = np.argmax(model.predict(X_test, verbose=0), axis=1)
+    pred = np.argmax(common.predict(model, X_test), axis=1)
     # one image of each of several classes, the last one misclassified (as in Fig. V.8)
     n_rows = 4 if quick else 6
     chosen = []

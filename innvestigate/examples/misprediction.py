@@ -33,10 +33,10 @@ def main(out_dir, quick=False, cache_dir=None, dataset="mnist5k"):
         dataset, quick, cache_dir
     )
     model_wo_sm = innvestigate.model_wo_softmax(model)
-    pred = np.argmax(model.predict(X_test, verbose=0), axis=1)
+    pred = np.argmax(common.predict(model, X_test), axis=1)
     wrong = np.flatnonzero(pred != y_test)
     # the misprediction the network is most confident about
-    probs = model.predict(X_test[wrong], verbose=0)
+    probs = common.predict(model, X_test[wrong])
     idx = int(wrong[np.argmax(probs.max(1))]) if len(wrong) else 0
     x = X_test[idx : idx + 1]
     true_label, predicted = int(y_test[idx]), int(pred[idx])
