@@ -210,9 +210,18 @@ def make_lshtc_like(
     slot = rng.integers(0, topic_size, size=int(is_topic.sum()))
     words[is_topic] = topic_permutation[(topic_start[y[doc[is_topic]]] + slot) % n_features]
 
-    # 3. Term frequencies (duplicates summed by the COO -> CSR conversion), then TF-IDF.
+    # 3. Term frequencies, then TF-IDF with unit rows.
+    return tf_idf_rows(doc, words, n_samples, n_features).astype(dtype, copy=False), y
+
+
+def tf_idf_rows(doc: np.ndarray, words: np.ndarray, n_samples: int, n_features: int) -> Any:
+    """CSR TF-IDF ``(1 + log tf) * log(n / df)`` with unit rows from (document, word) tokens.
+
+    Duplicate tokens are summed into term frequencies by the COO -> CSR conversion; words in
+    every document get weight 0 and are dropped; empty rows stay empty.
+    """
     X = sp.csr_matrix(
-        (np.ones(total, dtype=np.float64), (doc, words)), shape=(n_samples, n_features)
+        (np.ones(doc.size, dtype=np.float64), (doc, words)), shape=(n_samples, n_features)
     )
     X.sum_duplicates()
     document_frequency = np.bincount(X.indices, minlength=n_features)
@@ -223,7 +232,7 @@ def make_lshtc_like(
     row_norm[np.diff(X.indptr) == 0] = 1.0  # reduceat's value for empty rows is meaningless
     X.data /= np.repeat(row_norm, np.diff(X.indptr))
     X.sort_indices()
-    return X.astype(dtype, copy=False), y
+    return X
 
 
 def make_signal_distractor(

@@ -10,7 +10,13 @@ import scipy.sparse as sp
 
 from .errors import InvalidParameterError
 from .memory import check_memory
-from .synthetic import _check_float, _check_int, _zipf_ranks, power_law_class_probabilities
+from .synthetic import (
+    _check_float,
+    _check_int,
+    _zipf_ranks,
+    power_law_class_probabilities,
+    tf_idf_rows,
+)
 
 __all__ = ["make_lshtc_multilabel", "hierarchy_parents", "LABEL_STRUCTURES"]
 
@@ -284,19 +290,7 @@ def make_lshtc_multilabel(
     words[is_topic] = topic_permutation[(topic_start[label] + slot) % n_features]
 
     # 3. TF-IDF with unit rows, as make_lshtc_like's step 3.
-    X = sp.csr_matrix(
-        (np.ones(doc.size, dtype=np.float64), (doc, words)), shape=(n_samples, n_features)
-    )
-    X.sum_duplicates()  # term frequencies
-    document_frequency = np.bincount(X.indices, minlength=n_features)
-    idf = np.log(n_samples / np.maximum(document_frequency, 1))
-    X.data = (1.0 + np.log(X.data)) * idf[X.indices]
-    X.eliminate_zeros()
-    row_norm = np.sqrt(np.add.reduceat(X.data**2, X.indptr[:-1])) if X.nnz else np.zeros(n_samples)
-    row_norm[np.diff(X.indptr) == 0] = 1.0  # reduceat's value for empty rows is meaningless
-    X.data /= np.repeat(row_norm, np.diff(X.indptr))
-    X.sort_indices()
-    X = X.astype(dtype, copy=False)
+    X = tf_idf_rows(doc, words, n_samples, n_features).astype(dtype, copy=False)
     if return_hierarchy:
         return X, Y, parents
     return X, Y
