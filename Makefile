@@ -106,6 +106,8 @@ reproduce-xcsvm: setup
 # re-tabulates and redraws; delete a CSV to rerun its cells.
 RBK = KERAS_BACKEND=tensorflow $(PY) -m shared_datasets.startup rbkernels.experiments
 RBK_OUT = rbkernels/reproduction
+# Fashion-MNIST at MNIST-5k's training size (4 500 random training / 1 000 random test images)
+RBK_FASHION5K = --datasets fashion_mnist --max-train 4500 --max-test 1000
 RBK_SHORT = --max-epochs 10 --train-batches 50 --val-batches 10 --test-batches 20 --patience 3 --learning-rate 5e-3
 reproduce-rbkernels: setup
 	$(RBK).adapting_bases --datasets letter --features 3000 300 30 --repeats 3 \
@@ -123,10 +125,16 @@ reproduce-rbkernels: setup
 	  --resume --out $(RBK_OUT)/deep_kernels_medium
 	$(RBK).fast_kernels --datasets satimage --features 128 1024 --repeats 1 $(RBK_SHORT) \
 	  --resume --out $(RBK_OUT)/fast_kernels_satimage
-	$(RBK).fast_kernels --datasets mnist5k --features 128 --repeats 1 $(RBK_SHORT) \
+	$(RBK).fast_kernels --datasets mnist5k --features 128 1024 --repeats 1 $(RBK_SHORT) \
 	  --resume --out $(RBK_OUT)/fast_kernels_mnist5k
 	$(RBK).optimization --datasets mnist5k --features 100 1000 --repeats 1 \
 	  --max-epochs 100 --patience 10 --learning-rate 1e-3 --resume --out $(RBK_OUT)/optimization_medium
+	$(RBK).deep_kernels $(RBK_FASHION5K) --features 300 3000 --repeats 1 $(RBK_SHORT) \
+	  --resume --out $(RBK_OUT)/deep_kernels_fashion5k
+	$(RBK).fast_kernels $(RBK_FASHION5K) --features 128 --repeats 1 $(RBK_SHORT) \
+	  --resume --out $(RBK_OUT)/fast_kernels_fashion5k
+	$(RBK).optimization $(RBK_FASHION5K) --features 100 1000 --repeats 1 \
+	  --max-epochs 100 --patience 10 --learning-rate 1e-3 --resume --out $(RBK_OUT)/optimization_fashion5k
 	$(RBK).reproduce --quick --out $(RBK_OUT)/quick
 
 # innvestigate: the full-size runs of Chapter V's figures (trained networks kept in
@@ -139,6 +147,8 @@ reproduce-innvestigate: setup
 		--models-dir $(REPORTS)/innvestigate-models --resume --only $(INNVESTIGATE_FIGURES)
 	KERAS_BACKEND=tensorflow $(PY) innvestigate/benchmarks/fig_v4_runtime.py --out innvestigate/reproduction/full \
 		--images 512 --batch 16 --size 112
+	KERAS_BACKEND=tensorflow $(PY) innvestigate/benchmarks/fig_v4_runtime.py --out innvestigate/reproduction/fig_v4_224 \
+		--images 512 --batch 16 --size 224
 	# Fig. V.9: 2.1.2's two batch-norm linearisations against closed formulas (needs the 2.1.2
 	# interpreter of tools/innvestigate_crosscheck/README.md; skipped without it)
 	if [ -x .venv-inn212/bin/python ]; then .venv-inn212/bin/python \
