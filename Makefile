@@ -103,6 +103,8 @@ reproduce-xcsvm: setup
 	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --solvers LLW --log10-C 2 3 4 --llw-max-iter 10 --out xcsvm/reproduction/table_III5
 	$(PY) xcsvm/benchmarks/bench_speedup.py --repeats 5 --out xcsvm/reproduction/fig_III2/speedup
 	$(PY) xcsvm/benchmarks/bench_distributed.py --out xcsvm/reproduction/fig_III2/distributed.md
+	$(PY) -m xcsvm.experiments.time_over_c --repeats 3 --out xcsvm/reproduction/fig_III3
+	$(PY) -m xcsvm.experiments.cs_stopping --out xcsvm/reproduction/fig_III3
 
 # rbkernels: Chapter IV at the sizes of rbkernels/REPRODUCTION.md (shortened protocols). Every
 # step keeps the cells already in its CSV (--resume), so with the committed CSVs this only

@@ -11,7 +11,9 @@ from xcsvm.experiments import llw_convergence, time_over_c
 @pytest.fixture(scope="module")
 def quick_rows(tmp_path_factory):
     out = tmp_path_factory.mktemp("fig_III3")
-    return out, time_over_c.run(out, quick=True, exponents=[-3, 0], threads=[1], progress=False)
+    return out, time_over_c.run(
+        out, quick=True, exponents=[-3, 0], threads=[1], progress=False, repeats=2
+    )
 
 
 def test_without_shrinking_every_epoch_visits_every_dual_variable(quick_rows):
@@ -43,8 +45,22 @@ def test_dual_shares_are_a_partition_and_tiny_C_puts_every_ww_dual_at_its_bound(
 def test_files_written(quick_rows):
     out, rows = quick_rows
     with open(out / "results.csv") as stream:
-        assert len(list(csv.DictReader(stream))) == len(rows) == 2 * (2 + 2 + 1)
-    assert "no shrinking" in (out / "summary.md").read_text()
+        assert len(list(csv.DictReader(stream))) == len(rows) == 2 * 2 * (2 + 2 + 1)
+    summary = time_over_c.aggregate(rows)
+    assert len(summary) == 2 * (2 + 2 + 1)
+    for row in summary:
+        assert row["repeats"] == 2 and row["seconds_min"] <= row["seconds"] <= row["seconds_max"]
+    text = (out / "summary.md").read_text()
+    assert "no shrinking" in text and text.count("| -3 | WW 1t") == 2
+    # re-tabulating from the CSV gives the same summary (the CSV keeps every value and type)
+    time_over_c.tabulate(out, dict(time_over_c.QUICK_SIZE, mode="quick"))
+    assert (out / "summary.md").read_text() == text
+    for row in rows:
+        if row["solver"] != "OVR":
+            assert row["epoch_seconds_total"] + row["seconds_outside_epochs"] == pytest.approx(
+                row["seconds"]
+            )
+            assert 0 < row["epoch_seconds_total"] < row["seconds"]
     assert (out / "time_over_c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -83,3 +99,15 @@ def test_llw_chunks_continue_the_same_ascent(tmp_path):
     assert gaps[10] < gaps[0] and gaps[20] < gaps[0]
     assert rows[0]["epochs"] == 30 and not rows[0]["converged"]
     assert rows[0]["dual_gap"] == pytest.approx(gaps[-1], rel=1e-6)
+
+
+def test_cs_block_violation_counts_the_own_class_free_only_below_the_slack():
+    from xcsvm.experiments.cs_stopping import block_violations
+
+    C = 1e-3
+    alpha = np.array([[0.0, C * (1 - 1e-11), 0.0]])  # y = 0; block sum 1e-11 (relative) below C
+    scores = np.array([[-1.0, 0.0, -5.0]])  # G = (-1, 1, -4): G_y is the smallest
+    # kernel's slack 1e-12: y counts as free, so the violation is G_1 - G_y = 2 ...
+    assert block_violations(alpha, scores, [0], [C], 1e-12) == pytest.approx([2.0])
+    # ... with 1e-9 the block is at its bound and class 1, the only free one, is optimal
+    assert block_violations(alpha, scores, [0], [C], 1e-9) == pytest.approx([0.0])

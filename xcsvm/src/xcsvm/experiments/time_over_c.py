@@ -19,10 +19,11 @@ steps are sequential: the estimator caps it), so it runs once. Every xcsvm fit i
 
 Usage::
 
-    python -m xcsvm.experiments.time_over_c --out xcsvm/reproduction/fig_III3
+    python -m xcsvm.experiments.time_over_c --repeats 3 --out xcsvm/reproduction/fig_III3
     python -m xcsvm.experiments.time_over_c --quick --out /tmp/fig_III3   # tiny data, seconds
 
-Writes ``results.csv``, ``summary.md`` and ``time_over_c.png`` (seconds and visited
+``--tabulate-only`` rewrites the summary and the figure from an existing ``results.csv``.
+Writes ``results.csv`` (every fit), ``summary.md`` and ``time_over_c.png`` (seconds and visited
 variables per epoch over log10(C), per solver, thread count and shrinking) into ``--out``.
 The seconds are wall times: run it on an otherwise idle machine when they matter.
 """
@@ -36,6 +37,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +82,7 @@ def dual_shares(formulation, alpha, y, upper):
 def configurations(exponents, threads):
     """The fits of one run: (log10 C, solver, n_jobs, shrinking), OVR once per C."""
     jobs: list[tuple[int, str, int, bool | None]] = []
+    threads = list(threads)
     for exponent in exponents:
         for n_jobs in threads:
             for shrinking in (True, False):
@@ -121,6 +124,8 @@ def fit_one(solver, C, n_jobs, shrinking, data, max_iter, seed):
         visited_share=nan,
         visited_first=nan,
         seconds_per_epoch=seconds / max(row["epochs"], 1),
+        epoch_seconds_total=nan,
+        seconds_outside_epochs=nan,
         share_at_C=nan,
         share_inside=nan,
         share_at_0=nan,
@@ -140,6 +145,9 @@ def fit_one(solver, C, n_jobs, shrinking, data, max_iter, seed):
             visited_share=float(visited.mean()) / n_variables,
             visited_first=int(visited[0]),
             seconds_per_epoch=float(np.mean([h["seconds"] for h in model.history_])),
+            epoch_seconds_total=float(np.sum([h["seconds"] for h in model.history_])),
+            # set-up and the work after the epochs (clean-up of W, objectives, model storage)
+            seconds_outside_epochs=seconds - float(np.sum([h["seconds"] for h in model.history_])),
             share_at_C=at_bound,
             share_inside=inside,
             share_at_0=at_zero,
@@ -149,9 +157,21 @@ def fit_one(solver, C, n_jobs, shrinking, data, max_iter, seed):
 
 
 def run(
-    out, quick=False, exponents=range(-3, 2), threads=(1, 2), max_iter=300, seed=0, progress=True
+    out,
+    quick=False,
+    exponents=range(-3, 2),
+    threads=(1, 2),
+    max_iter=300,
+    seed=0,
+    progress=True,
+    repeats=1,
 ):
-    """Fit every configuration, write ``results.csv``, ``summary.md``, ``time_over_c.png``."""
+    """Fit every configuration, write ``results.csv``, ``summary.md``, ``time_over_c.png``.
+
+    With ``repeats > 1`` every repeat runs all configurations once (so a drift of the machine's
+    load reaches all of them alike); ``results.csv`` keeps every fit, the summary and the figure
+    give the median seconds with their range.
+    """
     from tqdm.auto import tqdm
 
     out = Path(out)
@@ -162,13 +182,86 @@ def run(
     else:
         data, size = _make_shaped_data("lshtc_small", seed)
         size["mode"] = "shape of lshtc_small"
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     rows = []
-    jobs = configurations(list(exponents), list(threads))
-    for exponent, solver, n_jobs, shrinking in tqdm(jobs, desc="Fig. III.3", disable=not progress):
-        rows.append(fit_one(solver, 10.0**exponent, n_jobs, shrinking, data, max_iter, seed))
+    jobs = [(r, *job) for r in range(repeats) for job in configurations(exponents, threads)]
+    for repeat, exponent, solver, n_jobs, shrinking in tqdm(
+        jobs, desc="Fig. III.3", disable=not progress
+    ):
+        row = fit_one(solver, 10.0**exponent, n_jobs, shrinking, data, max_iter, seed)
+        rows.append(dict(row, repeat=repeat))
     _write_csv(out / "results.csv", rows)
-    _write_summary(out / "summary.md", rows, size, max_iter)
-    _plot(out / "time_over_c.png", rows)
+    summary = aggregate(rows)
+    _write_summary(out / "summary.md", summary, size, max_iter, repeats)
+    _plot(out / "time_over_c.png", summary)
+    return rows
+
+
+def aggregate(rows):
+    """One row per configuration: the first repeat's row with the median seconds over the
+    repeats (``seconds``, ``seconds_per_epoch``) and their range (``seconds_min``, ``seconds_max``)."""
+    groups: dict[tuple[int, str, int, object], list[dict]] = {}
+    for row in rows:
+        key = (row["log10_C"], row["solver"], row["n_jobs"], row["shrinking"])
+        groups.setdefault(key, []).append(row)
+    summary = []
+    for group in groups.values():
+        seconds = [r["seconds"] for r in group]
+        summary.append(
+            dict(
+                group[0],
+                seconds=float(np.median(seconds)),
+                seconds_per_epoch=float(np.median([r["seconds_per_epoch"] for r in group])),
+                epoch_seconds_total=float(np.median([r["epoch_seconds_total"] for r in group])),
+                seconds_outside_epochs=float(
+                    np.median([r["seconds_outside_epochs"] for r in group])
+                ),
+                seconds_min=min(seconds),
+                seconds_max=max(seconds),
+                repeats=len(group),
+            )
+        )
+    return summary
+
+
+def read_results(path):
+    """The rows of a ``results.csv`` with their types (older files: derived time split)."""
+    integers = ("log10_C", "n_jobs", "epochs", "repeat")
+    rows = []
+    with open(path, newline="") as stream:
+        for raw in csv.DictReader(stream):
+            row: dict[str, Any] = {}
+            for key, value in raw.items():
+                if key in integers:
+                    row[key] = int(value)
+                elif key == "solver":
+                    row[key] = value
+                elif key in ("visited_total", "visited_first"):  # counts; nan for OVR
+                    number = float(value)
+                    row[key] = int(number) if np.isfinite(number) else number
+                elif key in ("converged", "shrinking"):
+                    row[key] = {"True": True, "False": False}.get(value)
+                else:
+                    row[key] = float(value) if value != "" else float("nan")
+            if "epoch_seconds_total" not in row:
+                row["epoch_seconds_total"] = row["seconds_per_epoch"] * row["epochs"]
+                if row["solver"] == "OVR":
+                    row["epoch_seconds_total"] = float("nan")
+                row["seconds_outside_epochs"] = row["seconds"] - row["epoch_seconds_total"]
+            rows.append(row)
+    return rows
+
+
+def tabulate(out, size, max_iter=300):
+    """Rewrite ``summary.md`` and ``time_over_c.png`` from ``out/results.csv`` (no fits)."""
+    out = Path(out)
+    rows = read_results(out / "results.csv")
+    repeats = len({r.get("repeat", 0) for r in rows})
+    _write_csv(out / "results.csv", rows)
+    summary = aggregate(rows)
+    _write_summary(out / "summary.md", summary, size, max_iter, repeats)
+    _plot(out / "time_over_c.png", summary)
     return rows
 
 
@@ -188,23 +281,31 @@ def _label(row):
     return f"{row['solver']} {row['n_jobs']}t{shrink}"
 
 
-def _write_summary(path, rows, size, max_iter):
+def _write_summary(path, rows, size, max_iter, repeats=1):
     lines = [
         "# xcsvm: Fig. III.3, training time over C, with the shrinking ablation",
         "",
         f"Data: {size['n_train']} training / {size['n_test']} test documents, "
         f"{size['n_features']} features, {size['n_classes']} classes ({size['mode']}). No "
         f"intercept, tol 0.1, at most {max_iter} epochs; `*` = stopped by max_iter. Seconds: wall "
-        "time of `fit`. visited: dual variables visited per epoch (mean; share of all "
+        f"time of `fit`, median of {repeats} repeat(s) [min–max]; the other columns are the first "
+        "repeat's; epoch loop = the epochs' own seconds (`history_`), outside = the rest of `fit` "
+        "(set-up, clean-up of W, objectives), medians. visited: dual variables visited per epoch (mean; share of all "
         "variables). Shares of the duals at C / inside / at 0: WW per variable, CS per sample "
         "(block sum); CS nz = share of non-zero CS variables.",
         "",
-        "| log C | fit | seconds | epochs | s/epoch | visited/epoch (share) | first epoch | "
-        "at C / inside / at 0 (%) | CS nz (%) | error (%) | rel. gap |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| log C | fit | seconds | epoch loop / outside (s) | epochs | s/epoch | "
+        "visited/epoch (share) | first epoch | at C / inside / at 0 (%) | CS nz (%) | error (%) | "
+        "rel. gap |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         mark = "" if r["converged"] else "*"
+        split = (
+            "—"
+            if r["solver"] == "OVR"
+            else f"{r['epoch_seconds_total']:.2f} / {r['seconds_outside_epochs']:.2f}"
+        )
         if r["solver"] == "OVR":
             detail = "— | — | — | —"
         else:
@@ -215,7 +316,9 @@ def _write_summary(path, rows, size, max_iter):
                 f"{100 * r['share_at_0']:.1f} | {nz}"
             )
         lines.append(
-            f"| {r['log10_C']} | {_label(r)} | {r['seconds']:.2f} | {r['epochs']}{mark} | "
+            f"| {r['log10_C']} | {_label(r)} | {r['seconds']:.2f} "
+            f"[{r['seconds_min']:.2f}–{r['seconds_max']:.2f}] | "
+            f"{split} | {r['epochs']}{mark} | "
             f"{r['seconds_per_epoch']:.3f} | {detail} | {r['error']:.2f} | {r['dual_gap']:.3g} |"
         )
     lines += ["", "![time over C](time_over_c.png)", ""]
@@ -268,7 +371,32 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="WW's n_jobs values")
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of every configuration (median seconds)"
+    )
+    parser.add_argument(
+        "--tabulate-only",
+        action="store_true",
+        help="no fits: rewrite summary.md and the figure from --out's results.csv",
+    )
     args = parser.parse_args(argv)
+    if args.tabulate_only:
+        if args.quick:
+            size = dict(QUICK_SIZE, mode="quick")
+        else:
+            from shared_datasets.synthetic import LSHTC_SHAPES
+
+            n_train, n_test, n_classes, n_features = LSHTC_SHAPES["lshtc_small"]
+            size = dict(
+                n_train=n_train,
+                n_test=n_test,
+                n_features=n_features,
+                n_classes=n_classes,
+                mode="shape of lshtc_small",
+            )
+        rows = tabulate(args.out, size, args.max_iter)
+        print(f"rewrote {args.out / 'summary.md'} and time_over_c.png from {len(rows)} fits")
+        return
     rows = run(
         args.out,
         quick=args.quick,
@@ -276,6 +404,7 @@ def main(argv=None):
         threads=args.threads,
         max_iter=args.max_iter,
         seed=args.seed,
+        repeats=args.repeats,
     )
     print(f"wrote {args.out / 'summary.md'}, results.csv, time_over_c.png ({len(rows)} fits)")
 
