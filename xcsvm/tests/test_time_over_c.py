@@ -85,6 +85,8 @@ def test_extrapolation_recovers_a_power_law():
     assert exponent == pytest.approx(0.5)
     assert to_target == pytest.approx(200.0**2)
     assert llw_convergence.extrapolate(epochs, np.ones(100))[1] == float("inf")
+    decrease, to_target = llw_convergence.extrapolate_linear(epochs, 1 - 0.01 * epochs, 0.01)
+    assert decrease == pytest.approx(0.01) and to_target == pytest.approx(99.0)
 
 
 def test_llw_chunks_continue_the_same_ascent(tmp_path):
@@ -99,6 +101,11 @@ def test_llw_chunks_continue_the_same_ascent(tmp_path):
     assert gaps[10] < gaps[0] and gaps[20] < gaps[0]
     assert rows[0]["epochs"] == 30 and not rows[0]["converged"]
     assert rows[0]["dual_gap"] == pytest.approx(gaps[-1], rel=1e-6)
+    # re-tabulating from the CSVs recomputes the same extrapolations
+    again = llw_convergence.retabulate(tmp_path, "quick", 10, 30, None)
+    for key in ("epochs_to_gap_0.01", "linear_epochs_to_gap_0.01", "seconds_per_epoch"):
+        assert again[0][key] == pytest.approx(rows[0][key], rel=1e-9)
+    assert "straight line" in (tmp_path / "summary.md").read_text()
 
 
 def test_cs_block_violation_counts_the_own_class_free_only_below_the_slack():
