@@ -131,7 +131,7 @@ def retabulate(out, data, chunk, max_epochs, budget_minutes):
     """Recompute the extrapolations from ``history.csv``; rewrite ``results.csv``, ``summary.md``."""
     out = Path(out)
     with open(out / "results.csv", newline="") as stream:
-        rows = list(csv.DictReader(stream))
+        rows: list[dict[str, Any]] = list(csv.DictReader(stream))
     with open(out / "history.csv", newline="") as stream:
         history = list(csv.DictReader(stream))
     for row in rows:
