@@ -199,8 +199,9 @@ def test_cs_stops_at_small_C_with_many_classes():
     REPRODUCTION.md). With the bound slack it stops after a few epochs, near the optimum."""
     import warnings
 
-    from shared_datasets import make_lshtc_like
     from sklearn.exceptions import ConvergenceWarning
+
+    from shared_datasets import make_lshtc_like
 
     X, y = make_lshtc_like(
         n_samples=2000,
