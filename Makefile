@@ -100,7 +100,7 @@ reproduce-xcsvm: setup
 	$(PY) -m xcsvm.experiments.letter_scaling --out xcsvm/reproduction/table_III1
 	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --llw-max-iter 5 --out xcsvm/reproduction/tables_III3_III4_lshtc_small
 	$(PY) -m xcsvm.experiments.reproduce --out xcsvm/reproduction/tables_III3_III4_benchmark_shape
-	$(PY) -m xcsvm.experiments.reproduce --shape lshtc_small --solvers LLW --log10-C 2 3 4 --llw-max-iter 10 --out xcsvm/reproduction/table_III5
+	$(PY) -m xcsvm.experiments.llw_convergence --out xcsvm/reproduction/table_III5_long --max-epochs 1000 --chunk 20 --budget-minutes 75
 	$(PY) xcsvm/benchmarks/bench_speedup.py --repeats 5 --out xcsvm/reproduction/fig_III2/speedup
 	$(PY) xcsvm/benchmarks/bench_distributed.py --out xcsvm/reproduction/fig_III2/distributed.md
 	$(PY) -m xcsvm.experiments.time_over_c --repeats 3 --out xcsvm/reproduction/fig_III3
