@@ -199,8 +199,11 @@ def run(
 
 
 def aggregate(rows):
-    """One row per configuration: the first repeat's row with the median seconds over the
-    repeats (``seconds``, ``seconds_per_epoch``) and their range (``seconds_min``, ``seconds_max``)."""
+    """One row per configuration, with the median seconds over its repeats.
+
+    The first repeat's row, with ``seconds``, ``seconds_per_epoch`` and the epoch-loop split
+    replaced by their medians, and the range ``seconds_min``, ``seconds_max``.
+    """
     groups: dict[tuple[int, str, int, object], list[dict]] = {}
     for row in rows:
         key = (row["log10_C"], row["solver"], row["n_jobs"], row["shrinking"])
