@@ -242,17 +242,26 @@ def test_primal_objective_is_the_same_in_any_layout_and_block():
                 problem_module.SCORE_BLOCK = old
 
 
-@pytest.mark.parametrize("n_classes, block_bytes", [(10, None), (40, None), (40, 1)])
-def test_residue_zeroing_keeps_exactly_the_dual_support(n_classes, block_bytes):
-    # Both ways of finding the support (few classes: per class; many: sparse products over
-    # class chunks) against the dense definition of Eq. III.11's pattern.
+@pytest.mark.parametrize(
+    "n_classes, density, index_dtype, order",
+    [
+        (10, 0.05, np.int32, "F"),
+        (40, 0.05, np.int64, "C"),
+        (40, 0.6, np.int32, "C"),
+        (3, 0.0, np.int32, "F"),
+    ],
+)
+def test_residue_zeroing_keeps_exactly_the_dual_support(n_classes, density, index_dtype, order):
+    # The compiled support kernel against the dense definition of Eq. III.11's pattern, for
+    # sparse and dense duals (density 0: no coefficient, every weight and intercept zeroed),
+    # both index types and both memory layouts of W.
     from xcsvm.estimators import _zero_outside_dual_support
 
-    problem = _sparse_problem(200, 30, n_classes, 7, np.float64, np.int32, 1.0)
+    problem = _sparse_problem(200, 30, n_classes, 7, np.float64, index_dtype, 1.0)
     rng = np.random.RandomState(2)
-    alpha = rng.uniform(0, 1, size=(200, n_classes)) * (rng.rand(200, n_classes) < 0.05)
+    alpha = rng.uniform(0, 1, size=(200, n_classes)) * (rng.rand(200, n_classes) < density)
     alpha[np.arange(200), problem.y] = 0.0
-    W = np.asfortranarray(rng.randn(n_classes, 31))
+    W = np.asarray(rng.randn(n_classes, 31), order=order)
     coefficient = alpha != 0
     coefficient[np.arange(200), problem.y] = alpha.any(axis=1)
     x_pattern = problem.matrix().toarray() != 0
@@ -260,5 +269,5 @@ def test_residue_zeroing_keeps_exactly_the_dual_support(n_classes, block_bytes):
     expected = W.copy()
     expected[:, :30][~support] = 0.0
     expected[~coefficient.any(axis=0), 30] = 0.0
-    _zero_outside_dual_support(W, problem, alpha, block_bytes)
+    _zero_outside_dual_support(W, problem, alpha)
     np.testing.assert_array_equal(W, expected)

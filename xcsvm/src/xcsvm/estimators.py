@@ -62,10 +62,7 @@ def _typed_fit_context(prefer_skip_nested_validation: bool) -> Callable[[_F], _F
 
 
 def _zero_outside_dual_support(
-    W: NDArray[np.float64],
-    problem: Problem,
-    alpha: NDArray[np.float64],
-    block_bytes: int | None = None,
+    W: NDArray[np.float64], problem: Problem, alpha: NDArray[np.float64]
 ) -> None:
     """Zero the entries of ``W`` that no sample with a non-zero dual coefficient touches (WW, CS).
 
@@ -75,52 +72,19 @@ def _zero_outside_dual_support(
     again when its dual variable returns to 0, which leaves ~1e-17 residues there that would
     count as non-zeros in ``density_`` (51 % instead of 35 % on the LSHTC-like benchmark).
     Changes ``W`` (any memory layout) in place; every other entry keeps its value. The
-    support is found for a few classes at a time (at most ``block_bytes`` of sparse pattern,
-    default a sixteenth of ``W``), so the temporaries stay far below the size of ``W``.
+    compiled kernel (``sparse_ops.zero_outside_support``) marks each class' support in a
+    byte mask of ``d`` entries, one pass over the non-zeros of its samples with a
+    coefficient: no temporary of the size of ``W``, and about 10× faster than the sparse
+    matrix products used before (REPRODUCTION.md, Fig. III.3).
     """
-    n, n_classes = alpha.shape
-    own: NDArray[np.bool_] = np.any(alpha, axis=1)  # own class: Σ_{m ≠ y_i} α_im ≠ 0
-    d = problem.n_features
-    used = np.empty(d, dtype=bool)
-    if n_classes < 32:
-        # scipy's sparse product keeps a work array of 12 bytes per column of its result (d),
-        # 1.5 / K of W: with few classes mark the features of each class' samples directly.
-        row_of_entry = np.repeat(np.arange(n, dtype=np.int32), np.diff(problem.indptr))
-        for c in range(n_classes):
-            active = alpha[:, c] != 0
-            active[problem.y == c] = own[problem.y == c]
-            used[:] = False
-            used[problem.indices[active[row_of_entry]]] = True
-            _keep_used(W, c, d, used, active)
-        return
-    x_pattern = sp.csr_matrix(
-        (np.ones(problem.indices.size, dtype=np.float32), problem.indices, problem.indptr),
-        shape=(n, d),
+    sparse_ops.zero_outside_support(
+        W,
+        np.asarray(alpha, dtype=np.float64),
+        np.ascontiguousarray(problem.y, dtype=np.int32),
+        problem.indices,
+        problem.indptr,
+        problem.n_features,
     )
-    # A class' pattern row holds up to d entries of 12 bytes: chunks of K / 24 classes keep the
-    # product's result under W / 16.
-    block_bytes = W.shape[0] * W.shape[1] * 8 // 16 if block_bytes is None else block_bytes
-    chunk = int(max(1, min(n_classes, block_bytes // (12 * max(d, 1)))))
-    for first in range(0, n_classes, chunk):
-        classes = np.arange(first, min(first + chunk, n_classes))
-        active = alpha[:, classes] != 0
-        mine = problem.y[:, None] == classes[None, :]
-        active[mine] = np.broadcast_to(own[:, None], active.shape)[mine]
-        pattern = (sp.csr_matrix(active.T, dtype=np.float32) @ x_pattern).tocsr()  # (chunk, d)
-        for k, c in enumerate(classes):
-            used[:] = False
-            used[pattern.indices[pattern.indptr[k] : pattern.indptr[k + 1]]] = True
-            _keep_used(W, c, d, used, active[:, k])
-
-
-def _keep_used(
-    W: NDArray[np.float64], c: int, d: int, used: NDArray[np.bool_], active: NDArray[np.bool_]
-) -> None:
-    """Zero ``w_c`` outside ``used`` (and its intercept when no sample of ``active`` has a coefficient)."""
-    row = W[c, :d]
-    np.multiply(row, used, out=row)  # a boolean-mask assignment would build an index array
-    if W.shape[1] > d and not active.any():  # intercept: every sample's constant feature
-        W[c, d] = 0.0
 
 
 def usable_cores() -> int:

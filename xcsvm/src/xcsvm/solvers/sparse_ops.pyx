@@ -130,3 +130,48 @@ def decision_scores_strided(
                 for r in range(n_rows):
                     o[r] += bias * base[r * row_step + bias_offset]
     return np.asarray(out)
+
+
+def zero_outside_support(
+    double[:, :] W, const double[:, :] alpha, const int[::1] y,
+    const index_t[::1] indices, const index_t[::1] indptr, Py_ssize_t d,
+):
+    """Zero ``W[c, j]`` (``j < d``) where no sample with a non-zero coefficient for class ``c``
+    has ``x_ij != 0``; zero the intercept ``W[c, d]`` (when ``W`` has that column) where no
+    sample has one (WW and CS, Eq. III.11).
+
+    Sample ``i``'s coefficient for class ``c`` is ``alpha[i, c]`` for ``c != y_i`` and
+    ``sum_m alpha[i, m]`` for ``c = y_i`` (non-zero when any ``alpha[i, m]`` is, the
+    variables being of one sign). ``W`` may have any memory layout; every other entry keeps
+    its value. Work: one pass over the non-zeros of the samples with a coefficient per
+    class plus ``K d``; extra memory ``n + d`` bytes.
+    """
+    cdef Py_ssize_t n = alpha.shape[0], K = alpha.shape[1], i, c, k, j
+    cdef bint has_bias = W.shape[1] > d
+    cdef bint any_active, active
+    cdef unsigned char[::1] own = np.zeros(n, dtype=np.uint8)
+    cdef unsigned char[::1] used = np.zeros(max(d, 1), dtype=np.uint8)
+    with nogil:
+        for i in range(n):
+            for c in range(K):
+                if alpha[i, c] != 0.0:
+                    own[i] = 1
+                    break
+        for c in range(K):
+            any_active = False
+            for j in range(d):
+                used[j] = 0
+            for i in range(n):
+                if y[i] == c:
+                    active = own[i] != 0
+                else:
+                    active = alpha[i, c] != 0.0
+                if active:
+                    any_active = True
+                    for k in range(indptr[i], indptr[i + 1]):
+                        used[indices[k]] = 1
+            for j in range(d):
+                if not used[j]:
+                    W[c, j] = 0.0
+            if has_bias and not any_active:
+                W[c, d] = 0.0
