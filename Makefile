@@ -118,6 +118,9 @@ reproduce-rbkernels: setup
 	$(RBK).adapting_bases --datasets letter --features 3000 300 30 --repeats 3 \
 	  --max-epochs 20 --train-batches 100 --val-batches 20 --test-batches 50 --patience 5 --learning-rate 5e-3 \
 	  --resume --out $(RBK_OUT)/letter_table_A1
+	$(RBK).adapting_bases --datasets digits --features 3000 300 30 --repeats 3 \
+	  --max-epochs 20 --train-batches 100 --val-batches 20 --test-batches 50 --patience 5 --learning-rate 5e-3 \
+	  --resume --out $(RBK_OUT)/digits_table_A1
 	$(RBK).kernel_approximation --datasets letter --features 10 30 100 300 --repeats 3 --uab-repeats 2 \
 	  --resume --out $(RBK_OUT)/kernel_approximation_letter
 	$(RBK).kernel_approximation --datasets letter --features 10 30 100 300 1000 3000 --repeats 3 --uab-repeats 1 \
