@@ -143,6 +143,8 @@ reproduce-rbkernels: setup
 	  --resume --out $(RBK_OUT)/fast_kernels_fashion5k
 	$(RBK).optimization $(RBK_FASHION5K) --features 100 1000 --repeats 1 \
 	  --max-epochs 100 --patience 10 --learning-rate 1e-3 --resume --out $(RBK_OUT)/optimization_fashion5k
+	$(RBK).optimization --datasets satimage --features 100 1000 --repeats 1 \
+	  --max-epochs 100 --patience 10 --learning-rate 1e-3 --resume --out $(RBK_OUT)/optimization_satimage
 	$(RBK).reproduce --quick --out $(RBK_OUT)/quick
 
 # innvestigate: the full-size runs of Chapter V's figures (trained networks kept in
