@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from xcsvm._atomic import atomic_write
 
 SOLVERS = ("OVR", "CS", "WW", "LLW")
 SIZES = {
@@ -176,15 +176,20 @@ def run(
 
 
 def _atomic_write(path: Path, write):
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write a text file through the package's :func:`xcsvm._atomic.atomic_write`."""
+    atomic_write(path, write, binary=False, what="result file")
+
+
+def _save_figure(figure, path: Path):
+    """Save ``figure`` as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
     try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        atomic_write(
+            path, lambda stream: figure.savefig(stream, format="png", dpi=110), what="figure"
+        )
+    finally:
+        plt.close(figure)
 
 
 def _write_csv(path, rows):
@@ -287,15 +292,7 @@ def _plot(path, rows):
         axis.grid(alpha=0.3)
     axes[0].legend()
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=110)
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    _save_figure(figure, path)
 
 
 def main(argv=None):

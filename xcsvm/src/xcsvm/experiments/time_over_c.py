@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -41,7 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from xcsvm.experiments.reproduce import _atomic_write, _estimator, _make_data, _make_shaped_data
+from xcsvm.experiments.reproduce import (
+    _atomic_write,
+    _estimator,
+    _make_data,
+    _make_shaped_data,
+    _save_figure,
+)
 
 QUICK_SIZE = dict(n_train=300, n_test=150, n_features=400, n_classes=6)
 
@@ -353,15 +357,7 @@ def _plot(path, rows):
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=110)
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    _save_figure(figure, path)
 
 
 def main(argv=None):
