@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from xcsvm.experiments import time_over_c
 from xcsvm.experiments.reproduce import _atomic_write, _density, _make_data, _make_shaped_data
 
 # Table III.5 of the thesis (LSHTC-small, LLW stopped after a day): error, micro-F1,
@@ -56,23 +57,13 @@ def dual_shares(alpha, y, upper):
     """Shares of LLW's dual variables at the bound, strictly inside (0, bound) and at 0.
 
     ``alpha`` is LLW's (K, n) dual array (row = class); entries ``alpha[y_i, i]`` are not
-    variables and are left out. ``upper`` (n,) is each sample's bound (C here). Returns
-    ``(at_bound, inside, at_zero)``, summing to 1.
+    variables and are left out. ``upper`` is each sample's bound (a scalar or (n,); C here).
+    Returns ``(at_bound, inside, at_zero)``, summing to 1: WW's per-variable count of
+    :func:`xcsvm.experiments.time_over_c.dual_shares` on the transposed layout.
     """
-    alpha = np.asarray(alpha)
-    n_classes, n = alpha.shape
-    variable = np.ones(alpha.shape, dtype=bool)
-    variable[np.asarray(y), np.arange(n)] = False
-    values = alpha[variable]
-    bounds = np.broadcast_to(np.asarray(upper, dtype=np.float64), alpha.shape)[variable]
-    at_bound = values >= bounds * (1 - 1e-12)
-    at_zero = values <= 0
-    total = max(values.size, 1)
-    return (
-        float(np.count_nonzero(at_bound)) / total,
-        float(np.count_nonzero(~at_bound & ~at_zero)) / total,
-        float(np.count_nonzero(at_zero)) / total,
-    )
+    alpha = np.asarray(alpha, dtype=np.float64).T
+    upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), alpha.shape[:1])
+    return time_over_c.dual_shares("ww", alpha, y, upper)[:3]
 
 
 def extrapolate(epochs, gaps, target=0.01):
